@@ -18,6 +18,8 @@ export type ErrorReason =
   | 'corruption'
   | 'unavailable'
   | 'conflict'
+  | 'query_timeout'
+  | 'query_queue_full'
   | 'internal';
 
 export interface MoleErrorOptions {

@@ -1,0 +1,133 @@
+/**
+ * The catalog: orgs, users, keys, streams, schemas and the file list. One interface, two backends
+ * (SQLite embedded now; PostgreSQL for clusters later) with the same schema and migrations
+ * (DESIGN.md decision 4). Every org-scoped call takes the OrgId first.
+ *
+ * Invariant: a Parquet file is visible to queries only once its row is committed here, and that
+ * commit also moves the stream's flushed WAL position (so replay never applies its rows twice).
+ */
+import type { OrgId } from '../tenancy/org-id.ts';
+
+export type StreamType = 'logs' | 'traces' | 'metrics';
+export type Role = 'admin' | 'editor' | 'viewer';
+export type Scope = 'ingest' | 'query' | 'admin';
+
+export interface OrgRow {
+  id: OrgId;
+  name: string;
+  createdAtMs: number;
+}
+export interface UserRow {
+  id: string;
+  name: string;
+  passwordHash: string;
+  isRoot: boolean;
+  createdAtMs: number;
+}
+export interface MemberRow {
+  userId: string;
+  userName: string;
+  org: OrgId;
+  role: Role;
+}
+export interface ApiKeyRow {
+  id: string;
+  org: OrgId;
+  name: string;
+  keyHash: string;
+  scopes: Scope[];
+  createdAtMs: number;
+  revokedAtMs: number | null;
+}
+export interface StreamSettings {
+  retentionDays: number;
+  maxFields: number;
+}
+export interface StreamRow {
+  org: OrgId;
+  type: StreamType;
+  name: string;
+  settings: StreamSettings;
+  flushedSeq: number;
+  createdAtMs: number;
+}
+/** Where a field of the stream lives: its own column or the `_attributes` JSON column. */
+export interface StreamFieldRow {
+  column: string;
+  key: string;
+  valueType: string;
+  sqlType: string;
+  placement: 'column' | 'overflow';
+  position: number;
+}
+export interface FileRow {
+  id: string;
+  org: OrgId;
+  type: StreamType;
+  stream: string;
+  key: string;
+  minTs: bigint;
+  maxTs: bigint;
+  rows: number;
+  bytes: number;
+  /** column → [min, max] as strings, for the planner */
+  columnStats: Record<string, [string | null, string | null]>;
+  createdAtMs: number;
+}
+export interface StreamStats {
+  type: StreamType;
+  name: string;
+  files: number;
+  rows: number;
+  bytes: number;
+  minTs: bigint | null;
+  maxTs: bigint | null;
+}
+export interface IdempotencyRow {
+  org: OrgId;
+  key: string;
+  expiresAtMs: number;
+  response: string;
+}
+
+export interface Catalog {
+  createOrg(org: OrgId, name: string): Promise<OrgRow>;
+  getOrgByName(name: string): Promise<OrgRow | undefined>;
+  getOrg(org: OrgId): Promise<OrgRow | undefined>;
+  listOrgs(): Promise<OrgRow[]>;
+
+  createUser(user: Omit<UserRow, 'createdAtMs'>): Promise<UserRow>;
+  getUserByName(name: string): Promise<UserRow | undefined>;
+  getUser(id: string): Promise<UserRow | undefined>;
+  setMembership(org: OrgId, userId: string, role: Role): Promise<void>;
+  listMembers(org: OrgId): Promise<MemberRow[]>;
+  membershipsOf(userId: string): Promise<MemberRow[]>;
+
+  createApiKey(org: OrgId, key: Omit<ApiKeyRow, 'org' | 'createdAtMs' | 'revokedAtMs'>): Promise<ApiKeyRow>;
+  getApiKey(id: string): Promise<ApiKeyRow | undefined>;
+  listApiKeys(org: OrgId): Promise<ApiKeyRow[]>;
+  revokeApiKey(org: OrgId, id: string): Promise<boolean>;
+
+  upsertStream(org: OrgId, type: StreamType, name: string, settings: StreamSettings): Promise<StreamRow>;
+  listStreams(org: OrgId | null): Promise<StreamRow[]>;
+  updateStreamSettings(org: OrgId, type: StreamType, name: string, settings: StreamSettings): Promise<void>;
+  addStreamFields(org: OrgId, type: StreamType, stream: string, fields: StreamFieldRow[]): Promise<void>;
+  listStreamFields(org: OrgId, type: StreamType, stream: string): Promise<StreamFieldRow[]>;
+
+  /** One transaction: the files become visible, the stream's flushed seq moves, keys are kept. */
+  commitFlush(
+    org: OrgId,
+    type: StreamType,
+    stream: string,
+    files: FileRow[],
+    flushedSeq: number,
+    idempotency: IdempotencyRow[],
+  ): Promise<void>;
+  /** Files overlapping [minTs, maxTs] (inclusive); null = unbounded. */
+  listFiles(org: OrgId, type: StreamType, stream: string, minTs: bigint | null, maxTs: bigint | null): Promise<FileRow[]>;
+  listAllFileKeys(): Promise<Set<string>>;
+  streamStats(org: OrgId): Promise<StreamStats[]>;
+
+  loadIdempotencyKeys(nowMs: number): Promise<IdempotencyRow[]>;
+  close(): Promise<void>;
+}

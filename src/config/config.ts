@@ -1,0 +1,134 @@
+/** Loading and validating configuration: defaults ← YAML file ← MOLESIGNAL_* env ← CLI flags. */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { KEY_SPECS, envNameOf, type KeySpec } from './schema.ts';
+import { MoleError } from '../lib/errors.ts';
+
+export interface Config {
+  role: 'standalone';
+  dataDir: string;
+  http: { host: string; port: number; headersTimeoutMs: number; requestTimeoutMs: number };
+  grpc: { port: number };
+  auth: { rootUser: string; rootPassword: string };
+  ingest: { maxBodyBytes: number; maxDecodedBytes: number; idempotencyTtlMs: number };
+  streams: { maxFieldsPerStream: number; defaultRetentionDays: number };
+  wal: { fsync: 'batch' | 'interval'; groupCommitWindowMs: number; fsyncIntervalMs: number; segmentBytes: number; repair: boolean };
+  memtable: { maxRows: number; maxBytes: number; maxAgeMs: number; maxTotalBytes: number; checkIntervalMs: number };
+  query: {
+    timeoutMs: number;
+    maxSqlBytes: number;
+    maxConcurrent: number;
+    maxQueueMs: number;
+    defaultSize: number;
+    maxSize: number;
+    duckdbMemoryLimit: string;
+    duckdbThreads: number;
+  };
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  shutdown: { timeoutMs: number };
+  testing: { enabled: boolean; disableSqlValidator: boolean; crashpoint: string };
+}
+
+export interface ConfigSources {
+  file?: string | undefined;
+  env?: Record<string, string | undefined>;
+  /** values from CLI flags, keyed by config key (`dataDir`, `http.port`) */
+  flags?: Record<string, unknown>;
+}
+
+export const configError = (lines: string[]) =>
+  new MoleError(`invalid configuration:\n  ${lines.join('\n  ')}`, {
+    code: 'MS_ERR_CONFIG',
+    status: 400,
+    reason: 'config_invalid',
+  });
+
+function flatten(obj: unknown, prefix: string, out: Map<string, unknown>): void {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    out.set(prefix, obj);
+    return;
+  }
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    const isBranch = KEY_SPECS.some((s) => s.key.startsWith(key + '.'));
+    if (isBranch && v !== null && typeof v === 'object') flatten(v, key, out);
+    else out.set(key, v);
+  }
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    node[part] ??= {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+/** Builds the effective config, listing every problem at once. */
+export function loadConfig(sources: ConfigSources): Config {
+  const errors: string[] = [];
+  const raw = new Map<string, { value: unknown; from: string }>();
+  if (sources.file) {
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(sources.file, 'utf8'));
+    } catch (e) {
+      throw configError([`cannot read config file ${sources.file}: ${(e as Error).message}`]);
+    }
+    const flat = new Map<string, unknown>();
+    if (doc !== null && doc !== undefined) flatten(doc, '', flat);
+    for (const [key, value] of flat) {
+      if (!KEY_SPECS.some((s) => s.key === key)) errors.push(`unknown key "${key}" in ${sources.file}`);
+      else raw.set(key, { value, from: `${sources.file}: ${key}` });
+    }
+  }
+  const env = sources.env ?? {};
+  const known = new Set(KEY_SPECS.map(envNameOf));
+  const cliOnlyEnv = new Set(['MOLESIGNAL_URL', 'MOLESIGNAL_USER', 'MOLESIGNAL_PASSWORD', 'MOLESIGNAL_TOKEN', 'MOLESIGNAL_ORG', 'MOLESIGNAL_CONFIG']);
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('MOLESIGNAL_') || value === undefined) continue;
+    if (!known.has(name) && !cliOnlyEnv.has(name)) errors.push(`unknown environment variable ${name}`);
+  }
+  for (const spec of KEY_SPECS) {
+    const v = env[envNameOf(spec)];
+    if (v !== undefined && v !== '') raw.set(spec.key, { value: v, from: envNameOf(spec) });
+  }
+  for (const [key, value] of Object.entries(sources.flags ?? {})) {
+    if (value !== undefined) raw.set(key, { value, from: KEY_SPECS.find((s) => s.key === key)?.flag ?? key });
+  }
+  const out: Record<string, unknown> = {};
+  const testingEnabled = raw.get('testing.enabled')?.value;
+  for (const spec of KEY_SPECS) {
+    const given = raw.get(spec.key);
+    if (given && spec.testOnly && spec.key !== 'testing.enabled' && !(testingEnabled === true || testingEnabled === 'true')) {
+      errors.push(`${given.from}: "${spec.key}" is a test-only setting and needs testing.enabled=true`);
+      continue;
+    }
+    const parsed = spec.schema.safeParse(given ? given.value : spec.default);
+    if (!parsed.success) {
+      const msg = parsed.error.issues.map((i) => i.message).join('; ');
+      errors.push(`${given?.from ?? spec.key}: invalid value ${JSON.stringify(given?.value)} for "${spec.key}": ${msg}`);
+      continue;
+    }
+    setPath(out, spec.key, parsed.data);
+  }
+  if (errors.length > 0) throw configError(errors);
+  return out as unknown as Config;
+}
+
+/** The effective config as shown by `molesignal config`: secrets masked. */
+export function maskedConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const spec of KEY_SPECS) {
+    const value = spec.key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], config);
+    setPath(out, spec.key, spec.secret && value ? '********' : value);
+  }
+  return out;
+}
+
+export const specFor = (key: string): KeySpec | undefined => KEY_SPECS.find((s) => s.key === key);
+
+/** The process environment: the only place outside tests that reads it. */
+export const processEnv = (): Record<string, string | undefined> => process.env;

@@ -1,0 +1,69 @@
+/**
+ * The one configuration schema: every key with its default, unit, range and help text. Values come
+ * from a YAML file, then MOLESIGNAL_* environment variables, then CLI flags (DESIGN.md decision 11).
+ * docs/configuration.md is generated from this table (`npm run docs:config`), and a test checks it.
+ */
+import { z } from 'zod';
+
+export interface KeySpec {
+  /** dotted path in the YAML file and in the typed config, e.g. `wal.fsync` */
+  key: string;
+  schema: z.ZodType;
+  default: unknown;
+  help: string;
+  /** environment variable; defaults to MOLESIGNAL_ + upper snake case of the key */
+  env?: string;
+  /** CLI flag of `molesignal start`, kebab-case */
+  flag?: string;
+  secret?: boolean;
+  /** test-only settings are not documented for users and refuse to load unless testing.enabled */
+  testOnly?: boolean;
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const posInt = z.coerce.number().int().min(1);
+const nonNegInt = z.coerce.number().int().min(0);
+const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+
+export const KEY_SPECS: readonly KeySpec[] = [
+  { key: 'role', schema: z.enum(['standalone']), default: 'standalone', help: 'Process role. Only `standalone` (everything in one process) exists yet.' },
+  { key: 'dataDir', schema: z.string().min(1), default: './data', help: 'Directory for the WAL, the catalog and (with the local object store) the Parquet files.', env: 'MOLESIGNAL_DATA_DIR', flag: '--data-dir' },
+  { key: 'http.host', schema: z.string().min(1), default: '0.0.0.0', help: 'Address the HTTP API listens on.', flag: '--http-host' },
+  { key: 'http.port', schema: port, default: 5080, help: 'HTTP port for the API, the UI and every HTTP ingest path (0 = any free port).', env: 'MOLESIGNAL_HTTP_PORT', flag: '--http-port' },
+  { key: 'http.headersTimeoutMs', schema: posInt, default: 10_000, help: 'Close a connection whose request headers take longer than this (slowloris guard).' },
+  { key: 'http.requestTimeoutMs', schema: posInt, default: 120_000, help: 'Upper bound for receiving one whole request.' },
+  { key: 'grpc.port', schema: port, default: 4317, help: 'OTLP/gRPC port (the gRPC listener arrives with the ingest-protocols issue; the setting is reserved).', env: 'MOLESIGNAL_GRPC_PORT', flag: '--grpc-port' },
+  { key: 'auth.rootUser', schema: z.string().min(1), default: 'root@example.com', help: 'Root user created on first start (admin of every org).', env: 'MOLESIGNAL_ROOT_USER' },
+  { key: 'auth.rootPassword', schema: z.string(), default: '', help: 'Root password used on first start. Empty: a random one is generated and printed once.', env: 'MOLESIGNAL_ROOT_PASSWORD', secret: true },
+  { key: 'ingest.maxBodyBytes', schema: posInt, default: 8 * 1024 * 1024, help: 'Largest request body accepted on the wire (bytes, before decompression); larger gets 413.' },
+  { key: 'ingest.maxDecodedBytes', schema: posInt, default: 32 * 1024 * 1024, help: 'Largest body after decompression (bytes); decoding stops there with 413.' },
+  { key: 'ingest.idempotencyTtlMs', schema: posInt, default: 600_000, help: 'How long an acknowledged Idempotency-Key is remembered (ms).' },
+  { key: 'streams.maxFieldsPerStream', schema: posInt, default: 1000, help: 'Attribute columns per stream; further fields go into the `_attributes` JSON column.' },
+  { key: 'streams.defaultRetentionDays', schema: nonNegInt, default: 0, help: 'Retention for new streams in days (0 = keep forever). Stored per stream; enforced by the compactor.' },
+  { key: 'wal.fsync', schema: z.enum(['batch', 'interval']), default: 'batch', help: '`batch`: acknowledge only after fsync, concurrent requests share one fsync (group commit). `interval`: acknowledge after the write, fsync every `wal.fsyncIntervalMs` (faster; power loss may lose that window).' },
+  { key: 'wal.groupCommitWindowMs', schema: nonNegInt.max(10), default: 2, help: 'How long a group of writes may wait to share one fsync (ms, at most 10).' },
+  { key: 'wal.fsyncIntervalMs', schema: posInt, default: 1000, help: 'fsync period when `wal.fsync` is `interval` (ms).' },
+  { key: 'wal.segmentBytes', schema: posInt, default: 64 * 1024 * 1024, help: 'Roll to a new WAL segment past this size (bytes).' },
+  { key: 'wal.repair', schema: bool, default: false, help: 'Start even if a WAL segment is corrupt in the middle, truncating it there (reports how many records were discarded).', flag: '--wal-repair' },
+  { key: 'memtable.maxRows', schema: posInt, default: 1_000_000, help: 'Flush a stream to Parquet when its memtable holds this many rows.' },
+  { key: 'memtable.maxBytes', schema: posInt, default: 256 * 1024 * 1024, help: 'Flush a stream when its memtable holds about this many bytes of ingested data.' },
+  { key: 'memtable.maxAgeMs', schema: posInt, default: 600_000, help: 'Flush a stream whose oldest unflushed row is older than this (ms).' },
+  { key: 'memtable.maxTotalBytes', schema: posInt, default: 1024 * 1024 * 1024, help: 'Flush the largest streams when all memtables together hold more than this (bytes).' },
+  { key: 'memtable.checkIntervalMs', schema: posInt, default: 1000, help: 'How often the flush policy is checked (ms).' },
+  { key: 'query.timeoutMs', schema: posInt, default: 30_000, help: 'A SQL query running longer is interrupted (ms).' },
+  { key: 'query.maxSqlBytes', schema: posInt, default: 16 * 1024, help: 'Longest SQL text accepted (bytes).' },
+  { key: 'query.maxConcurrent', schema: posInt, default: 2, help: 'Queries running at once; others wait up to `query.maxQueueMs`.' },
+  { key: 'query.maxQueueMs', schema: posInt, default: 10_000, help: 'How long a query may wait for a slot before 503 (ms).' },
+  { key: 'query.defaultSize', schema: posInt, default: 1000, help: 'Rows returned by /_search when the request has no `size`.' },
+  { key: 'query.maxSize', schema: posInt, default: 100_000, help: 'Largest `size` a /_search request may ask for.' },
+  { key: 'query.duckdbMemoryLimit', schema: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB|%)$/i), default: '25%', help: 'DuckDB memory limit per org instance, e.g. `2GiB` or `25%` of RAM.' },
+  { key: 'query.duckdbThreads', schema: posInt, default: 2, help: 'DuckDB worker threads per org instance.' },
+  { key: 'log.level', schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), default: 'info', help: 'Log level; `debug` logs one line per request (never the payload).', flag: '--log-level' },
+  { key: 'shutdown.timeoutMs', schema: posInt, default: 10_000, help: 'On SIGTERM: drain, fsync, flush, and exit within this time (ms).' },
+  { key: 'testing.enabled', schema: bool, default: false, help: 'Enables the test-only settings below. Never in production.', testOnly: true },
+  { key: 'testing.disableSqlValidator', schema: bool, default: false, help: 'Run user SQL without the validator (to prove the DuckDB sandbox alone holds).', testOnly: true },
+  { key: 'testing.crashpoint', schema: z.string(), default: '', help: 'Kill the process at a named point: `<name>:<n>`.', env: 'MOLESIGNAL_CRASHPOINT', testOnly: true },
+];
+
+export const envNameOf = (spec: KeySpec): string =>
+  spec.env ?? 'MOLESIGNAL_' + spec.key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase();

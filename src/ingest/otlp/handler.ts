@@ -1,0 +1,93 @@
+/**
+ * OTLP/HTTP routes for logs and traces (`/v1/logs`, `/api/{org}/v1/traces`, …): protobuf or JSON,
+ * optionally gzip/deflate. Decodes, hands the batch to the write path, answers in the request's
+ * encoding with `partial_success` when records were refused.
+ * Spec: https://opentelemetry.io/docs/specs/otlp/#otlphttp
+ */
+import type { IngestConfig } from './types.ts';
+import { MoleError } from '../../lib/errors.ts';
+import type { RequestContext } from '../../server/router.ts';
+import { headerOf } from '../../server/http-server.ts';
+import { decodeBody, readRawBody } from '../../server/body.ts';
+import type { SignalType } from '../../write/column-batch.ts';
+import { checkStreamName } from '../../write/streams.ts';
+import type { IngestPayload, WireFormat } from '../../write/wal-payload.ts';
+import type { IngestResult, WritePath } from '../../write/write-path.ts';
+import { decodeOtlp } from './decode.ts';
+
+const unsupportedType = (ct: string) =>
+  new MoleError(`Content-Type "${ct.slice(0, 60)}" is not OTLP: use application/x-protobuf or application/json`, {
+    code: 'MS_ERR_UNSUPPORTED_MEDIA_TYPE',
+    status: 415,
+    reason: 'bad_request',
+  });
+
+function formatOf(contentType: string | undefined): WireFormat {
+  const ct = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (ct === 'application/x-protobuf' || ct === 'application/protobuf') return 'otlp-proto';
+  if (ct === 'application/json') return 'otlp-json';
+  throw unsupportedType(ct);
+}
+
+/** ExportLogsServiceResponse / ExportTraceServiceResponse, hand-encoded (both: field 1 partial_success {1: rejected int64, 2: error_message}). */
+function protoResponse(r: IngestResult): Buffer {
+  if (r.rejected === 0) return Buffer.alloc(0);
+  const msg = Buffer.from(r.rejectedMessage, 'utf8');
+  const inner: number[] = [0x08, ...varint(r.rejected), 0x12, ...varint(msg.length)];
+  const innerBuf = Buffer.concat([Buffer.from(inner), msg]);
+  return Buffer.concat([Buffer.from([0x0a, ...varint(innerBuf.length)]), innerBuf]);
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+function jsonResponse(signal: SignalType, r: IngestResult): string {
+  if (r.rejected === 0) return '{}';
+  const field = signal === 'logs' ? 'rejectedLogRecords' : 'rejectedSpans';
+  return JSON.stringify({ partialSuccess: { [field]: String(r.rejected), errorMessage: r.rejectedMessage } });
+}
+
+export const MAX_IDEMPOTENCY_KEY_BYTES = 256;
+
+export function otlpHandler(signal: SignalType, deps: { writePath: WritePath; config: IngestConfig }) {
+  return async (ctx: RequestContext): Promise<void> => {
+    const { req, res } = ctx;
+    const format = formatOf(headerOf(req, 'content-type'));
+    const stream = checkStreamName(headerOf(req, 'stream-name') ?? 'default');
+    const idempotencyKey = headerOf(req, 'idempotency-key') ?? '';
+    if (Buffer.byteLength(idempotencyKey) > MAX_IDEMPOTENCY_KEY_BYTES) {
+      throw new MoleError(`Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY_BYTES} bytes`, { code: 'MS_ERR_BAD_HEADER', status: 400, reason: 'bad_request' });
+    }
+    const raw = await readRawBody(req, deps.config.maxBodyBytes);
+    const body = decodeBody(raw, headerOf(req, 'content-encoding'), deps.config.maxDecodedBytes);
+    const now = Date.now();
+    const payload: IngestPayload = {
+      org: ctx.org!.id,
+      signal,
+      stream,
+      format,
+      idempotencyKey,
+      receivedAtMs: now,
+      nowNs: BigInt(now) * 1_000_000n,
+      body,
+    };
+    const batch = decodeOtlp(payload);
+    const result = await deps.writePath.write(payload, batch);
+    if (format === 'otlp-proto') {
+      const out = protoResponse(result);
+      res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': out.length });
+      res.end(out);
+    } else {
+      const out = jsonResponse(signal, result);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+      res.end(out);
+    }
+  };
+}

@@ -1,0 +1,4 @@
+export interface IngestConfig {
+  maxBodyBytes: number;
+  maxDecodedBytes: number;
+}

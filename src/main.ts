@@ -1,0 +1,178 @@
+/**
+ * The composition root: config → catalog → storage → streams → WAL replay → write path →
+ * listeners. SIGTERM: stop accepting, drain in-flight requests, flush memtables, fsync and close
+ * the WAL, then exit (RELIABILITY.md D7).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Authenticator } from './auth/principal.ts';
+import { hashPassword, randomPassword } from './auth/secrets.ts';
+import type { Catalog } from './catalog/catalog.ts';
+import { SqliteCatalog } from './catalog/sqlite.ts';
+import type { Config } from './config/config.ts';
+import { decodeOtlp } from './ingest/otlp/decode.ts';
+import { otlpHandler } from './ingest/otlp/handler.ts';
+import { armCrashpoint } from './lib/crashpoint.ts';
+import type { Logger } from './lib/logger.ts';
+import { MetricsRegistry, createServerMetrics } from './lib/metrics.ts';
+import { Flusher, removeOrphans } from './memtable/flush.ts';
+import { EnginePool } from './memtable/org-engine.ts';
+import { QueryExecutor } from './query/executor.ts';
+import { searchHandler } from './query/search-handler.ts';
+import { adminHandlers } from './server/admin-handlers.ts';
+import { createHttpServer, sendJson } from './server/http-server.ts';
+import { Router } from './server/router.ts';
+import { buildRoutes } from './server/routes.ts';
+import { streamHandlers } from './server/stream-handlers.ts';
+import { LocalObjectStore } from './storage/object-store.ts';
+import { newOrgId } from './tenancy/org-id.ts';
+import { OrgResolver } from './tenancy/org-resolver.ts';
+import { Wal } from './wal/wal.ts';
+import { StreamRegistry } from './write/streams.ts';
+import { WritePath } from './write/write-path.ts';
+
+export interface RunningServer {
+  httpPort: number;
+  /** set when this start created the root user with a generated password */
+  generatedRootPassword: string | null;
+  shutdown(reason: string): Promise<void>;
+}
+
+/** First start: org `default` and the root user. */
+async function bootstrap(catalog: Catalog, config: Config): Promise<string | null> {
+  if (!(await catalog.getOrgByName('default'))) await catalog.createOrg(newOrgId(), 'default');
+  if (await catalog.getUserByName(config.auth.rootUser)) return null;
+  const generated = config.auth.rootPassword === '' ? randomPassword() : null;
+  const password = generated ?? config.auth.rootPassword;
+  await catalog.createUser({ id: randomUUID(), name: config.auth.rootUser, passwordHash: hashPassword(password), isRoot: true });
+  return generated;
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  armCrashpoint(config.testing.crashpoint || undefined);
+  const dataDir = resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const registry = new MetricsRegistry();
+  const metrics = createServerMetrics(registry);
+
+  const catalog = new SqliteCatalog(join(dataDir, 'catalog.sqlite'));
+  const generatedRootPassword = await bootstrap(catalog, config);
+  const store = new LocalObjectStore(join(dataDir, 'objects'));
+  const orgIds = (await catalog.listOrgs()).map((o) => o.id);
+  const orphans = await removeOrphans(store, catalog, orgIds, log);
+  if (orphans > 0) log.info({ removed: orphans }, 'removed files left by an interrupted flush');
+
+  const engines = new EnginePool((org) => store.localPath(org), {
+    memoryLimit: config.query.duckdbMemoryLimit,
+    threads: config.query.duckdbThreads,
+  });
+  const streams = new StreamRegistry(catalog, engines, config.streams);
+  await streams.load();
+  const maxFlushed = Math.max(0, ...streams.list(null).map((s) => s.flushedSeq));
+
+  const wal = await Wal.open({
+    dir: join(dataDir, 'wal'),
+    fsync: config.wal.fsync,
+    groupCommitWindowMs: config.wal.groupCommitWindowMs,
+    fsyncIntervalMs: config.wal.fsyncIntervalMs,
+    segmentBytes: config.wal.segmentBytes,
+    repair: config.wal.repair,
+    minNextSeq: maxFlushed + 1,
+    onWarn: (msg, fields) => log.warn(fields, msg),
+    onCorruption: () => metrics.walCorruptions.inc(),
+  });
+  const writePath = new WritePath({ wal, streams, catalog, metrics, log, decode: decodeOtlp, idempotencyTtlMs: config.ingest.idempotencyTtlMs });
+  const replayStarted = performance.now();
+  const recovered = await writePath.recover();
+  log.info({ ...recovered, ms: Math.round(performance.now() - replayStarted) }, 'WAL replayed');
+
+  const flusher = new Flusher({
+    catalog,
+    store,
+    engines,
+    streams,
+    metrics,
+    log,
+    policy: config.memtable,
+    onCommitted: async (minUnflushed) => {
+      await wal.truncateBefore(Number.isFinite(minUnflushed) ? minUnflushed : wal.nextSeq);
+    },
+  });
+  flusher.start();
+
+  const executor = new QueryExecutor({
+    catalog,
+    engines,
+    streams,
+    store,
+    metrics,
+    log,
+    config: { ...config.query, disableValidator: config.testing.enabled && config.testing.disableSqlValidator },
+  });
+
+  let ready = false;
+  let draining = false;
+  let inflight = 0;
+  const ingestDeps = { writePath, config: config.ingest };
+  const router = new Router(
+    buildRoutes({
+      healthz: async (ctx) => sendJson(ctx.res, 200, { status: 'ok' }),
+      readyz: async (ctx) => sendJson(ctx.res, ready && !draining ? 200 : 503, { status: ready && !draining ? 'ready' : 'not ready' }),
+      metrics: async (ctx) => {
+        const text = registry.render();
+        ctx.res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        ctx.res.end(text);
+      },
+      otlpLogs: otlpHandler('logs', ingestDeps),
+      otlpTraces: otlpHandler('traces', ingestDeps),
+      search: searchHandler({ executor, limits: config.query }),
+      streams: streamHandlers({ streams, catalog, flusher }),
+      admin: adminHandlers({ catalog }),
+    }),
+  );
+  const server = createHttpServer({
+    router,
+    auth: new Authenticator(catalog),
+    orgs: new OrgResolver(catalog),
+    log,
+    metrics,
+    headersTimeoutMs: config.http.headersTimeoutMs,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    isDraining: () => draining,
+  });
+  server.on('request', (_req, res) => {
+    inflight++;
+    res.once('close', () => inflight--);
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(config.http.port, config.http.host, () => ok());
+  });
+  const httpPort = (server.address() as AddressInfo).port;
+  ready = true;
+  log.info({ httpPort, dataDir }, 'MoleSignal is ready');
+
+  let shuttingDown: Promise<void> | null = null;
+  const shutdown = (reason: string) =>
+    (shuttingDown ??= (async () => {
+      log.info({ reason }, 'shutting down: draining requests, flushing memtables, closing the WAL');
+      draining = true;
+      const deadline = Date.now() + config.shutdown.timeoutMs;
+      server.close();
+      server.closeIdleConnections();
+      while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      flusher.stop();
+      try {
+        await Promise.race([flusher.flushAll(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+      } catch (e) {
+        log.error({ err: e }, 'flush at shutdown failed; the WAL keeps the data');
+      }
+      await wal.close();
+      server.closeAllConnections();
+      await catalog.close();
+      log.info('stopped');
+    })());
+  return { httpPort, generatedRootPassword, shutdown };
+}

@@ -1,0 +1,256 @@
+/**
+ * Recent rows of one stream, held in DuckDB tables of the org's instance (DESIGN.md decision 2).
+ * Rows are appended synchronously, in WAL seq order, right after their record is durable, so a
+ * row is queryable the moment its request is acknowledged.
+ *
+ * A flush freezes the active table (a new, empty one takes its place) and writes the frozen one
+ * to Parquet; the frozen table stays visible to queries until the catalog commit has made the
+ * files visible, and is dropped once no running query uses it.
+ */
+import {
+  BIGINT,
+  BLOB,
+  BOOLEAN,
+  DOUBLE,
+  DuckDBDataChunk,
+  INTEGER,
+  LIST,
+  STRUCT,
+  VARCHAR,
+  blobValue,
+  listValue,
+  structValue,
+  type DuckDBAppender,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import type { ColumnBatch, FixedValue, SpanEvent, SpanLink } from '../write/column-batch.ts';
+import { OVERFLOW_COLUMN, type ColumnDef, type StreamSchema } from '../write/stream-schema.ts';
+import type { OrgEngine } from './org-engine.ts';
+
+export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+const EVENT_TYPE = STRUCT({ time_unix_nano: BIGINT, name: VARCHAR, attributes: VARCHAR, dropped_attributes_count: INTEGER });
+const LINK_TYPE = STRUCT({
+  trace_id: VARCHAR,
+  span_id: VARCHAR,
+  trace_state: VARCHAR,
+  attributes: VARCHAR,
+  flags: BIGINT,
+  dropped_attributes_count: INTEGER,
+});
+
+function duckType(c: ColumnDef): DuckDBType {
+  if (c.fixedType === 'EVENTS') return LIST(EVENT_TYPE);
+  if (c.fixedType === 'LINKS') return LIST(LINK_TYPE);
+  switch (c.sqlType) {
+    case 'BIGINT':
+      return BIGINT;
+    case 'INTEGER':
+      return INTEGER;
+    case 'DOUBLE':
+      return DOUBLE;
+    case 'BOOLEAN':
+      return BOOLEAN;
+    case 'BLOB':
+      return BLOB;
+    default:
+      return VARCHAR;
+  }
+}
+
+const CHUNK_ROWS = 2048;
+
+export interface MemTable {
+  name: string;
+  columns: ColumnDef[];
+  types: DuckDBType[];
+  appender: DuckDBAppender;
+  rows: number;
+  bytes: number;
+  /** lowest and highest WAL seq applied to this table (0 = none yet) */
+  firstSeq: number;
+  lastSeq: number;
+  firstAppendMs: number;
+  /** file ids a flush of this table has written but maybe not yet committed */
+  pendingFileIds: Set<string>;
+  readers: number;
+  dropWhenUnused: boolean;
+  /** idempotency keys of the requests whose rows live here: kept by the flush commit */
+  idempotency: { key: string; expiresAtMs: number; response: string }[];
+}
+
+/** Converts a ColumnBatch to DuckDB values per table column. */
+function columnValues(batch: ColumnBatch, table: MemTable, schema: StreamSchema): DuckDBValue[][] {
+  const n = batch.rowCount;
+  const byColumn = new Map<string, (unknown)[]>();
+  let overflow: Record<string, { type: string; value: unknown }>[] | null = null;
+  for (const d of batch.dynamic) {
+    const p = schema.placementOf(d.name, d.type);
+    if (p === undefined) throw new Error(`field ${d.name} (${d.type}) has no placement; prepare() must run first`);
+    if (p === 'overflow') {
+      overflow ??= new Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = d.values[i];
+        if (v === undefined) continue;
+        const row = (overflow[i] ??= Object.create(null) as Record<string, { type: string; value: unknown }>);
+        row[d.name] = { type: d.type, value: v };
+      }
+    } else byColumn.set(p.column, d.values);
+  }
+  return table.columns.map((c) => {
+    const out: DuckDBValue[] = new Array(n);
+    if (c.name === OVERFLOW_COLUMN) {
+      for (let i = 0; i < n; i++) out[i] = overflow?.[i] ? overflowJson(overflow[i]!) : null;
+      return out;
+    }
+    if (c.fixedType === 'EVENTS' || c.fixedType === 'LINKS') {
+      const src = batch.fixed[c.name];
+      for (let i = 0; i < n; i++) {
+        const list = src?.[i] as SpanEvent[] | SpanLink[] | null | undefined;
+        out[i] = list ? listValue((list as unknown as Record<string, DuckDBValue>[]).map((e) => structValue(e))) : listValue([]);
+      }
+      return out;
+    }
+    const src: readonly (FixedValue | unknown)[] | undefined = c.fixedType ? batch.fixed[c.name] : byColumn.get(c.name);
+    if (!src) {
+      out.fill(null);
+      return out;
+    }
+    const isBlob = c.sqlType === 'BLOB';
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      out[i] = v === undefined || v === null ? null : isBlob ? blobValue(v as Uint8Array) : (v as DuckDBValue);
+    }
+    return out;
+  });
+}
+
+/** `{"<key>": {"type": "<type>", "value": …}}` with int64 kept exact (JSON numbers, never doubles). */
+function overflowJson(fields: Record<string, { type: string; value: unknown }>): string {
+  const parts: string[] = [];
+  for (const key in fields) {
+    const { type, value } = fields[key]!;
+    let v: string;
+    if (typeof value === 'bigint') v = value.toString();
+    else if (value instanceof Uint8Array) v = JSON.stringify(Buffer.from(value).toString('base64'));
+    else if (type === 'json') v = value as string;
+    else v = JSON.stringify(value);
+    parts.push(`${JSON.stringify(key)}:{"type":${JSON.stringify(type)},"value":${v}}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+export class StreamMemtables {
+  active: MemTable;
+  readonly frozen: MemTable[] = [];
+  private generation = 0;
+
+  private constructor(
+    private readonly engine: OrgEngine,
+    private readonly prefix: string,
+    first: MemTable,
+  ) {
+    this.active = first;
+  }
+
+  static async create(engine: OrgEngine, prefix: string, schema: StreamSchema): Promise<StreamMemtables> {
+    const first = await createTable(engine, `${prefix}_g0`, schema.columns);
+    return new StreamMemtables(engine, prefix, first);
+  }
+
+  /** Synchronous: called inside the WAL's durable callback, in seq order. */
+  append(batch: ColumnBatch, schema: StreamSchema, seq: number, bytes: number): void {
+    const t = this.active;
+    if (batch.rowCount > 0) {
+      const cols = columnValues(batch, t, schema);
+      const appender = t.appender;
+      for (let start = 0; start < batch.rowCount; start += CHUNK_ROWS) {
+        const end = Math.min(batch.rowCount, start + CHUNK_ROWS);
+        const chunk = DuckDBDataChunk.create(t.types, end - start);
+        chunk.setColumns(start === 0 && end === batch.rowCount ? cols : cols.map((c) => c.slice(start, end)));
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    }
+    t.rows += batch.rowCount;
+    t.bytes += bytes;
+    if (t.firstSeq === 0) {
+      t.firstSeq = seq;
+      t.firstAppendMs = Date.now();
+    }
+    t.lastSeq = seq;
+  }
+
+  /** Adds columns to the active table (under the stream lock). */
+  async addColumns(cols: ColumnDef[]): Promise<void> {
+    if (cols.length === 0) return;
+    const t = this.active;
+    t.appender.closeSync();
+    for (const c of cols) {
+      await this.engine.ddl.run(`ALTER TABLE ${quoteIdent(t.name)} ADD COLUMN ${quoteIdent(c.name)} ${c.sqlType}`);
+      t.columns.push(c);
+      t.types.push(duckType(c));
+    }
+    t.appender = await this.engine.writer.createAppender(t.name);
+  }
+
+  /** Freezes the active table and starts a new one (under the stream lock). */
+  async rotate(schema: StreamSchema): Promise<MemTable> {
+    const next = await createTable(this.engine, `${this.prefix}_g${++this.generation}`, schema.columns);
+    const old = this.active;
+    old.appender.closeSync();
+    this.frozen.push(old);
+    this.active = next;
+    return old;
+  }
+
+  /** Drops a frozen table once its rows are in committed files and no query reads it. */
+  async release(t: MemTable): Promise<void> {
+    t.dropWhenUnused = true;
+    if (t.readers > 0) return;
+    const i = this.frozen.indexOf(t);
+    if (i >= 0) this.frozen.splice(i, 1);
+    await this.engine.ddl.run(`DROP TABLE IF EXISTS ${quoteIdent(t.name)}`);
+  }
+
+  /** The tables a query must read, pinned until `unpin`. */
+  pin(): MemTable[] {
+    const tables = [...this.frozen, this.active];
+    for (const t of tables) t.readers++;
+    return tables;
+  }
+  async unpin(tables: MemTable[]): Promise<void> {
+    for (const t of tables) {
+      t.readers--;
+      if (t.readers === 0 && t.dropWhenUnused) await this.release(t);
+    }
+  }
+
+  /** Lowest WAL seq not yet in a committed file (Infinity when everything is flushed). */
+  minUnflushedSeq(): number {
+    let min = Infinity;
+    for (const t of [...this.frozen, this.active]) if (t.firstSeq > 0 && !t.dropWhenUnused) min = Math.min(min, t.firstSeq);
+    return min;
+  }
+}
+
+async function createTable(engine: OrgEngine, name: string, columns: ColumnDef[]): Promise<MemTable> {
+  const ddl = columns.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`).join(', ');
+  await engine.ddl.run(`CREATE TABLE ${quoteIdent(name)} (${ddl})`);
+  return {
+    name,
+    columns: [...columns],
+    types: columns.map(duckType),
+    appender: await engine.writer.createAppender(name),
+    rows: 0,
+    bytes: 0,
+    firstSeq: 0,
+    lastSeq: 0,
+    firstAppendMs: 0,
+    pendingFileIds: new Set(),
+    readers: 0,
+    dropWhenUnused: false,
+    idempotency: [],
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Runs a user's SQL for one org. The planner: validate and rewrite (sql-validator.ts), then for
+ * each stream the query reads, a connection-local view over (a) the Parquet files the catalog
+ * lists for the time range and (b) the stream's memtables — pinned so a concurrent flush cannot
+ * drop them mid-query, and with files a flush has written from a pinned memtable left out, so no
+ * row is counted twice.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Catalog, FileRow, StreamType } from '../catalog/catalog.ts';
+import { MoleError, badRequest } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { ServerMetrics } from '../lib/metrics.ts';
+import { Semaphore } from '../lib/semaphore.ts';
+import { quoteIdent, type MemTable } from '../memtable/memtable.ts';
+import type { EnginePool } from '../memtable/org-engine.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import type { OrgId } from '../tenancy/org-id.ts';
+import type { StreamRegistry, StreamState } from '../write/streams.ts';
+import { validateAndRewrite } from './sql-validator.ts';
+
+export interface SearchRequest {
+  sql: string;
+  /** inclusive lower bound, exclusive upper bound, ns since the epoch; null = unbounded */
+  startNs: bigint | null;
+  endNs: bigint | null;
+  from: number;
+  size: number;
+}
+
+export interface SearchStats {
+  files_scanned: number;
+  bytes_read: number;
+  memtable_rows: number;
+  rows: number;
+  took_ms: number;
+}
+
+export interface SearchResult {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+  total: number;
+  tookMs: number;
+  stats: SearchStats;
+}
+
+export interface QueryConfig {
+  timeoutMs: number;
+  maxSqlBytes: number;
+  maxConcurrent: number;
+  maxQueueMs: number;
+  disableValidator: boolean;
+}
+
+const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+export const relationName = (type: StreamType, stream: string) => `q_${type}__${stream.replace(/-/g, '_')}`;
+
+export class QueryExecutor {
+  private readonly slots: Semaphore;
+
+  constructor(
+    private readonly deps: {
+      catalog: Catalog;
+      engines: EnginePool;
+      streams: StreamRegistry;
+      store: ObjectStore;
+      metrics: ServerMetrics;
+      log: Logger;
+      config: QueryConfig;
+    },
+  ) {
+    this.slots = new Semaphore(deps.config.maxConcurrent);
+  }
+
+  async search(org: OrgId, req: SearchRequest): Promise<SearchResult> {
+    const started = performance.now();
+    const release = await this.slots.acquire(
+      this.deps.config.maxQueueMs,
+      () =>
+        new MoleError(`too many queries are running; waited query.maxQueueMs=${this.deps.config.maxQueueMs} ms for a slot`, {
+          code: 'MS_ERR_QUERY_QUEUE_FULL',
+          status: 503,
+          reason: 'query_queue_full',
+          retryable: true,
+        }),
+    );
+    const engine = await this.deps.engines.get(org);
+    const conn = await engine.connect();
+    const pinned: { s: StreamState; tables: MemTable[] }[] = [];
+    const timer = setTimeout(() => conn.interrupt(), this.deps.config.timeoutMs);
+    try {
+      const stats: SearchStats = { files_scanned: 0, bytes_read: 0, memtable_rows: 0, rows: 0, took_ms: 0 };
+      let sql = req.sql;
+      if (!this.deps.config.disableValidator) {
+        const view = { has: (type: StreamType, name: string) => this.deps.streams.get(org, type, name) !== undefined };
+        const validated = await validateAndRewrite(conn, req.sql, view, relationName, { maxSqlBytes: this.deps.config.maxSqlBytes });
+        sql = validated.rewrittenSql;
+        for (const t of validated.tables) {
+          const s = this.deps.streams.get(org, t.streamType, t.stream);
+          if (!s) continue;
+          const tables = s.mem.pin();
+          pinned.push({ s, tables });
+          await this.createView(conn, s, tables, req, stats);
+        }
+      }
+      const paged = `SELECT * FROM (${sql}) AS __page LIMIT ${req.size} OFFSET ${req.from}`;
+      const reader = await conn.runAndReadAll(paged);
+      const rows = reader.getRowsJS() as unknown[][];
+      let total = req.from + rows.length;
+      if (rows.length === req.size) {
+        const c = await conn.runAndReadAll(`SELECT count(*) FROM (${sql}) AS __count`);
+        total = Number(c.getRows()[0]![0]);
+      }
+      const tookMs = Math.round(performance.now() - started);
+      stats.rows = rows.length;
+      stats.took_ms = tookMs;
+      this.deps.metrics.queries.inc({ outcome: 'ok' });
+      return {
+        columns: reader.columnNames().map((name, i) => ({ name, type: reader.columnTypes()[i]!.toString() })),
+        rows,
+        total,
+        tookMs,
+        stats,
+      };
+    } catch (e) {
+      this.deps.metrics.queries.inc({ outcome: 'error' });
+      if (e instanceof MoleError) throw e;
+      const message = (e as Error).message ?? String(e);
+      if (/interrupt/i.test(message)) {
+        throw new MoleError(`query ran longer than query.timeoutMs=${this.deps.config.timeoutMs} ms and was stopped; narrow the time range or add filters`, {
+          code: 'MS_ERR_QUERY_TIMEOUT',
+          status: 503,
+          reason: 'query_timeout',
+        });
+      }
+      throw badRequest(`query failed: ${message}`, 'MS_ERR_QUERY_FAILED', 'query_failed');
+    } finally {
+      clearTimeout(timer);
+      conn.closeSync();
+      for (const p of pinned) await p.s.mem.unpin(p.tables);
+      release();
+    }
+  }
+
+  private async createView(conn: DuckDBConnection, s: StreamState, tables: MemTable[], req: SearchRequest, stats: SearchStats): Promise<void> {
+    const conds: string[] = [];
+    if (req.startNs !== null) conds.push(`_timestamp >= ${req.startNs}`);
+    if (req.endNs !== null) conds.push(`_timestamp < ${req.endNs}`);
+    const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
+    const pending = new Set<string>();
+    for (const t of tables) for (const id of t.pendingFileIds) pending.add(id);
+    const files: FileRow[] = (
+      await this.deps.catalog.listFiles(s.org, s.type, s.name, req.startNs, req.endNs === null ? null : req.endNs - 1n)
+    ).filter((f) => !pending.has(f.id));
+    // the active memtable first: it carries the stream's full, current column list
+    const parts = [...tables].reverse().map((t) => `SELECT * FROM ${quoteIdent(t.name)}${where}`);
+    for (const t of tables) stats.memtable_rows += t.rows;
+    if (files.length > 0) {
+      const list = files.map((f) => sqlString(this.deps.store.localPath(f.key))).join(', ');
+      parts.push(`SELECT * FROM read_parquet([${list}], union_by_name = true)${where}`);
+      stats.files_scanned += files.length;
+      stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
+    }
+    await conn.run(`CREATE TEMP VIEW ${quoteIdent(relationName(s.type, s.name))} AS ${parts.join(' UNION ALL BY NAME ')}`);
+  }
+}

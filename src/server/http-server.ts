@@ -1,0 +1,82 @@
+/**
+ * The HTTP listener: route lookup → authentication → org resolution → permission → handler.
+ * One debug log line per request (route template, never the payload).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Authenticator } from '../auth/principal.ts';
+import { isRoot } from '../auth/principal.ts';
+import { MoleError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { ServerMetrics } from '../lib/metrics.ts';
+import { forbidden, type OrgResolver } from '../tenancy/org-resolver.ts';
+import { sendError, toMoleError } from './http-errors.ts';
+import type { RequestContext, Router } from './router.ts';
+
+export interface HttpDeps {
+  router: Router;
+  auth: Authenticator;
+  orgs: OrgResolver;
+  log: Logger;
+  metrics: ServerMetrics;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** while draining, new requests get 503 */
+  isDraining: () => boolean;
+}
+
+const KNOWN_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH', 'OPTIONS']);
+
+export function createHttpServer(deps: HttpDeps): Server {
+  const server = createServer({ headersTimeout: deps.headersTimeoutMs, requestTimeout: deps.requestTimeoutMs }, (req, res) => {
+    void handle(deps, req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const method = req.method ?? 'GET';
+  let template = 'unmatched';
+  try {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const found = deps.router.match(method, url.pathname);
+    if (found === null) throw new MoleError(`no route for ${url.pathname.slice(0, 200)}`, { code: 'MS_ERR_NO_ROUTE', status: 404, reason: 'not_found' });
+    if (found === 'method-not-allowed') throw new MoleError(`method ${method.slice(0, 10)} is not allowed here`, { code: 'MS_ERR_METHOD', status: 405, reason: 'bad_request' });
+    const { route, params } = found;
+    template = route.path;
+    if (deps.isDraining() && route.access !== 'open') {
+      throw new MoleError('server is shutting down; retry on another instance or after restart', { code: 'MS_ERR_DRAINING', status: 503, reason: 'unavailable', retryable: true });
+    }
+    const ctx: RequestContext = { req, res, route, params, query: url.searchParams, principal: null, org: null, log: deps.log };
+    if (route.access !== 'open') {
+      const principal = await deps.auth.authenticate(req.headers.authorization);
+      ctx.principal = principal;
+      if (route.access === 'root' && !isRoot(principal)) throw forbidden('only the root user may do this');
+      if (route.org === 'path') ctx.org = await deps.orgs.byName(principal, params.org ?? '');
+      else if (route.org === 'implicit') ctx.org = await deps.orgs.implicit(principal, headerOf(req, 'x-scope-orgid'));
+      if (ctx.org && route.access !== 'root' && route.access !== 'authenticated') deps.orgs.requireScope(principal, ctx.org, route.access);
+    }
+    await route.handler(ctx);
+  } catch (e) {
+    const err = toMoleError(e);
+    if (err.status >= 500) deps.log.error({ err: e, route: template }, 'request failed');
+    sendError(res, err);
+    if (err.status === 413) res.once('finish', () => req.destroy());
+  } finally {
+    const status = res.statusCode;
+    deps.metrics.httpRequests.inc({ route: template, method: KNOWN_METHODS.has(method) ? method : 'OTHER', status: String(status) });
+    deps.log.debug({ method: KNOWN_METHODS.has(method) ? method : 'OTHER', route: template, status, ms: Math.round(performance.now() - started) }, 'request');
+  }
+}
+
+export function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

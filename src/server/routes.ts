@@ -1,0 +1,47 @@
+/**
+ * The route table: every HTTP route with its access rule and where its org comes from.
+ * Tests walk this table (RBAC matrix, IDOR sweep), so every route must be listed here.
+ */
+import type { Route } from './router.ts';
+import type { RequestContext } from './router.ts';
+
+type H = (ctx: RequestContext) => Promise<void>;
+
+export interface RouteHandlers {
+  healthz: H;
+  readyz: H;
+  metrics: H;
+  otlpLogs: H;
+  otlpTraces: H;
+  search: H;
+  streams: { list: H; schema: H; settings: H; flush: H };
+  admin: { listOrgs: H; createOrg: H; listUsers: H; addUser: H; listKeys: H; createKey: H; revokeKey: H };
+}
+
+export function buildRoutes(h: RouteHandlers): Route[] {
+  return [
+    { method: 'GET', path: '/healthz', access: 'open', org: 'none', handler: h.healthz },
+    { method: 'GET', path: '/readyz', access: 'open', org: 'none', handler: h.readyz },
+    { method: 'GET', path: '/ready', access: 'open', org: 'none', handler: h.readyz },
+    { method: 'GET', path: '/metrics', access: 'open', org: 'none', handler: h.metrics },
+
+    { method: 'POST', path: '/v1/logs', access: 'ingest', org: 'implicit', handler: h.otlpLogs },
+    { method: 'POST', path: '/v1/traces', access: 'ingest', org: 'implicit', handler: h.otlpTraces },
+    { method: 'POST', path: '/api/:org/v1/logs', access: 'ingest', org: 'path', handler: h.otlpLogs },
+    { method: 'POST', path: '/api/:org/v1/traces', access: 'ingest', org: 'path', handler: h.otlpTraces },
+
+    { method: 'POST', path: '/api/:org/_search', access: 'query', org: 'path', handler: h.search },
+    { method: 'GET', path: '/api/:org/streams', access: 'query', org: 'path', handler: h.streams.list },
+    { method: 'GET', path: '/api/:org/streams/:stream/schema', access: 'query', org: 'path', handler: h.streams.schema },
+    { method: 'PUT', path: '/api/:org/streams/:stream/settings', access: 'admin', org: 'path', handler: h.streams.settings },
+    { method: 'POST', path: '/api/:org/streams/:stream/_flush', access: 'ingest', org: 'path', handler: h.streams.flush },
+
+    { method: 'GET', path: '/api/_admin/orgs', access: 'root', org: 'none', handler: h.admin.listOrgs },
+    { method: 'POST', path: '/api/_admin/orgs', access: 'root', org: 'none', handler: h.admin.createOrg },
+    { method: 'GET', path: '/api/:org/_users', access: 'admin', org: 'path', handler: h.admin.listUsers },
+    { method: 'POST', path: '/api/:org/_users', access: 'admin', org: 'path', handler: h.admin.addUser },
+    { method: 'GET', path: '/api/:org/_keys', access: 'admin', org: 'path', handler: h.admin.listKeys },
+    { method: 'POST', path: '/api/:org/_keys', access: 'admin', org: 'path', handler: h.admin.createKey },
+    { method: 'DELETE', path: '/api/:org/_keys/:id', access: 'admin', org: 'path', handler: h.admin.revokeKey },
+  ];
+}

@@ -1,0 +1,132 @@
+/**
+ * The write path: every protocol ends here (DESIGN.md "The data path").
+ * Invariant: log before apply, acknowledge after log. A request is acknowledged only after its
+ * WAL record is durable; its rows are applied to the memtable in WAL seq order inside the WAL's
+ * durable callback, so they are queryable at the moment of the acknowledgement.
+ * A retried request with a known Idempotency-Key (per org, `ingest.idempotencyTtlMs`) is
+ * acknowledged again and not stored twice — across restarts too (keys live in the WAL and, after
+ * a flush, in the catalog).
+ */
+import type { Catalog } from '../catalog/catalog.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { ServerMetrics } from '../lib/metrics.ts';
+import type { OrgId } from '../tenancy/org-id.ts';
+import type { ColumnBatch } from './column-batch.ts';
+import type { StreamRegistry, StreamState } from './streams.ts';
+import { decodePayload, encodePayload, type IngestPayload } from './wal-payload.ts';
+
+export interface IngestResult {
+  accepted: number;
+  rejected: number;
+  rejectedMessage: string;
+}
+
+/** The WAL as the write path uses it (src/wal/wal.ts). */
+export interface WriteAheadLog {
+  append(payload: Uint8Array, apply?: (seq: number) => void): Promise<number>;
+  replay(
+    fromSeq: number,
+    apply: (seq: number, payload: Uint8Array) => void,
+  ): Promise<{ records: number; lastSeq: number; tornTail: boolean }>;
+}
+
+export type BatchDecoder = (p: IngestPayload) => ColumnBatch;
+
+const idemId = (org: OrgId, key: string) => `${org}\u0000${key}`;
+
+export class WritePath {
+  private readonly idempotency = new Map<string, { expiresAtMs: number; response: string }>();
+  private readonly inflight = new Map<string, Promise<IngestResult>>();
+
+  constructor(
+    private readonly deps: {
+      wal: WriteAheadLog;
+      streams: StreamRegistry;
+      catalog: Catalog;
+      metrics: ServerMetrics;
+      log: Logger;
+      decode: BatchDecoder;
+      idempotencyTtlMs: number;
+    },
+  ) {}
+
+  /** Ingests one decoded request. `batch` must be `decode(payload)`. */
+  async write(p: IngestPayload, batch: ColumnBatch): Promise<IngestResult> {
+    if (p.idempotencyKey === '') return this.writeOnce(p, batch);
+    const id = idemId(p.org, p.idempotencyKey);
+    const known = this.idempotency.get(id);
+    if (known && known.expiresAtMs >= Date.now()) {
+      this.deps.metrics.idempotentReplays.inc();
+      return JSON.parse(known.response) as IngestResult;
+    }
+    const running = this.inflight.get(id);
+    if (running) {
+      this.deps.metrics.idempotentReplays.inc();
+      return running;
+    }
+    const promise = this.writeOnce(p, batch);
+    this.inflight.set(id, promise);
+    try {
+      return await promise;
+    } finally {
+      this.inflight.delete(id);
+    }
+  }
+
+  private resultOf(batch: ColumnBatch): IngestResult {
+    return { accepted: batch.rowCount, rejected: batch.rejectedCount, rejectedMessage: batch.rejectedMessage };
+  }
+
+  private async writeOnce(p: IngestPayload, batch: ColumnBatch): Promise<IngestResult> {
+    const stream = await this.deps.streams.getOrCreate(p.org, p.signal, p.stream);
+    await this.deps.streams.prepare(stream, batch);
+    const result = this.resultOf(batch);
+    let applyError: unknown = null;
+    await this.deps.wal.append(encodePayload(p), (seq) => {
+      try {
+        this.apply(stream, p, batch, seq, result);
+      } catch (e) {
+        applyError = e;
+      }
+    });
+    if (applyError !== null) throw applyError;
+    this.deps.metrics.ingestedRecords.inc({ signal: p.signal }, batch.rowCount);
+    this.deps.metrics.ingestedBytes.inc({ signal: p.signal }, p.body.length);
+    if (batch.rejectedCount > 0) this.deps.metrics.discarded.inc({ reason: 'invalid_record' }, batch.rejectedCount);
+    return result;
+  }
+
+  private apply(stream: StreamState, p: IngestPayload, batch: ColumnBatch, seq: number, result: IngestResult): void {
+    stream.mem.append(batch, stream.schema, seq, p.body.length);
+    if (p.idempotencyKey !== '') {
+      const entry = { expiresAtMs: p.receivedAtMs + this.deps.idempotencyTtlMs, response: JSON.stringify(result) };
+      this.idempotency.set(idemId(p.org, p.idempotencyKey), entry);
+      stream.mem.active.idempotency.push({ key: p.idempotencyKey, ...entry });
+    }
+  }
+
+  /**
+   * At start: restore remembered keys, then re-apply every WAL record not yet in a committed file
+   * (seq above its stream's flushed seq).
+   */
+  async recover(): Promise<{ records: number; applied: number; tornTail: boolean; lastSeq: number }> {
+    const now = Date.now();
+    for (const k of await this.deps.catalog.loadIdempotencyKeys(now)) {
+      this.idempotency.set(idemId(k.org, k.key), { expiresAtMs: k.expiresAtMs, response: k.response });
+    }
+    const records: { seq: number; payload: Uint8Array }[] = [];
+    const r = await this.deps.wal.replay(0, (seq, payload) => records.push({ seq, payload: payload.slice() }));
+    let applied = 0;
+    for (const { seq, payload } of records) {
+      const p = decodePayload(payload);
+      const stream = await this.deps.streams.getOrCreate(p.org, p.signal, p.stream);
+      if (seq <= stream.flushedSeq) continue;
+      const batch = this.deps.decode(p);
+      await this.deps.streams.prepare(stream, batch);
+      this.apply(stream, p, batch, seq, this.resultOf(batch));
+      applied++;
+    }
+    for (const [id, v] of this.idempotency) if (v.expiresAtMs < now) this.idempotency.delete(id);
+    return { records: r.records, applied, tornTail: r.tornTail, lastSeq: r.lastSeq };
+  }
+}
