@@ -1,0 +1,181 @@
+/**
+ * Integration-test harness: starts the real server process (bin/molesignal.js) on a free port with
+ * a temp data dir, talks to it over HTTP, and can SIGKILL it or arm a named crash point
+ * (MOLESIGNAL_CRASHPOINT). Also: an ack ledger, and a check for the shared conformance folder.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
+export const SHARED_DIR = join(ROOT_DIR, '..', 'shared');
+export const ROOT_USER = 'root@example.com';
+export const ROOT_PASSWORD = 'test-root-password';
+export const ROOT_AUTH = 'Basic ' + Buffer.from(`${ROOT_USER}:${ROOT_PASSWORD}`).toString('base64');
+
+/** For tests that read ../shared: skip with a message locally, fail under CI=true. */
+export function sharedOrSkip(t: { skip: (m: string) => void }, sub: string): string | null {
+  const dir = join(SHARED_DIR, sub);
+  if (existsSync(dir)) return dir;
+  const msg = `${dir} is absent: the shared conformance data lives beside the project (../shared)`;
+  if (process.env.CI === 'true') throw new Error(msg);
+  t.skip(msg);
+  return null;
+}
+
+export async function tempDir(prefix = 'molesignal-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  env?: Record<string, string>;
+  args?: string[];
+  crashpoint?: string;
+  /** sets testing.enabled and the SQL-validator switch */
+  disableSqlValidator?: boolean;
+}
+
+export class ServerProcess {
+  readonly output: string[] = [];
+  exitCode: number | null = null;
+  exitSignal: NodeJS.Signals | null = null;
+  private readonly exited: Promise<void>;
+
+  constructor(
+    readonly proc: ChildProcess,
+    readonly dataDir: string,
+    public url = '',
+  ) {
+    this.exited = new Promise((resolve) => {
+      proc.once('exit', (code, signal) => {
+        this.exitCode = code;
+        this.exitSignal = signal;
+        resolve();
+      });
+    });
+  }
+
+  get log(): string {
+    return this.output.join('');
+  }
+
+  async waitExit(timeoutMs = 30_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.exited,
+      new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`server did not exit within ${timeoutMs} ms`)), timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  get running(): boolean {
+    return this.exitCode === null && this.exitSignal === null;
+  }
+
+  async kill(): Promise<void> {
+    if (this.running) this.proc.kill('SIGKILL');
+    await this.waitExit();
+  }
+
+  async stop(): Promise<void> {
+    if (this.running) this.proc.kill('SIGTERM');
+    await this.waitExit();
+  }
+
+  fetch(path: string, init: RequestInit & { auth?: string | null } = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    const auth = init.auth === undefined ? ROOT_AUTH : init.auth;
+    if (auth !== null && !headers.has('authorization')) headers.set('authorization', auth);
+    return fetch(this.url + path, { ...init, headers });
+  }
+
+  /** POST /api/{org}/_search; throws on a non-2xx answer. */
+  async search(sql: string, opts: { org?: string; auth?: string; start_time?: unknown; end_time?: unknown; size?: number } = {}) {
+    const res = await this.fetch(`/api/${opts.org ?? 'default'}/_search`, {
+      method: 'POST',
+      body: JSON.stringify({ sql, start_time: opts.start_time, end_time: opts.end_time, size: opts.size ?? 100_000 }),
+      ...(opts.auth ? { auth: opts.auth } : {}),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`search failed ${res.status}: ${text}`);
+    return JSON.parse(text) as { hits: Record<string, unknown>[]; total: number; stats: Record<string, number>; columns: { name: string; type: string }[] };
+  }
+}
+
+/** Starts the server and resolves once it listens (or rejects with its output if it exits first). */
+export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
+  const dataDir = opts.dataDir ?? (await tempDir());
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    MOLESIGNAL_ROOT_PASSWORD: ROOT_PASSWORD,
+    MOLESIGNAL_LOG_LEVEL: 'info',
+    ...(opts.crashpoint || opts.disableSqlValidator ? { MOLESIGNAL_TESTING_ENABLED: 'true' } : {}),
+    ...(opts.crashpoint ? { MOLESIGNAL_CRASHPOINT: opts.crashpoint } : {}),
+    ...(opts.disableSqlValidator ? { MOLESIGNAL_TESTING_DISABLE_SQL_VALIDATOR: 'true' } : {}),
+    ...opts.env,
+  };
+  const proc = spawn(
+    process.execPath,
+    ['--max-old-space-size=768', join(ROOT_DIR, 'bin', 'molesignal.js'), 'start', '--data-dir', dataDir, '--http-port', '0', '--http-host', '127.0.0.1', ...(opts.args ?? [])],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const server = new ServerProcess(proc, dataDir);
+  const listening = new Promise<string>((resolve, reject) => {
+    const onData = (b: Buffer) => {
+      server.output.push(b.toString());
+      const m = /listening on (http:\/\/[0-9.]+:\d+)/.exec(server.log);
+      if (m) resolve(m[1]!);
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (b: Buffer) => server.output.push(b.toString()));
+    proc.once('exit', (code, signal) => reject(new Error(`server exited (${code ?? signal}) before listening:\n${server.log}`)));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  server.url = await Promise.race([
+    listening,
+    new Promise<string>((_, rej) => (timer = setTimeout(() => rej(new Error(`server did not listen within 30 s:\n${server.log}`)), 30_000))),
+  ]).finally(() => clearTimeout(timer));
+  return server;
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Records ids only after the server acknowledged them. */
+export class AckLedger {
+  readonly acked = new Set<string>();
+  add(ids: Iterable<string>): void {
+    for (const id of ids) this.acked.add(id);
+  }
+}
+
+export const otlpJsonLogs = (records: { id: string; body?: string; attrs?: Record<string, unknown> }[], tsNs: bigint = BigInt(Date.now()) * 1_000_000n) => ({
+  resourceLogs: [
+    {
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: 'harness' } }] },
+      scopeLogs: [
+        {
+          scope: { name: 'harness' },
+          logRecords: records.map((r, i) => ({
+            timeUnixNano: String(tsNs + BigInt(i)),
+            severityNumber: 9,
+            severityText: 'INFO',
+            body: { stringValue: r.body ?? `record ${r.id}` },
+            attributes: [
+              { key: 'rid', value: { stringValue: r.id } },
+              ...Object.entries(r.attrs ?? {}).map(([key, v]) => ({
+                key,
+                value: typeof v === 'number' ? (Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v }) : typeof v === 'boolean' ? { boolValue: v } : { stringValue: String(v) },
+              })),
+            ],
+          })),
+        },
+      ],
+    },
+  ],
+});
