@@ -46,7 +46,12 @@ async function bootstrap(catalog: Catalog, config: Config): Promise<string | nul
   if (await catalog.getUserByName(config.auth.rootUser)) return null;
   const generated = config.auth.rootPassword === '' ? randomPassword() : null;
   const password = generated ?? config.auth.rootPassword;
-  await catalog.createUser({ id: randomUUID(), name: config.auth.rootUser, passwordHash: hashPassword(password), isRoot: true });
+  await catalog.createUser({
+    id: randomUUID(),
+    name: config.auth.rootUser,
+    passwordHash: hashPassword(password),
+    isRoot: true,
+  });
   return generated;
 }
 
@@ -83,7 +88,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     onWarn: (msg, fields) => log.warn(fields, msg),
     onCorruption: () => metrics.walCorruptions.inc(),
   });
-  const writePath = new WritePath({ wal, streams, catalog, metrics, log, decode: decodeOtlp, idempotencyTtlMs: config.ingest.idempotencyTtlMs });
+  const writePath = new WritePath({
+    wal,
+    streams,
+    catalog,
+    metrics,
+    log,
+    decode: decodeOtlp,
+    idempotencyTtlMs: config.ingest.idempotencyTtlMs,
+  });
   const replayStarted = performance.now();
   const recovered = await writePath.recover();
   log.info({ ...recovered, ms: Math.round(performance.now() - replayStarted) }, 'WAL replayed');
@@ -109,7 +122,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     store,
     metrics,
     log,
-    config: { ...config.query, disableValidator: config.testing.enabled && config.testing.disableSqlValidator },
+    config: {
+      ...config.query,
+      disableValidator: config.testing.enabled && config.testing.disableSqlValidator,
+    },
   });
 
   let ready = false;
@@ -119,7 +135,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const router = new Router(
     buildRoutes({
       healthz: async (ctx) => sendJson(ctx.res, 200, { status: 'ok' }),
-      readyz: async (ctx) => sendJson(ctx.res, ready && !draining ? 200 : 503, { status: ready && !draining ? 'ready' : 'not ready' }),
+      readyz: async (ctx) =>
+        sendJson(ctx.res, ready && !draining ? 200 : 503, {
+          status: ready && !draining ? 'ready' : 'not ready',
+        }),
       metrics: async (ctx) => {
         const text = registry.render();
         ctx.res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
@@ -165,7 +184,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       flusher.stop();
       try {
-        await Promise.race([flusher.flushAll(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+        await Promise.race([
+          flusher.flushAll(),
+          new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now()))),
+        ]);
       } catch (e) {
         log.error({ err: e }, 'flush at shutdown failed; the WAL keeps the data');
       }

@@ -67,7 +67,10 @@ export class ServerProcess {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.exited,
-      new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`server did not exit within ${timeoutMs} ms`)), timeoutMs))),
+      new Promise(
+        (_, rej) =>
+          (timer = setTimeout(() => rej(new Error(`server did not exit within ${timeoutMs} ms`)), timeoutMs)),
+      ),
     ]).finally(() => clearTimeout(timer));
   }
 
@@ -93,15 +96,28 @@ export class ServerProcess {
   }
 
   /** POST /api/{org}/_search; throws on a non-2xx answer. */
-  async search(sql: string, opts: { org?: string; auth?: string; start_time?: unknown; end_time?: unknown; size?: number } = {}) {
+  async search(
+    sql: string,
+    opts: { org?: string; auth?: string; start_time?: unknown; end_time?: unknown; size?: number } = {},
+  ) {
     const res = await this.fetch(`/api/${opts.org ?? 'default'}/_search`, {
       method: 'POST',
-      body: JSON.stringify({ sql, start_time: opts.start_time, end_time: opts.end_time, size: opts.size ?? 100_000 }),
+      body: JSON.stringify({
+        sql,
+        start_time: opts.start_time,
+        end_time: opts.end_time,
+        size: opts.size ?? 100_000,
+      }),
       ...(opts.auth ? { auth: opts.auth } : {}),
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`search failed ${res.status}: ${text}`);
-    return JSON.parse(text) as { hits: Record<string, unknown>[]; total: number; stats: Record<string, number>; columns: { name: string; type: string }[] };
+    return JSON.parse(text) as {
+      hits: Record<string, unknown>[];
+      total: number;
+      stats: Record<string, number>;
+      columns: { name: string; type: string }[];
+    };
   }
 }
 
@@ -120,7 +136,18 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
   };
   const proc = spawn(
     process.execPath,
-    ['--max-old-space-size=768', join(ROOT_DIR, 'bin', 'molesignal.js'), 'start', '--data-dir', dataDir, '--http-port', '0', '--http-host', '127.0.0.1', ...(opts.args ?? [])],
+    [
+      '--max-old-space-size=768',
+      join(ROOT_DIR, 'bin', 'molesignal.js'),
+      'start',
+      '--data-dir',
+      dataDir,
+      '--http-port',
+      '0',
+      '--http-host',
+      '127.0.0.1',
+      ...(opts.args ?? []),
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const server = new ServerProcess(proc, dataDir);
@@ -130,14 +157,22 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
       const m = /listening on (http:\/\/[0-9.]+:\d+)/.exec(server.log);
       if (m) resolve(m[1]!);
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (b: Buffer) => server.output.push(b.toString()));
-    proc.once('exit', (code, signal) => reject(new Error(`server exited (${code ?? signal}) before listening:\n${server.log}`)));
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', (b: Buffer) => server.output.push(b.toString()));
+    proc.once('exit', (code, signal) =>
+      reject(new Error(`server exited (${code ?? signal}) before listening:\n${server.log}`)),
+    );
   });
   let timer: NodeJS.Timeout | undefined;
   server.url = await Promise.race([
     listening,
-    new Promise<string>((_, rej) => (timer = setTimeout(() => rej(new Error(`server did not listen within 30 s:\n${server.log}`)), 30_000))),
+    new Promise<string>(
+      (_, rej) =>
+        (timer = setTimeout(
+          () => rej(new Error(`server did not listen within 30 s:\n${server.log}`)),
+          30_000,
+        )),
+    ),
   ]).finally(() => clearTimeout(timer));
   return server;
 }
@@ -154,7 +189,10 @@ export class AckLedger {
   }
 }
 
-export const otlpJsonLogs = (records: { id: string; body?: string; attrs?: Record<string, unknown> }[], tsNs: bigint = BigInt(Date.now()) * 1_000_000n) => ({
+export const otlpJsonLogs = (
+  records: { id: string; body?: string; attrs?: Record<string, unknown> }[],
+  tsNs: bigint = BigInt(Date.now()) * 1_000_000n,
+) => ({
   resourceLogs: [
     {
       resource: { attributes: [{ key: 'service.name', value: { stringValue: 'harness' } }] },
@@ -170,7 +208,14 @@ export const otlpJsonLogs = (records: { id: string; body?: string; attrs?: Recor
               { key: 'rid', value: { stringValue: r.id } },
               ...Object.entries(r.attrs ?? {}).map(([key, v]) => ({
                 key,
-                value: typeof v === 'number' ? (Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v }) : typeof v === 'boolean' ? { boolValue: v } : { stringValue: String(v) },
+                value:
+                  typeof v === 'number'
+                    ? Number.isInteger(v)
+                      ? { intValue: String(v) }
+                      : { doubleValue: v }
+                    : typeof v === 'boolean'
+                      ? { boolValue: v }
+                      : { stringValue: String(v) },
               })),
             ],
           })),

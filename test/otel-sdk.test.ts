@@ -32,14 +32,22 @@ describe('OpenTelemetry JS SDK → MoleSignal → SQL', () => {
   for (const enc of ENCODINGS) {
     test(`logs and traces over OTLP/HTTP ${enc.name}`, async () => {
       const headers = { authorization: ROOT_AUTH, 'stream-name': enc.stream };
-      const resource = resourceFromAttributes({ 'service.name': `svc-${enc.name}`, 'deployment.environment': 'test', 'host.cpus': 2 });
+      const resource = resourceFromAttributes({
+        'service.name': `svc-${enc.name}`,
+        'deployment.environment': 'test',
+        'host.cpus': 2,
+      });
       const tracerProvider = new BasicTracerProvider({
         resource,
-        spanProcessors: [new SimpleSpanProcessor(new enc.Traces({ url: `${server.url}/v1/traces`, headers }))],
+        spanProcessors: [
+          new SimpleSpanProcessor(new enc.Traces({ url: `${server.url}/v1/traces`, headers })),
+        ],
       });
       const loggerProvider = new LoggerProvider({
         resource,
-        processors: [new SimpleLogRecordProcessor({ exporter: new enc.Logs({ url: `${server.url}/v1/logs`, headers }) })],
+        processors: [
+          new SimpleLogRecordProcessor({ exporter: new enc.Logs({ url: `${server.url}/v1/logs`, headers }) }),
+        ],
       });
       const tracer = tracerProvider.getTracer('sdk-test', '1.2.3');
       const logger = loggerProvider.getLogger('sdk-logger', '4.5.6');
@@ -52,7 +60,13 @@ describe('OpenTelemetry JS SDK → MoleSignal → SQL', () => {
         'child op',
         {
           kind: SpanKind.CLIENT,
-          attributes: { 'http.method': 'GET', 'http.status_code': 503, ratio: 0.25, cached: false, tags: ['a', 'b'] },
+          attributes: {
+            'http.method': 'GET',
+            'http.status_code': 503,
+            ratio: 0.25,
+            cached: false,
+            tags: ['a', 'b'],
+          },
           links: [{ context: linked.spanContext(), attributes: { why: 'retry' } }],
         },
         ctx,
@@ -101,7 +115,10 @@ describe('OpenTelemetry JS SDK → MoleSignal → SQL', () => {
       assert.equal(types['resource.host.cpus'], 'BIGINT');
 
       const spans = await server.search(`SELECT * FROM traces.${enc.stream} ORDER BY name`);
-      assert.deepEqual(spans.hits.map((s) => s.name), ['child op', 'linked', 'parent']);
+      assert.deepEqual(
+        spans.hits.map((s) => s.name),
+        ['child op', 'linked', 'parent'],
+      );
       const s = spans.hits[0]!;
       assert.equal(s.trace_id, c.traceId);
       assert.equal(s.span_id, c.spanId);
@@ -117,7 +134,10 @@ describe('OpenTelemetry JS SDK → MoleSignal → SQL', () => {
       assert.equal(s['scope.name'], 'sdk-test');
       assert.equal(s['scope.version'], '1.2.3');
       assert.ok(Number(s.duration_ns) >= 0);
-      assert.equal(BigInt(String(s.end_timestamp)) - BigInt(String(s._timestamp)), BigInt(String(s.duration_ns)));
+      assert.equal(
+        BigInt(String(s.end_timestamp)) - BigInt(String(s._timestamp)),
+        BigInt(String(s.duration_ns)),
+      );
       const events = s.events as { name: string; attributes: string; time_unix_nano: string }[];
       assert.equal(events.length, 1);
       assert.equal(events[0]!.name, 'exception');

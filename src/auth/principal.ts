@@ -10,8 +10,7 @@ import type { OrgId } from '../tenancy/org-id.ts';
 import { parseApiKey, secretMatches, sha256Hex, verifyPassword } from './secrets.ts';
 
 export type Principal =
-  | { kind: 'user'; user: UserRow; roles: Map<OrgId, Role> }
-  | { kind: 'key'; key: ApiKeyRow };
+  { kind: 'user'; user: UserRow; roles: Map<OrgId, Role> } | { kind: 'key'; key: ApiKeyRow };
 
 export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
   admin: ['ingest', 'query', 'admin'],
@@ -19,8 +18,9 @@ export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
   viewer: ['query'],
 };
 
-export const unauthorized = (message = 'missing or invalid credentials: send HTTP Basic auth or "Authorization: Bearer <api key>"') =>
-  new MoleError(message, { code: 'MS_ERR_UNAUTHORIZED', status: 401, reason: 'unauthorized' });
+export const unauthorized = (
+  message = 'missing or invalid credentials: send HTTP Basic auth or "Authorization: Bearer <api key>"',
+) => new MoleError(message, { code: 'MS_ERR_UNAUTHORIZED', status: 401, reason: 'unauthorized' });
 
 export function scopesIn(principal: Principal, org: OrgId): readonly Scope[] {
   if (principal.kind === 'key') return principal.key.org === org ? principal.key.scopes : [];

@@ -124,7 +124,13 @@ export interface Catalog {
     idempotency: IdempotencyRow[],
   ): Promise<void>;
   /** Files overlapping [minTs, maxTs] (inclusive); null = unbounded. */
-  listFiles(org: OrgId, type: StreamType, stream: string, minTs: bigint | null, maxTs: bigint | null): Promise<FileRow[]>;
+  listFiles(
+    org: OrgId,
+    type: StreamType,
+    stream: string,
+    minTs: bigint | null,
+    maxTs: bigint | null,
+  ): Promise<FileRow[]>;
   listAllFileKeys(): Promise<Set<string>>;
   streamStats(org: OrgId): Promise<StreamStats[]>;
 

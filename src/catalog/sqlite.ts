@@ -21,7 +21,11 @@ import { asOrgId, type OrgId } from '../tenancy/org-id.ts';
 
 type Row = Record<string, unknown>;
 
-const toOrg = (r: Row): OrgRow => ({ id: asOrgId(r.id as string), name: r.name as string, createdAtMs: Number(r.created_at_ms) });
+const toOrg = (r: Row): OrgRow => ({
+  id: asOrgId(r.id as string),
+  name: r.name as string,
+  createdAtMs: Number(r.created_at_ms),
+});
 const toUser = (r: Row): UserRow => ({
   id: r.id as string,
   name: r.name as string,
@@ -72,8 +76,12 @@ export class SqliteCatalog implements Catalog {
   }
 
   private migrate(): void {
-    this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)`);
-    const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)));
+    this.db.exec(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)`,
+    );
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)),
+    );
     for (const m of MIGRATIONS) {
       if (applied.has(m.version)) continue;
       this.db.transaction(() => {
@@ -84,10 +92,16 @@ export class SqliteCatalog implements Catalog {
   }
 
   private all(sql: string, ...args: unknown[]): Row[] {
-    return this.db.prepare(sql).safeIntegers(true).all(...args) as Row[];
+    return this.db
+      .prepare(sql)
+      .safeIntegers(true)
+      .all(...args) as Row[];
   }
   private one(sql: string, ...args: unknown[]): Row | undefined {
-    return this.db.prepare(sql).safeIntegers(true).get(...args) as Row | undefined;
+    return this.db
+      .prepare(sql)
+      .safeIntegers(true)
+      .get(...args) as Row | undefined;
   }
 
   async createOrg(org: OrgId, name: string): Promise<OrgRow> {
@@ -124,14 +138,21 @@ export class SqliteCatalog implements Catalog {
   }
   async setMembership(org: OrgId, userId: string, role: Role) {
     this.db
-      .prepare('INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, ?) ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role')
+      .prepare(
+        'INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, ?) ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role',
+      )
       .run(org, userId, role);
   }
   private members(where: string, arg: string): MemberRow[] {
     return this.all(
       `SELECT m.org_id, m.user_id, m.role, u.name FROM memberships m JOIN users u ON u.id = m.user_id WHERE ${where} ORDER BY u.name`,
       arg,
-    ).map((r) => ({ userId: r.user_id as string, userName: r.name as string, org: asOrgId(r.org_id as string), role: r.role as Role }));
+    ).map((r) => ({
+      userId: r.user_id as string,
+      userName: r.name as string,
+      org: asOrgId(r.org_id as string),
+      role: r.role as Role,
+    }));
   }
   async listMembers(org: OrgId) {
     return this.members('m.org_id = ?', org);
@@ -140,10 +161,15 @@ export class SqliteCatalog implements Catalog {
     return this.members('m.user_id = ?', userId);
   }
 
-  async createApiKey(org: OrgId, key: Omit<ApiKeyRow, 'org' | 'createdAtMs' | 'revokedAtMs'>): Promise<ApiKeyRow> {
+  async createApiKey(
+    org: OrgId,
+    key: Omit<ApiKeyRow, 'org' | 'createdAtMs' | 'revokedAtMs'>,
+  ): Promise<ApiKeyRow> {
     const now = Date.now();
     this.db
-      .prepare('INSERT INTO api_keys (id, org_id, name, key_hash, scopes, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO api_keys (id, org_id, name, key_hash, scopes, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
+      )
       .run(key.id, org, key.name, key.keyHash, JSON.stringify(key.scopes), now);
     return { ...key, org, createdAtMs: now, revokedAtMs: null };
   }
@@ -161,43 +187,66 @@ export class SqliteCatalog implements Catalog {
     return r.changes > 0;
   }
 
-  async upsertStream(org: OrgId, type: StreamType, name: string, settings: StreamSettings): Promise<StreamRow> {
+  async upsertStream(
+    org: OrgId,
+    type: StreamType,
+    name: string,
+    settings: StreamSettings,
+  ): Promise<StreamRow> {
     this.db
       .prepare(
         'INSERT INTO streams (org_id, type, name, settings, flushed_seq, created_at_ms) VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (org_id, type, name) DO NOTHING',
       )
       .run(org, type, name, JSON.stringify(settings), Date.now());
-    return toStream(this.one('SELECT * FROM streams WHERE org_id = ? AND type = ? AND name = ?', org, type, name)!);
+    return toStream(
+      this.one('SELECT * FROM streams WHERE org_id = ? AND type = ? AND name = ?', org, type, name)!,
+    );
   }
   async listStreams(org: OrgId | null) {
-    const rows = org === null ? this.all('SELECT * FROM streams ORDER BY org_id, type, name') : this.all('SELECT * FROM streams WHERE org_id = ? ORDER BY type, name', org);
+    const rows =
+      org === null
+        ? this.all('SELECT * FROM streams ORDER BY org_id, type, name')
+        : this.all('SELECT * FROM streams WHERE org_id = ? ORDER BY type, name', org);
     return rows.map(toStream);
   }
   async updateStreamSettings(org: OrgId, type: StreamType, name: string, settings: StreamSettings) {
-    this.db.prepare('UPDATE streams SET settings = ? WHERE org_id = ? AND type = ? AND name = ?').run(JSON.stringify(settings), org, type, name);
+    this.db
+      .prepare('UPDATE streams SET settings = ? WHERE org_id = ? AND type = ? AND name = ?')
+      .run(JSON.stringify(settings), org, type, name);
   }
   async addStreamFields(org: OrgId, type: StreamType, stream: string, fields: StreamFieldRow[]) {
     const ins = this.db.prepare(
       'INSERT INTO stream_fields (org_id, type, stream, col, field_key, value_type, sql_type, placement, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
     this.db.transaction(() => {
-      for (const f of fields) ins.run(org, type, stream, f.column, f.key, f.valueType, f.sqlType, f.placement, f.position);
+      for (const f of fields)
+        ins.run(org, type, stream, f.column, f.key, f.valueType, f.sqlType, f.placement, f.position);
     })();
   }
   async listStreamFields(org: OrgId, type: StreamType, stream: string) {
-    return this.all('SELECT * FROM stream_fields WHERE org_id = ? AND type = ? AND stream = ? ORDER BY position', org, type, stream).map(
-      (r): StreamFieldRow => ({
-        column: r.col as string,
-        key: r.field_key as string,
-        valueType: r.value_type as string,
-        sqlType: r.sql_type as string,
-        placement: r.placement as 'column' | 'overflow',
-        position: Number(r.position),
-      }),
-    );
+    return this.all(
+      'SELECT * FROM stream_fields WHERE org_id = ? AND type = ? AND stream = ? ORDER BY position',
+      org,
+      type,
+      stream,
+    ).map((r): StreamFieldRow => ({
+      column: r.col as string,
+      key: r.field_key as string,
+      valueType: r.value_type as string,
+      sqlType: r.sql_type as string,
+      placement: r.placement as 'column' | 'overflow',
+      position: Number(r.position),
+    }));
   }
 
-  async commitFlush(org: OrgId, type: StreamType, stream: string, files: FileRow[], flushedSeq: number, idempotency: IdempotencyRow[]) {
+  async commitFlush(
+    org: OrgId,
+    type: StreamType,
+    stream: string,
+    files: FileRow[],
+    flushedSeq: number,
+    idempotency: IdempotencyRow[],
+  ) {
     const insFile = this.db.prepare(
       'INSERT INTO files (id, org_id, type, stream, object_key, min_ts, max_ts, rows, bytes, column_stats, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -206,10 +255,24 @@ export class SqliteCatalog implements Catalog {
     );
     this.db.transaction(() => {
       for (const f of files) {
-        insFile.run(f.id, org, type, stream, f.key, f.minTs, f.maxTs, f.rows, f.bytes, JSON.stringify(f.columnStats), f.createdAtMs);
+        insFile.run(
+          f.id,
+          org,
+          type,
+          stream,
+          f.key,
+          f.minTs,
+          f.maxTs,
+          f.rows,
+          f.bytes,
+          JSON.stringify(f.columnStats),
+          f.createdAtMs,
+        );
       }
       this.db
-        .prepare('UPDATE streams SET flushed_seq = MAX(flushed_seq, ?) WHERE org_id = ? AND type = ? AND name = ?')
+        .prepare(
+          'UPDATE streams SET flushed_seq = MAX(flushed_seq, ?) WHERE org_id = ? AND type = ? AND name = ?',
+        )
         .run(flushedSeq, org, type, stream);
       for (const k of idempotency) insKey.run(org, k.key, k.expiresAtMs, k.response);
       this.db.prepare('DELETE FROM idempotency_keys WHERE expires_at_ms < ?').run(Date.now());

@@ -24,7 +24,9 @@ export function clientFrom(opts: ClientOptions) {
 
   async function call(method: string, path: string, body?: unknown): Promise<Response> {
     if (!authorization) {
-      throw new Error('no credentials: pass --token (or MOLESIGNAL_TOKEN), or --user/--password (or MOLESIGNAL_USER/MOLESIGNAL_PASSWORD)');
+      throw new Error(
+        'no credentials: pass --token (or MOLESIGNAL_TOKEN), or --user/--password (or MOLESIGNAL_USER/MOLESIGNAL_PASSWORD)',
+      );
     }
     let res: Response;
     try {
@@ -34,7 +36,10 @@ export function clientFrom(opts: ClientOptions) {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (e) {
-      throw new Error(`cannot reach ${url}: ${(e as Error).message}. Is the server running (molesignal start)? Set --url or MOLESIGNAL_URL.`);
+      throw new Error(
+        `cannot reach ${url}: ${(e as Error).message}. Is the server running (molesignal start)? Set --url or MOLESIGNAL_URL.`,
+        { cause: e },
+      );
     }
     if (!res.ok) {
       const text = await res.text();
@@ -48,5 +53,11 @@ export function clientFrom(opts: ClientOptions) {
     }
     return res;
   }
-  return { url, org, call, json: async <T>(method: string, path: string, body?: unknown) => (await (await call(method, path, body)).json()) as T };
+  return {
+    url,
+    org,
+    call,
+    json: async <T>(method: string, path: string, body?: unknown) =>
+      (await (await call(method, path, body)).json()) as T,
+  };
 }

@@ -8,7 +8,9 @@ import { isMoleError } from '../lib/errors.ts';
 import { clientFrom, type ClientOptions } from './client.ts';
 import { renderTable } from './table.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 interface StartFlags {
   config?: string;
@@ -59,7 +61,9 @@ const program = new Command('molesignal')
   .version(pkg.version, '-V, --version')
   .showHelpAfterError();
 
-serverFlags(program.command('start').description('start the server (standalone: everything in one process)')).action(async (flags: StartFlags) => {
+serverFlags(
+  program.command('start').description('start the server (standalone: everything in one process)'),
+).action(async (flags: StartFlags) => {
   const config = configFrom(flags);
   const log = createLogger(config.log.level);
   const { startServer } = await import('../main.ts');
@@ -70,7 +74,9 @@ serverFlags(program.command('start').description('start the server (standalone: 
         'It is shown only this once. Set MOLESIGNAL_ROOT_PASSWORD before the first start to choose it.\n',
     );
   }
-  console.log(`MoleSignal ${pkg.version} listening on http://${config.http.host}:${server.httpPort} (data in ${config.dataDir})`);
+  console.log(
+    `MoleSignal ${pkg.version} listening on http://${config.http.host}:${server.httpPort} (data in ${config.dataDir})`,
+  );
   const stop = (signal: string) => {
     void server.shutdown(signal).then(
       () => process.exit(0),
@@ -96,46 +102,94 @@ program
   .description('print the version')
   .action(() => console.log(pkg.version));
 
-clientFlags(program.command('query').description('run a SQL query against a running server').argument('<sql>', 'SELECT over your streams, e.g. "SELECT * FROM logs.default LIMIT 10"'))
+clientFlags(
+  program
+    .command('query')
+    .description('run a SQL query against a running server')
+    .argument('<sql>', 'SELECT over your streams, e.g. "SELECT * FROM logs.default LIMIT 10"'),
+)
   .addOption(new Option('--format <f>', 'output format').choices(['table', 'json', 'csv']).default('table'))
   .option('--start <time>', 'start of the time range (RFC 3339 or Unix ns)')
   .option('--end <time>', 'end of the time range (RFC 3339 or Unix ns)')
   .option('--size <n>', 'maximum rows', '1000')
-  .action(async (sql: string, flags: ClientOptions & { format: string; start?: string; end?: string; size: string }) => {
-    const c = clientFrom(flags);
-    const body = { sql, start_time: flags.start, end_time: flags.end, size: Number(flags.size) };
-    const path = `/api/${encodeURIComponent(c.org)}/_search${flags.format === 'csv' ? '?format=csv' : ''}`;
-    if (flags.format === 'csv') {
-      process.stdout.write(await (await c.call('POST', path, body)).text());
-      return;
-    }
-    const r = await c.json<{ hits: Record<string, unknown>[]; columns: { name: string }[]; total: number; took: number }>('POST', path, body);
-    if (flags.format === 'json') console.log(JSON.stringify(r, null, 2));
-    else {
-      const cols = r.columns.map((x) => x.name);
-      console.log(renderTable(cols, r.hits.map((h) => cols.map((n) => h[n]))));
-      console.log(`(${r.hits.length} of ${r.total} rows, ${r.took} ms)`);
-    }
-  });
+  .action(
+    async (
+      sql: string,
+      flags: ClientOptions & { format: string; start?: string; end?: string; size: string },
+    ) => {
+      const c = clientFrom(flags);
+      const body = { sql, start_time: flags.start, end_time: flags.end, size: Number(flags.size) };
+      const path = `/api/${encodeURIComponent(c.org)}/_search${flags.format === 'csv' ? '?format=csv' : ''}`;
+      if (flags.format === 'csv') {
+        process.stdout.write(await (await c.call('POST', path, body)).text());
+        return;
+      }
+      const r = await c.json<{
+        hits: Record<string, unknown>[];
+        columns: { name: string }[];
+        total: number;
+        took: number;
+      }>('POST', path, body);
+      if (flags.format === 'json') console.log(JSON.stringify(r, null, 2));
+      else {
+        const cols = r.columns.map((x) => x.name);
+        console.log(
+          renderTable(
+            cols,
+            r.hits.map((h) => cols.map((n) => h[n])),
+          ),
+        );
+        console.log(`(${r.hits.length} of ${r.total} rows, ${r.took} ms)`);
+      }
+    },
+  );
 
 const org = program.command('org').description('manage orgs (root user only)');
 clientFlags(org.command('list').description('list orgs')).action(async (flags: ClientOptions) => {
   const r = await clientFrom(flags).json<{ orgs: { name: string; id: string }[] }>('GET', '/api/_admin/orgs');
-  console.log(renderTable(['name', 'id'], r.orgs.map((o) => [o.name, o.id])));
+  console.log(
+    renderTable(
+      ['name', 'id'],
+      r.orgs.map((o) => [o.name, o.id]),
+    ),
+  );
 });
-clientFlags(org.command('create').description('create an org').argument('<name>')).action(async (name: string, flags: ClientOptions) => {
-  const r = await clientFrom(flags).json<{ name: string; id: string }>('POST', '/api/_admin/orgs', { name });
-  console.log(`created org ${r.name} (${r.id})`);
-});
+clientFlags(org.command('create').description('create an org').argument('<name>')).action(
+  async (name: string, flags: ClientOptions) => {
+    const r = await clientFrom(flags).json<{ name: string; id: string }>('POST', '/api/_admin/orgs', {
+      name,
+    });
+    console.log(`created org ${r.name} (${r.id})`);
+  },
+);
 
 const user = program.command('user').description("manage an org's users");
-clientFlags(user.command('list').description('list the users of --org')).action(async (flags: ClientOptions) => {
-  const c = clientFrom(flags);
-  const r = await c.json<{ users: { name: string; role: string }[] }>('GET', `/api/${encodeURIComponent(c.org)}/_users`);
-  console.log(renderTable(['name', 'role'], r.users.map((u) => [u.name, u.role])));
-});
-clientFlags(user.command('add').description('create a user (or add an existing one) to --org with a role').argument('<name>'))
-  .addOption(new Option('--role <role>', 'role in the org').choices(['admin', 'editor', 'viewer']).makeOptionMandatory())
+clientFlags(user.command('list').description('list the users of --org')).action(
+  async (flags: ClientOptions) => {
+    const c = clientFrom(flags);
+    const r = await c.json<{ users: { name: string; role: string }[] }>(
+      'GET',
+      `/api/${encodeURIComponent(c.org)}/_users`,
+    );
+    console.log(
+      renderTable(
+        ['name', 'role'],
+        r.users.map((u) => [u.name, u.role]),
+      ),
+    );
+  },
+);
+clientFlags(
+  user
+    .command('add')
+    .description('create a user (or add an existing one) to --org with a role')
+    .argument('<name>'),
+)
+  .addOption(
+    new Option('--role <role>', 'role in the org')
+      .choices(['admin', 'editor', 'viewer'])
+      .makeOptionMandatory(),
+  )
   .option('--new-password <pw>', "the new user's password (generated and shown once if omitted)")
   .action(async (name: string, flags: ClientOptions & { role: string; newPassword?: string }) => {
     const c = clientFrom(flags);
@@ -144,15 +198,27 @@ clientFlags(user.command('add').description('create a user (or add an existing o
       role: flags.role,
       ...(flags.newPassword ? { password: flags.newPassword } : {}),
     });
-    console.log(`${name} is ${flags.role} of ${c.org}${r.password ? `; generated password (shown once): ${r.password}` : ''}`);
+    console.log(
+      `${name} is ${flags.role} of ${c.org}${r.password ? `; generated password (shown once): ${r.password}` : ''}`,
+    );
   });
 
 const key = program.command('key').description("manage an org's API keys");
-clientFlags(key.command('list').description('list the API keys of --org')).action(async (flags: ClientOptions) => {
-  const c = clientFrom(flags);
-  const r = await c.json<{ keys: { id: string; name: string; scopes: string[]; revoked: boolean }[] }>('GET', `/api/${encodeURIComponent(c.org)}/_keys`);
-  console.log(renderTable(['id', 'name', 'scopes', 'revoked'], r.keys.map((k) => [k.id, k.name, k.scopes.join(','), k.revoked])));
-});
+clientFlags(key.command('list').description('list the API keys of --org')).action(
+  async (flags: ClientOptions) => {
+    const c = clientFrom(flags);
+    const r = await c.json<{ keys: { id: string; name: string; scopes: string[]; revoked: boolean }[] }>(
+      'GET',
+      `/api/${encodeURIComponent(c.org)}/_keys`,
+    );
+    console.log(
+      renderTable(
+        ['id', 'name', 'scopes', 'revoked'],
+        r.keys.map((k) => [k.id, k.name, k.scopes.join(','), k.revoked]),
+      ),
+    );
+  },
+);
 clientFlags(key.command('create').description('create an API key bound to --org (shown once)'))
   .requiredOption('--scopes <list>', 'comma-separated: ingest, query, admin')
   .option('--name <name>', 'a label for the key', '')
@@ -164,11 +230,13 @@ clientFlags(key.command('create').description('create an API key bound to --org 
     });
     console.log(`key ${r.id} (shown once, store it now):\n${r.key}`);
   });
-clientFlags(key.command('revoke').description('revoke an API key').argument('<id>')).action(async (id: string, flags: ClientOptions) => {
-  const c = clientFrom(flags);
-  await c.call('DELETE', `/api/${encodeURIComponent(c.org)}/_keys/${encodeURIComponent(id)}`);
-  console.log(`revoked key ${id}`);
-});
+clientFlags(key.command('revoke').description('revoke an API key').argument('<id>')).action(
+  async (id: string, flags: ClientOptions) => {
+    const c = clientFrom(flags);
+    await c.call('DELETE', `/api/${encodeURIComponent(c.org)}/_keys/${encodeURIComponent(id)}`);
+    console.log(`revoked key ${id}`);
+  },
+);
 
 try {
   await program.parseAsync(process.argv);

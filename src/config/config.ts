@@ -12,8 +12,20 @@ export interface Config {
   auth: { rootUser: string; rootPassword: string };
   ingest: { maxBodyBytes: number; maxDecodedBytes: number; idempotencyTtlMs: number };
   streams: { maxFieldsPerStream: number; defaultRetentionDays: number };
-  wal: { fsync: 'batch' | 'interval'; groupCommitWindowMs: number; fsyncIntervalMs: number; segmentBytes: number; repair: boolean };
-  memtable: { maxRows: number; maxBytes: number; maxAgeMs: number; maxTotalBytes: number; checkIntervalMs: number };
+  wal: {
+    fsync: 'batch' | 'interval';
+    groupCommitWindowMs: number;
+    fsyncIntervalMs: number;
+    segmentBytes: number;
+    repair: boolean;
+  };
+  memtable: {
+    maxRows: number;
+    maxBytes: number;
+    maxAgeMs: number;
+    maxTotalBytes: number;
+    checkIntervalMs: number;
+  };
   query: {
     timeoutMs: number;
     maxSqlBytes: number;
@@ -86,7 +98,14 @@ export function loadConfig(sources: ConfigSources): Config {
   }
   const env = sources.env ?? {};
   const known = new Set(KEY_SPECS.map(envNameOf));
-  const cliOnlyEnv = new Set(['MOLESIGNAL_URL', 'MOLESIGNAL_USER', 'MOLESIGNAL_PASSWORD', 'MOLESIGNAL_TOKEN', 'MOLESIGNAL_ORG', 'MOLESIGNAL_CONFIG']);
+  const cliOnlyEnv = new Set([
+    'MOLESIGNAL_URL',
+    'MOLESIGNAL_USER',
+    'MOLESIGNAL_PASSWORD',
+    'MOLESIGNAL_TOKEN',
+    'MOLESIGNAL_ORG',
+    'MOLESIGNAL_CONFIG',
+  ]);
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('MOLESIGNAL_') || value === undefined) continue;
     if (!known.has(name) && !cliOnlyEnv.has(name)) errors.push(`unknown environment variable ${name}`);
@@ -102,14 +121,21 @@ export function loadConfig(sources: ConfigSources): Config {
   const testingEnabled = raw.get('testing.enabled')?.value;
   for (const spec of KEY_SPECS) {
     const given = raw.get(spec.key);
-    if (given && spec.testOnly && spec.key !== 'testing.enabled' && !(testingEnabled === true || testingEnabled === 'true')) {
+    if (
+      given &&
+      spec.testOnly &&
+      spec.key !== 'testing.enabled' &&
+      !(testingEnabled === true || testingEnabled === 'true')
+    ) {
       errors.push(`${given.from}: "${spec.key}" is a test-only setting and needs testing.enabled=true`);
       continue;
     }
     const parsed = spec.schema.safeParse(given ? given.value : spec.default);
     if (!parsed.success) {
       const msg = parsed.error.issues.map((i) => i.message).join('; ');
-      errors.push(`${given?.from ?? spec.key}: invalid value ${JSON.stringify(given?.value)} for "${spec.key}": ${msg}`);
+      errors.push(
+        `${given?.from ?? spec.key}: invalid value ${JSON.stringify(given?.value)} for "${spec.key}": ${msg}`,
+      );
       continue;
     }
     setPath(out, spec.key, parsed.data);
@@ -122,7 +148,9 @@ export function loadConfig(sources: ConfigSources): Config {
 export function maskedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const spec of KEY_SPECS) {
-    const value = spec.key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], config);
+    const value = spec.key
+      .split('.')
+      .reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], config);
     setPath(out, spec.key, spec.secret && value ? '********' : value);
   }
   return out;

@@ -27,7 +27,8 @@ export function armCrashpoint(spec: string | undefined): void {
     throw new Error(`unknown crash point "${name}"; known: ${CRASHPOINT_NAMES.join(', ')}`);
   }
   const n = nText === undefined ? 1 : Number(nText);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`crash point count must be a positive integer, got "${nText}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`crash point count must be a positive integer, got "${nText}"`);
   armed = { name, remaining: n };
 }
 

@@ -46,12 +46,19 @@ export class MoleError extends Error {
   }
 }
 
-export const badRequest = (message: string, code = 'MS_ERR_BAD_REQUEST', reason: ErrorReason = 'bad_request') =>
-  new MoleError(message, { code, status: 400, reason });
+export const badRequest = (
+  message: string,
+  code = 'MS_ERR_BAD_REQUEST',
+  reason: ErrorReason = 'bad_request',
+) => new MoleError(message, { code, status: 400, reason });
 
 /** The same answer for "does not exist" and "you may not see it": no existence oracle. */
 export const notFoundOrDenied = (what: string) =>
-  new MoleError(`${what} not found or not accessible`, { code: 'MS_ERR_NOT_FOUND', status: 404, reason: 'not_found' });
+  new MoleError(`${what} not found or not accessible`, {
+    code: 'MS_ERR_NOT_FOUND',
+    status: 404,
+    reason: 'not_found',
+  });
 
 /** A log or WAL file is damaged at a known place. */
 export class CorruptionError extends MoleError {

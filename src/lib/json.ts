@@ -21,7 +21,9 @@ export function toJsonSafe(v: unknown): unknown {
         for (const [k, x] of Object.entries(v)) out[k] = toJsonSafe(x);
         return out;
       }
-    default:
-      return String(v);
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return null;
   }
 }

@@ -86,16 +86,30 @@ export class MetricsRegistry {
 /** The server's own metrics, declared once. */
 export function createServerMetrics(registry: MetricsRegistry) {
   return {
-    httpRequests: registry.counter('molesignal_http_requests_total', 'HTTP requests by route template, method and status.'),
+    httpRequests: registry.counter(
+      'molesignal_http_requests_total',
+      'HTTP requests by route template, method and status.',
+    ),
     ingestedRecords: registry.counter('molesignal_ingest_records_total', 'Records acknowledged, by signal.'),
-    ingestedBytes: registry.counter('molesignal_ingest_bytes_total', 'Decoded request bytes acknowledged, by signal.'),
+    ingestedBytes: registry.counter(
+      'molesignal_ingest_bytes_total',
+      'Decoded request bytes acknowledged, by signal.',
+    ),
     discarded: registry.counter('molesignal_discarded_total', 'Records or requests refused, by reason.'),
-    walCorruptions: registry.counter('molesignal_wal_corruptions_total', 'Torn or corrupt WAL records found at start.'),
+    walCorruptions: registry.counter(
+      'molesignal_wal_corruptions_total',
+      'Torn or corrupt WAL records found at start.',
+    ),
     flushes: registry.counter('molesignal_flushes_total', 'Memtable flushes to Parquet.'),
     flushedRows: registry.counter('molesignal_flushed_rows_total', 'Rows written to Parquet by flushes.'),
     queries: registry.counter('molesignal_queries_total', 'SQL queries, by outcome.'),
-    idempotentReplays: registry.counter('molesignal_idempotent_replays_total', 'Requests acknowledged again for a known Idempotency-Key.'),
-    rss: registry.gauge('molesignal_process_resident_memory_bytes', 'Resident set size.', () => process.memoryUsage.rss()),
+    idempotentReplays: registry.counter(
+      'molesignal_idempotent_replays_total',
+      'Requests acknowledged again for a known Idempotency-Key.',
+    ),
+    rss: registry.gauge('molesignal_process_resident_memory_bytes', 'Resident set size.', () =>
+      process.memoryUsage.rss(),
+    ),
   };
 }
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;

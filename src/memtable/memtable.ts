@@ -24,13 +24,18 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import type { ColumnBatch, FixedValue, SpanEvent, SpanLink } from '../write/column-batch.ts';
+import type { ColumnBatch, SpanEvent, SpanLink } from '../write/column-batch.ts';
 import { OVERFLOW_COLUMN, type ColumnDef, type StreamSchema } from '../write/stream-schema.ts';
 import type { OrgEngine } from './org-engine.ts';
 
 export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
-const EVENT_TYPE = STRUCT({ time_unix_nano: BIGINT, name: VARCHAR, attributes: VARCHAR, dropped_attributes_count: INTEGER });
+const EVENT_TYPE = STRUCT({
+  time_unix_nano: BIGINT,
+  name: VARCHAR,
+  attributes: VARCHAR,
+  dropped_attributes_count: INTEGER,
+});
 const LINK_TYPE = STRUCT({
   trace_id: VARCHAR,
   span_id: VARCHAR,
@@ -83,11 +88,12 @@ export interface MemTable {
 /** Converts a ColumnBatch to DuckDB values per table column. */
 function columnValues(batch: ColumnBatch, table: MemTable, schema: StreamSchema): DuckDBValue[][] {
   const n = batch.rowCount;
-  const byColumn = new Map<string, (unknown)[]>();
+  const byColumn = new Map<string, unknown[]>();
   let overflow: Record<string, { type: string; value: unknown }>[] | null = null;
   for (const d of batch.dynamic) {
     const p = schema.placementOf(d.name, d.type);
-    if (p === undefined) throw new Error(`field ${d.name} (${d.type}) has no placement; prepare() must run first`);
+    if (p === undefined)
+      throw new Error(`field ${d.name} (${d.type}) has no placement; prepare() must run first`);
     if (p === 'overflow') {
       overflow ??= new Array(n);
       for (let i = 0; i < n; i++) {
@@ -99,7 +105,7 @@ function columnValues(batch: ColumnBatch, table: MemTable, schema: StreamSchema)
     } else byColumn.set(p.column, d.values);
   }
   return table.columns.map((c) => {
-    const out: DuckDBValue[] = new Array(n);
+    const out = new Array<DuckDBValue>(n);
     if (c.name === OVERFLOW_COLUMN) {
       for (let i = 0; i < n; i++) out[i] = overflow?.[i] ? overflowJson(overflow[i]!) : null;
       return out;
@@ -108,11 +114,13 @@ function columnValues(batch: ColumnBatch, table: MemTable, schema: StreamSchema)
       const src = batch.fixed[c.name];
       for (let i = 0; i < n; i++) {
         const list = src?.[i] as SpanEvent[] | SpanLink[] | null | undefined;
-        out[i] = list ? listValue((list as unknown as Record<string, DuckDBValue>[]).map((e) => structValue(e))) : listValue([]);
+        out[i] = list
+          ? listValue((list as unknown as Record<string, DuckDBValue>[]).map((e) => structValue(e)))
+          : listValue([]);
       }
       return out;
     }
-    const src: readonly (FixedValue | unknown)[] | undefined = c.fixedType ? batch.fixed[c.name] : byColumn.get(c.name);
+    const src: readonly unknown[] | undefined = c.fixedType ? batch.fixed[c.name] : byColumn.get(c.name);
     if (!src) {
       out.fill(null);
       return out;
@@ -120,7 +128,8 @@ function columnValues(batch: ColumnBatch, table: MemTable, schema: StreamSchema)
     const isBlob = c.sqlType === 'BLOB';
     for (let i = 0; i < n; i++) {
       const v = src[i];
-      out[i] = v === undefined || v === null ? null : isBlob ? blobValue(v as Uint8Array) : (v as DuckDBValue);
+      out[i] =
+        v === undefined || v === null ? null : isBlob ? blobValue(v as Uint8Array) : (v as DuckDBValue);
     }
     return out;
   });
@@ -188,7 +197,9 @@ export class StreamMemtables {
     const t = this.active;
     t.appender.closeSync();
     for (const c of cols) {
-      await this.engine.ddl.run(`ALTER TABLE ${quoteIdent(t.name)} ADD COLUMN ${quoteIdent(c.name)} ${c.sqlType}`);
+      await this.engine.ddl.run(
+        `ALTER TABLE ${quoteIdent(t.name)} ADD COLUMN ${quoteIdent(c.name)} ${c.sqlType}`,
+      );
       t.columns.push(c);
       t.types.push(duckType(c));
     }
@@ -230,7 +241,8 @@ export class StreamMemtables {
   /** Lowest WAL seq not yet in a committed file (Infinity when everything is flushed). */
   minUnflushedSeq(): number {
     let min = Infinity;
-    for (const t of [...this.frozen, this.active]) if (t.firstSeq > 0 && !t.dropWhenUnused) min = Math.min(min, t.firstSeq);
+    for (const t of [...this.frozen, this.active])
+      if (t.firstSeq > 0 && !t.dropWhenUnused) min = Math.min(min, t.firstSeq);
     return min;
   }
 }

@@ -52,7 +52,7 @@ export interface QueryConfig {
 }
 
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
-export const relationName = (type: StreamType, stream: string) => `q_${type}__${stream.replace(/-/g, '_')}`;
+export const relationName = (type: StreamType, stream: string) => `q_${type}__${stream}`;
 
 export class QueryExecutor {
   private readonly slots: Semaphore;
@@ -76,12 +76,15 @@ export class QueryExecutor {
     const release = await this.slots.acquire(
       this.deps.config.maxQueueMs,
       () =>
-        new MoleError(`too many queries are running; waited query.maxQueueMs=${this.deps.config.maxQueueMs} ms for a slot`, {
-          code: 'MS_ERR_QUERY_QUEUE_FULL',
-          status: 503,
-          reason: 'query_queue_full',
-          retryable: true,
-        }),
+        new MoleError(
+          `too many queries are running; waited query.maxQueueMs=${this.deps.config.maxQueueMs} ms for a slot`,
+          {
+            code: 'MS_ERR_QUERY_QUEUE_FULL',
+            status: 503,
+            reason: 'query_queue_full',
+            retryable: true,
+          },
+        ),
     );
     const engine = await this.deps.engines.get(org);
     const conn = await engine.connect();
@@ -91,8 +94,12 @@ export class QueryExecutor {
       const stats: SearchStats = { files_scanned: 0, bytes_read: 0, memtable_rows: 0, rows: 0, took_ms: 0 };
       let sql = req.sql;
       if (!this.deps.config.disableValidator) {
-        const view = { has: (type: StreamType, name: string) => this.deps.streams.get(org, type, name) !== undefined };
-        const validated = await validateAndRewrite(conn, req.sql, view, relationName, { maxSqlBytes: this.deps.config.maxSqlBytes });
+        const view = {
+          has: (type: StreamType, name: string) => this.deps.streams.get(org, type, name) !== undefined,
+        };
+        const validated = await validateAndRewrite(conn, req.sql, view, relationName, {
+          maxSqlBytes: this.deps.config.maxSqlBytes,
+        });
         sql = validated.rewrittenSql;
         for (const t of validated.tables) {
           const s = this.deps.streams.get(org, t.streamType, t.stream);
@@ -126,11 +133,14 @@ export class QueryExecutor {
       if (e instanceof MoleError) throw e;
       const message = (e as Error).message ?? String(e);
       if (/interrupt/i.test(message)) {
-        throw new MoleError(`query ran longer than query.timeoutMs=${this.deps.config.timeoutMs} ms and was stopped; narrow the time range or add filters`, {
-          code: 'MS_ERR_QUERY_TIMEOUT',
-          status: 503,
-          reason: 'query_timeout',
-        });
+        throw new MoleError(
+          `query ran longer than query.timeoutMs=${this.deps.config.timeoutMs} ms and was stopped; narrow the time range or add filters`,
+          {
+            code: 'MS_ERR_QUERY_TIMEOUT',
+            status: 503,
+            reason: 'query_timeout',
+          },
+        );
       }
       throw badRequest(`query failed: ${message}`, 'MS_ERR_QUERY_FAILED', 'query_failed');
     } finally {
@@ -141,7 +151,13 @@ export class QueryExecutor {
     }
   }
 
-  private async createView(conn: DuckDBConnection, s: StreamState, tables: MemTable[], req: SearchRequest, stats: SearchStats): Promise<void> {
+  private async createView(
+    conn: DuckDBConnection,
+    s: StreamState,
+    tables: MemTable[],
+    req: SearchRequest,
+    stats: SearchStats,
+  ): Promise<void> {
     const conds: string[] = [];
     if (req.startNs !== null) conds.push(`_timestamp >= ${req.startNs}`);
     if (req.endNs !== null) conds.push(`_timestamp < ${req.endNs}`);
@@ -149,7 +165,13 @@ export class QueryExecutor {
     const pending = new Set<string>();
     for (const t of tables) for (const id of t.pendingFileIds) pending.add(id);
     const files: FileRow[] = (
-      await this.deps.catalog.listFiles(s.org, s.type, s.name, req.startNs, req.endNs === null ? null : req.endNs - 1n)
+      await this.deps.catalog.listFiles(
+        s.org,
+        s.type,
+        s.name,
+        req.startNs,
+        req.endNs === null ? null : req.endNs - 1n,
+      )
     ).filter((f) => !pending.has(f.id));
     // the active memtable first: it carries the stream's full, current column list
     const parts = [...tables].reverse().map((t) => `SELECT * FROM ${quoteIdent(t.name)}${where}`);
@@ -160,6 +182,8 @@ export class QueryExecutor {
       stats.files_scanned += files.length;
       stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
     }
-    await conn.run(`CREATE TEMP VIEW ${quoteIdent(relationName(s.type, s.name))} AS ${parts.join(' UNION ALL BY NAME ')}`);
+    await conn.run(
+      `CREATE TEMP VIEW ${quoteIdent(relationName(s.type, s.name))} AS ${parts.join(' UNION ALL BY NAME ')}`,
+    );
   }
 }

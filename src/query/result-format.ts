@@ -1,5 +1,17 @@
 /** Query results as JSON hits, CSV, or an Arrow IPC stream. */
-import { Bool, Field, Float64, Int32, Int64, Schema, Utf8, makeBuilder, Table, tableToIPC, type DataType } from 'apache-arrow';
+import {
+  Bool,
+  Field,
+  Float64,
+  Int32,
+  Int64,
+  Schema,
+  Utf8,
+  makeBuilder,
+  Table,
+  tableToIPC,
+  type DataType,
+} from 'apache-arrow';
 import { toJsonSafe } from '../lib/json.ts';
 import type { SearchResult } from './executor.ts';
 
@@ -14,7 +26,7 @@ export function toHits(r: SearchResult): Record<string, unknown>[] {
 
 const csvCell = (v: unknown): string => {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(toJsonSafe(v)) : String(v);
+  const s = typeof v === 'string' ? v : JSON.stringify(toJsonSafe(v));
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
@@ -59,6 +71,9 @@ export function toArrowIpc(r: SearchResult): Uint8Array {
     }
     return b.finish().toVector();
   });
-  const table = r.columns.length === 0 ? new Table(new Schema(fields)) : new Table(Object.fromEntries(r.columns.map((c, i) => [c.name, vectors[i]!])));
+  const table =
+    r.columns.length === 0
+      ? new Table(new Schema(fields))
+      : new Table(Object.fromEntries(r.columns.map((c, i) => [c.name, vectors[i]!])));
   return tableToIPC(table, 'stream');
 }

@@ -14,7 +14,10 @@ function timeField(body: Record<string, unknown>, name: string): bigint | null {
   const v = body[name];
   if (v === undefined || v === null || v === '') return null;
   const ns = parseTimeNs(v);
-  if (ns === null) throw badRequest(`${name} must be an RFC 3339 time or Unix nanoseconds, got ${JSON.stringify(v).slice(0, 60)}`);
+  if (ns === null)
+    throw badRequest(
+      `${name} must be an RFC 3339 time or Unix nanoseconds, got ${JSON.stringify(v).slice(0, 60)}`,
+    );
   return ns;
 }
 
@@ -22,17 +25,24 @@ function intField(body: Record<string, unknown>, name: string, dflt: number, max
   const v = body[name];
   if (v === undefined || v === null) return dflt;
   const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) throw badRequest(`${name} must be an integer from 0 to ${max}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max)
+    throw badRequest(`${name} must be an integer from 0 to ${max}`);
   return n;
 }
 
-export function parseSearchRequest(raw: Record<string, unknown>, limits: { defaultSize: number; maxSize: number }): SearchRequest {
-  const body = raw.query && typeof raw.query === 'object' ? { ...raw, ...(raw.query as Record<string, unknown>) } : raw;
+export function parseSearchRequest(
+  raw: Record<string, unknown>,
+  limits: { defaultSize: number; maxSize: number },
+): SearchRequest {
+  const body =
+    raw.query && typeof raw.query === 'object' ? { ...raw, ...(raw.query as Record<string, unknown>) } : raw;
   const sql = body.sql;
-  if (typeof sql !== 'string' || sql.trim() === '') throw badRequest('"sql" is required: a SELECT over your streams, e.g. SELECT * FROM logs.default');
+  if (typeof sql !== 'string' || sql.trim() === '')
+    throw badRequest('"sql" is required: a SELECT over your streams, e.g. SELECT * FROM logs.default');
   const startNs = timeField(body, 'start_time');
   const endNs = timeField(body, 'end_time');
-  if (startNs !== null && endNs !== null && endNs <= startNs) throw badRequest('end_time must be after start_time');
+  if (startNs !== null && endNs !== null && endNs <= startNs)
+    throw badRequest('end_time must be after start_time');
   return {
     sql,
     startNs,
@@ -42,22 +52,38 @@ export function parseSearchRequest(raw: Record<string, unknown>, limits: { defau
   };
 }
 
-export function searchHandler(deps: { executor: QueryExecutor; limits: { defaultSize: number; maxSize: number } }) {
+export function searchHandler(deps: {
+  executor: QueryExecutor;
+  limits: { defaultSize: number; maxSize: number };
+}) {
   return async (ctx: RequestContext): Promise<void> => {
     const format = ctx.query.get('format') ?? 'json';
-    if (!['json', 'csv', 'arrow'].includes(format)) throw badRequest(`format must be json, csv or arrow, got ${JSON.stringify(format.slice(0, 20))}`);
+    if (!['json', 'csv', 'arrow'].includes(format))
+      throw badRequest(`format must be json, csv or arrow, got ${JSON.stringify(format.slice(0, 20))}`);
     const req = parseSearchRequest(await readJsonBody(ctx.req), deps.limits);
     const result = await deps.executor.search(ctx.org!.id, req);
     if (format === 'csv') {
       const text = toCsv(result);
-      ctx.res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      ctx.res.writeHead(200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+      });
       ctx.res.end(text);
     } else if (format === 'arrow') {
       const bytes = toArrowIpc(result);
-      ctx.res.writeHead(200, { 'content-type': 'application/vnd.apache.arrow.stream', 'content-length': bytes.length });
+      ctx.res.writeHead(200, {
+        'content-type': 'application/vnd.apache.arrow.stream',
+        'content-length': bytes.length,
+      });
       ctx.res.end(bytes);
     } else {
-      sendJson(ctx.res, 200, { hits: toHits(result), total: result.total, took: result.tookMs, columns: result.columns, stats: result.stats });
+      sendJson(ctx.res, 200, {
+        hits: toHits(result),
+        total: result.total,
+        took: result.tookMs,
+        columns: result.columns,
+        stats: result.stats,
+      });
     }
   };
 }

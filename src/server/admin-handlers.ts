@@ -13,19 +13,30 @@ const SCOPES: Scope[] = ['ingest', 'query', 'admin'];
 
 export function checkOrgName(name: unknown): string {
   if (typeof name !== 'string' || !SLUG_RE.test(name)) {
-    throw badRequest('org name must be 1-63 characters of a-z, 0-9, "_" and "-", starting with a letter or digit', 'MS_ERR_BAD_ORG_NAME');
+    throw badRequest(
+      'org name must be 1-63 characters of a-z, 0-9, "_" and "-", starting with a letter or digit',
+      'MS_ERR_BAD_ORG_NAME',
+    );
   }
-  if (RESERVED_ORG_NAMES.has(name)) throw badRequest(`org name "${name}" is reserved (it is an API path segment)`, 'MS_ERR_BAD_ORG_NAME');
+  if (RESERVED_ORG_NAMES.has(name))
+    throw badRequest(`org name "${name}" is reserved (it is an API path segment)`, 'MS_ERR_BAD_ORG_NAME');
   return name;
 }
 
-const conflict = (m: string) => new MoleError(m, { code: 'MS_ERR_CONFLICT', status: 409, reason: 'conflict' });
+const conflict = (m: string) =>
+  new MoleError(m, { code: 'MS_ERR_CONFLICT', status: 409, reason: 'conflict' });
 
 export function adminHandlers(deps: { catalog: Catalog }) {
   const { catalog } = deps;
   return {
     listOrgs: async (ctx: RequestContext) => {
-      sendJson(ctx.res, 200, { orgs: (await catalog.listOrgs()).map((o) => ({ name: o.name, id: o.id, created_at_ms: o.createdAtMs })) });
+      sendJson(ctx.res, 200, {
+        orgs: (await catalog.listOrgs()).map((o) => ({
+          name: o.name,
+          id: o.id,
+          created_at_ms: o.createdAtMs,
+        })),
+      });
     },
     createOrg: async (ctx: RequestContext) => {
       const name = checkOrgName((await readJsonBody(ctx.req)).name);
@@ -40,15 +51,22 @@ export function adminHandlers(deps: { catalog: Catalog }) {
     addUser: async (ctx: RequestContext) => {
       const body = await readJsonBody(ctx.req);
       const { name, role } = body;
-      if (typeof name !== 'string' || name.length < 1 || name.length > 200) throw badRequest('"name" (the user name, e.g. an email) is required');
+      if (typeof name !== 'string' || name.length < 1 || name.length > 200)
+        throw badRequest('"name" (the user name, e.g. an email) is required');
       if (!ROLES.includes(role as Role)) throw badRequest(`"role" must be one of ${ROLES.join(', ')}`);
       let user = await catalog.getUserByName(name);
       let generated: string | undefined;
       if (!user) {
         let password = body.password;
         if (password === undefined) password = generated = randomPassword();
-        if (typeof password !== 'string' || password.length < 8) throw badRequest('"password" must have at least 8 characters');
-        user = await catalog.createUser({ id: randomUUID(), name, passwordHash: hashPassword(password), isRoot: false });
+        if (typeof password !== 'string' || password.length < 8)
+          throw badRequest('"password" must have at least 8 characters');
+        user = await catalog.createUser({
+          id: randomUUID(),
+          name,
+          passwordHash: hashPassword(password),
+          isRoot: false,
+        });
       }
       await catalog.setMembership(ctx.org!.id, user.id, role as Role);
       sendJson(ctx.res, 201, { name, role, ...(generated ? { password: generated } : {}) });
@@ -56,18 +74,33 @@ export function adminHandlers(deps: { catalog: Catalog }) {
     listKeys: async (ctx: RequestContext) => {
       const keys = await catalog.listApiKeys(ctx.org!.id);
       sendJson(ctx.res, 200, {
-        keys: keys.map((k) => ({ id: k.id, name: k.name, scopes: k.scopes, created_at_ms: k.createdAtMs, revoked: k.revokedAtMs !== null })),
+        keys: keys.map((k) => ({
+          id: k.id,
+          name: k.name,
+          scopes: k.scopes,
+          created_at_ms: k.createdAtMs,
+          revoked: k.revokedAtMs !== null,
+        })),
       });
     },
     createKey: async (ctx: RequestContext) => {
       const body = await readJsonBody(ctx.req);
       const name = typeof body.name === 'string' && body.name.length <= 200 ? body.name : '';
       const scopes = body.scopes;
-      if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((s) => SCOPES.includes(s as Scope))) {
+      if (
+        !Array.isArray(scopes) ||
+        scopes.length === 0 ||
+        !scopes.every((s) => SCOPES.includes(s as Scope))
+      ) {
         throw badRequest(`"scopes" must be a non-empty list of ${SCOPES.join(', ')}`);
       }
       const k = newApiKey();
-      await catalog.createApiKey(ctx.org!.id, { id: k.id, name, keyHash: k.hash, scopes: [...new Set(scopes as Scope[])] });
+      await catalog.createApiKey(ctx.org!.id, {
+        id: k.id,
+        name,
+        keyHash: k.hash,
+        scopes: [...new Set(scopes as Scope[])],
+      });
       sendJson(ctx.res, 201, { id: k.id, name, scopes, key: k.token });
     },
     revokeKey: async (ctx: RequestContext) => {

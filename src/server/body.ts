@@ -15,7 +15,9 @@ const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) === 0 
 export async function readRawBody(req: IncomingMessage, maxBodyBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > maxBodyBytes) {
-    throw tooLarge(`request body is ${mib(declared)}, over ingest.maxBodyBytes=${mib(maxBodyBytes)}; send smaller batches`);
+    throw tooLarge(
+      `request body is ${mib(declared)}, over ingest.maxBodyBytes=${mib(maxBodyBytes)}; send smaller batches`,
+    );
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -29,23 +31,36 @@ export async function readRawBody(req: IncomingMessage, maxBodyBytes: number): P
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
-export function decodeBody(raw: Buffer, contentEncoding: string | undefined, maxDecodedBytes: number): Buffer {
+export function decodeBody(
+  raw: Buffer,
+  contentEncoding: string | undefined,
+  maxDecodedBytes: number,
+): Buffer {
   const enc = (contentEncoding ?? 'identity').trim().toLowerCase();
   if (enc === 'identity' || enc === '') return raw;
   if (enc !== 'gzip' && enc !== 'x-gzip' && enc !== 'deflate') {
-    throw new MoleError(`Content-Encoding "${enc.slice(0, 40)}" is not supported here; use gzip, deflate or none`, {
-      code: 'MS_ERR_UNSUPPORTED_ENCODING',
-      status: 415,
-      reason: 'bad_encoding',
-    });
+    throw new MoleError(
+      `Content-Encoding "${enc.slice(0, 40)}" is not supported here; use gzip, deflate or none`,
+      {
+        code: 'MS_ERR_UNSUPPORTED_ENCODING',
+        status: 415,
+        reason: 'bad_encoding',
+      },
+    );
   }
   try {
     const opts = { maxOutputLength: maxDecodedBytes };
     return enc === 'deflate' ? inflateSync(raw, opts) : gunzipSync(raw, opts);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
-      throw tooLarge(`decompressed body is over ingest.maxDecodedBytes=${mib(maxDecodedBytes)}; send smaller batches`);
+      throw tooLarge(
+        `decompressed body is over ingest.maxDecodedBytes=${mib(maxDecodedBytes)}; send smaller batches`,
+      );
     }
-    throw badRequest(`body is not valid ${enc} data: ${(e as Error).message}`, 'MS_ERR_BAD_ENCODING', 'bad_encoding');
+    throw badRequest(
+      `body is not valid ${enc} data: ${(e as Error).message}`,
+      'MS_ERR_BAD_ENCODING',
+      'bad_encoding',
+    );
   }
 }

@@ -13,7 +13,12 @@ import { MoleError } from '../lib/errors.ts';
 
 export function toMoleError(e: unknown): MoleError {
   if (e instanceof MoleError) return e;
-  return new MoleError('internal error; see the server log', { code: 'MS_ERR_INTERNAL', status: 500, reason: 'internal', cause: e });
+  return new MoleError('internal error; see the server log', {
+    code: 'MS_ERR_INTERNAL',
+    status: 500,
+    reason: 'internal',
+    cause: e,
+  });
 }
 
 export function sendError(res: ServerResponse, err: MoleError): void {

@@ -27,9 +27,12 @@ export interface HttpDeps {
 const KNOWN_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH', 'OPTIONS']);
 
 export function createHttpServer(deps: HttpDeps): Server {
-  const server = createServer({ headersTimeout: deps.headersTimeoutMs, requestTimeout: deps.requestTimeoutMs }, (req, res) => {
-    void handle(deps, req, res);
-  });
+  const server = createServer(
+    { headersTimeout: deps.headersTimeoutMs, requestTimeout: deps.requestTimeoutMs },
+    (req, res) => {
+      void handle(deps, req, res);
+    },
+  );
   server.keepAliveTimeout = 65_000;
   return server;
 }
@@ -41,21 +44,47 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const found = deps.router.match(method, url.pathname);
-    if (found === null) throw new MoleError(`no route for ${url.pathname.slice(0, 200)}`, { code: 'MS_ERR_NO_ROUTE', status: 404, reason: 'not_found' });
-    if (found === 'method-not-allowed') throw new MoleError(`method ${method.slice(0, 10)} is not allowed here`, { code: 'MS_ERR_METHOD', status: 405, reason: 'bad_request' });
+    if (found === null)
+      throw new MoleError(`no route for ${url.pathname.slice(0, 200)}`, {
+        code: 'MS_ERR_NO_ROUTE',
+        status: 404,
+        reason: 'not_found',
+      });
+    if (found === 'method-not-allowed')
+      throw new MoleError(`method ${method.slice(0, 10)} is not allowed here`, {
+        code: 'MS_ERR_METHOD',
+        status: 405,
+        reason: 'bad_request',
+      });
     const { route, params } = found;
     template = route.path;
     if (deps.isDraining() && route.access !== 'open') {
-      throw new MoleError('server is shutting down; retry on another instance or after restart', { code: 'MS_ERR_DRAINING', status: 503, reason: 'unavailable', retryable: true });
+      throw new MoleError('server is shutting down; retry on another instance or after restart', {
+        code: 'MS_ERR_DRAINING',
+        status: 503,
+        reason: 'unavailable',
+        retryable: true,
+      });
     }
-    const ctx: RequestContext = { req, res, route, params, query: url.searchParams, principal: null, org: null, log: deps.log };
+    const ctx: RequestContext = {
+      req,
+      res,
+      route,
+      params,
+      query: url.searchParams,
+      principal: null,
+      org: null,
+      log: deps.log,
+    };
     if (route.access !== 'open') {
       const principal = await deps.auth.authenticate(req.headers.authorization);
       ctx.principal = principal;
       if (route.access === 'root' && !isRoot(principal)) throw forbidden('only the root user may do this');
       if (route.org === 'path') ctx.org = await deps.orgs.byName(principal, params.org ?? '');
-      else if (route.org === 'implicit') ctx.org = await deps.orgs.implicit(principal, headerOf(req, 'x-scope-orgid'));
-      if (ctx.org && route.access !== 'root' && route.access !== 'authenticated') deps.orgs.requireScope(principal, ctx.org, route.access);
+      else if (route.org === 'implicit')
+        ctx.org = await deps.orgs.implicit(principal, headerOf(req, 'x-scope-orgid'));
+      if (ctx.org && route.access !== 'root' && route.access !== 'authenticated')
+        deps.orgs.requireScope(principal, ctx.org, route.access);
     }
     await route.handler(ctx);
   } catch (e) {
@@ -65,8 +94,20 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     if (err.status === 413) res.once('finish', () => req.destroy());
   } finally {
     const status = res.statusCode;
-    deps.metrics.httpRequests.inc({ route: template, method: KNOWN_METHODS.has(method) ? method : 'OTHER', status: String(status) });
-    deps.log.debug({ method: KNOWN_METHODS.has(method) ? method : 'OTHER', route: template, status, ms: Math.round(performance.now() - started) }, 'request');
+    deps.metrics.httpRequests.inc({
+      route: template,
+      method: KNOWN_METHODS.has(method) ? method : 'OTHER',
+      status: String(status),
+    });
+    deps.log.debug(
+      {
+        method: KNOWN_METHODS.has(method) ? method : 'OTHER',
+        route: template,
+        status,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
   }
 }
 

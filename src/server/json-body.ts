@@ -9,10 +9,17 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
   const raw = await readRawBody(req, MAX_JSON_BODY_BYTES);
   let v: unknown;
   try {
-    v = JSON.parse(raw.toString('utf8'), (k, val: unknown) => (k === '__proto__' || k === 'constructor' ? undefined : val));
+    v = JSON.parse(raw.toString('utf8'), (k, val: unknown) =>
+      k === '__proto__' || k === 'constructor' ? undefined : val,
+    );
   } catch (e) {
-    throw badRequest(`request body is not valid JSON: ${(e as Error).message}`, 'MS_ERR_BAD_JSON', 'bad_json');
+    throw badRequest(
+      `request body is not valid JSON: ${(e as Error).message}`,
+      'MS_ERR_BAD_JSON',
+      'bad_json',
+    );
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw badRequest('request body must be a JSON object', 'MS_ERR_BAD_JSON', 'bad_json');
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw badRequest('request body must be a JSON object', 'MS_ERR_BAD_JSON', 'bad_json');
   return v as Record<string, unknown>;
 }

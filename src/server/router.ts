@@ -50,7 +50,10 @@ export class Router {
     return this.routes.map((c) => c.route);
   }
 
-  match(method: string, path: string): { route: Route; params: Record<string, string> } | 'method-not-allowed' | null {
+  match(
+    method: string,
+    path: string,
+  ): { route: Route; params: Record<string, string> } | 'method-not-allowed' | null {
     const parts = path.split('/').slice(1);
     let pathMatched = false;
     for (const c of this.routes) {
@@ -80,7 +83,8 @@ export class Router {
       }
       if (!ok) continue;
       pathMatched = true;
-      if (c.route.method === method || (method === 'HEAD' && c.route.method === 'GET')) return { route: c.route, params };
+      if (c.route.method === method || (method === 'HEAD' && c.route.method === 'GET'))
+        return { route: c.route, params };
     }
     return pathMatched ? 'method-not-allowed' : null;
   }

@@ -32,9 +32,27 @@ export function buildRoutes(h: RouteHandlers): Route[] {
 
     { method: 'POST', path: '/api/:org/_search', access: 'query', org: 'path', handler: h.search },
     { method: 'GET', path: '/api/:org/streams', access: 'query', org: 'path', handler: h.streams.list },
-    { method: 'GET', path: '/api/:org/streams/:stream/schema', access: 'query', org: 'path', handler: h.streams.schema },
-    { method: 'PUT', path: '/api/:org/streams/:stream/settings', access: 'admin', org: 'path', handler: h.streams.settings },
-    { method: 'POST', path: '/api/:org/streams/:stream/_flush', access: 'ingest', org: 'path', handler: h.streams.flush },
+    {
+      method: 'GET',
+      path: '/api/:org/streams/:stream/schema',
+      access: 'query',
+      org: 'path',
+      handler: h.streams.schema,
+    },
+    {
+      method: 'PUT',
+      path: '/api/:org/streams/:stream/settings',
+      access: 'admin',
+      org: 'path',
+      handler: h.streams.settings,
+    },
+    {
+      method: 'POST',
+      path: '/api/:org/streams/:stream/_flush',
+      access: 'ingest',
+      org: 'path',
+      handler: h.streams.flush,
+    },
 
     { method: 'GET', path: '/api/_admin/orgs', access: 'root', org: 'none', handler: h.admin.listOrgs },
     { method: 'POST', path: '/api/_admin/orgs', access: 'root', org: 'none', handler: h.admin.createOrg },
@@ -42,6 +60,12 @@ export function buildRoutes(h: RouteHandlers): Route[] {
     { method: 'POST', path: '/api/:org/_users', access: 'admin', org: 'path', handler: h.admin.addUser },
     { method: 'GET', path: '/api/:org/_keys', access: 'admin', org: 'path', handler: h.admin.listKeys },
     { method: 'POST', path: '/api/:org/_keys', access: 'admin', org: 'path', handler: h.admin.createKey },
-    { method: 'DELETE', path: '/api/:org/_keys/:id', access: 'admin', org: 'path', handler: h.admin.revokeKey },
+    {
+      method: 'DELETE',
+      path: '/api/:org/_keys/:id',
+      access: 'admin',
+      org: 'path',
+      handler: h.admin.revokeKey,
+    },
   ];
 }

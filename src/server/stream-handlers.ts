@@ -20,7 +20,9 @@ function typeParam(ctx: RequestContext): StreamType | null {
 function findStreams(streams: StreamRegistry, ctx: RequestContext): StreamState[] {
   const type = typeParam(ctx);
   const name = ctx.params.stream ?? '';
-  const found = streams.list(ctx.org!.id).filter((s) => s.name === name && (type === null || s.type === type));
+  const found = streams
+    .list(ctx.org!.id)
+    .filter((s) => s.name === name && (type === null || s.type === type));
   if (found.length === 0) throw notFoundOrDenied(`stream "${name.slice(0, 64)}"`);
   return found;
 }
@@ -32,7 +34,8 @@ export function streamHandlers(deps: { streams: StreamRegistry; catalog: Catalog
       const stats = new Map((await deps.catalog.streamStats(org)).map((s) => [`${s.type}/${s.name}`, s]));
       const list = deps.streams.list(org).map((s) => {
         const st = stats.get(`${s.type}/${s.name}`);
-        const memRows = s.mem.active.rows + s.mem.frozen.reduce((n, t) => n + (t.dropWhenUnused ? 0 : t.rows), 0);
+        const memRows =
+          s.mem.active.rows + s.mem.frozen.reduce((n, t) => n + (t.dropWhenUnused ? 0 : t.rows), 0);
         return {
           name: s.name,
           stream_type: s.type,
@@ -57,8 +60,17 @@ export function streamHandlers(deps: { streams: StreamRegistry; catalog: Catalog
         name: s.name,
         stream_type: s.type,
         settings: { retention_days: s.settings.retentionDays, max_fields: s.settings.maxFields },
-        columns: d.columns.map((c) => ({ name: c.name, type: c.sqlType, ...(c.valueType ? { value_type: c.valueType } : { fixed: true }) })),
-        fields: fields.map((f) => ({ key: f.key, value_type: f.valueType, placement: f.placement === 'overflow' ? '_attributes' : 'column', column: f.column })),
+        columns: d.columns.map((c) => ({
+          name: c.name,
+          type: c.sqlType,
+          ...(c.valueType ? { value_type: c.valueType } : { fixed: true }),
+        })),
+        fields: fields.map((f) => ({
+          key: f.key,
+          value_type: f.valueType,
+          placement: f.placement === 'overflow' ? '_attributes' : 'column',
+          column: f.column,
+        })),
       });
     },
     settings: async (ctx: RequestContext) => {
@@ -67,12 +79,15 @@ export function streamHandlers(deps: { streams: StreamRegistry; catalog: Catalog
       const next = { ...s.settings };
       for (const [k, v] of Object.entries(body)) {
         if (k === 'retention_days') {
-          if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw badRequest('retention_days must be a whole number of days, 0 = keep forever');
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+            throw badRequest('retention_days must be a whole number of days, 0 = keep forever');
           next.retentionDays = v;
         } else if (k === 'max_fields') {
-          if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 10_000) throw badRequest('max_fields must be from 1 to 10000');
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 10_000)
+            throw badRequest('max_fields must be from 1 to 10000');
           next.maxFields = v;
-        } else throw badRequest(`unknown stream setting "${k.slice(0, 40)}"; known: retention_days, max_fields`);
+        } else
+          throw badRequest(`unknown stream setting "${k.slice(0, 40)}"; known: retention_days, max_fields`);
       }
       await deps.streams.updateSettings(s, next);
       sendJson(ctx.res, 200, { retention_days: next.retentionDays, max_fields: next.maxFields });

@@ -15,7 +15,13 @@ export const timeOrderedId = (nowMs = Date.now()): string =>
 
 export const HOUR_NS = 3_600_000_000_000n;
 
-export function parquetKey(org: OrgId, type: StreamType, stream: string, hourStartNs: bigint, id: string): string {
+export function parquetKey(
+  org: OrgId,
+  type: StreamType,
+  stream: string,
+  hourStartNs: bigint,
+  id: string,
+): string {
   const d = new Date(Number(hourStartNs / 1_000_000n));
   return [
     org,

@@ -16,7 +16,7 @@ export class OrgResolver {
   /** The org named in the path or header, if the principal reaches it. */
   async byName(principal: Principal, name: string): Promise<OrgRow> {
     const org = await this.catalog.getOrgByName(name);
-    if (!org || scopesIn(principal, org.id).length === 0) throw notFoundOrDenied(`org "${name.slice(0, 64)}"`);
+    if (!org || scopesIn(principal, org.id).length === 0) throw notFoundOrDenied('org');
     return org;
   }
 

@@ -22,11 +22,13 @@ export const SQL_TYPE_OF: Record<ValueType, string> = {
   json: 'VARCHAR',
 };
 
-const EVENTS_SQL = 'STRUCT(time_unix_nano BIGINT, name VARCHAR, attributes VARCHAR, dropped_attributes_count INTEGER)[]';
+const EVENTS_SQL =
+  'STRUCT(time_unix_nano BIGINT, name VARCHAR, attributes VARCHAR, dropped_attributes_count INTEGER)[]';
 const LINKS_SQL =
   'STRUCT(trace_id VARCHAR, span_id VARCHAR, trace_state VARCHAR, attributes VARCHAR, flags BIGINT, dropped_attributes_count INTEGER)[]';
 
-export const fixedSqlType = (t: FixedColumnType): string => (t === 'EVENTS' ? EVENTS_SQL : t === 'LINKS' ? LINKS_SQL : t);
+export const fixedSqlType = (t: FixedColumnType): string =>
+  t === 'EVENTS' ? EVENTS_SQL : t === 'LINKS' ? LINKS_SQL : t;
 
 export interface ColumnDef {
   name: string;
@@ -49,7 +51,8 @@ export class StreamSchema {
   private nextPosition = 0;
 
   constructor(readonly signal: SignalType) {
-    for (const f of fixedColumnsOf(signal)) this.pushColumn({ name: f.name, sqlType: fixedSqlType(f.type), fixedType: f.type });
+    for (const f of fixedColumnsOf(signal))
+      this.pushColumn({ name: f.name, sqlType: fixedSqlType(f.type), fixedType: f.type });
     this.pushColumn({ name: OVERFLOW_COLUMN, sqlType: 'VARCHAR' });
   }
 
@@ -89,12 +92,26 @@ export class StreamSchema {
       if (this.placements.has(id) || planned.has(id)) continue;
       let row: StreamFieldRow;
       if (attributeColumns >= maxFields) {
-        row = { column: OVERFLOW_COLUMN, key: d.name, valueType: d.type, sqlType: 'VARCHAR', placement: 'overflow', position: 0 };
+        row = {
+          column: OVERFLOW_COLUMN,
+          key: d.name,
+          valueType: d.type,
+          sqlType: 'VARCHAR',
+          placement: 'overflow',
+          position: 0,
+        };
       } else {
         const column = names.has(d.name) ? `${d.name}::${d.type}` : d.name;
         names.add(column);
         attributeColumns++;
-        row = { column, key: d.name, valueType: d.type, sqlType: SQL_TYPE_OF[d.type], placement: 'column', position: 0 };
+        row = {
+          column,
+          key: d.name,
+          valueType: d.type,
+          sqlType: SQL_TYPE_OF[d.type],
+          placement: 'column',
+          position: 0,
+        };
       }
       row.position = this.nextPosition + out.length;
       planned.set(id, row);

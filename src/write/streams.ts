@@ -56,9 +56,16 @@ export class StreamRegistry {
     }
   }
 
-  private async build(org: OrgId, type: StreamType, name: string, schema: StreamSchema, settings: StreamSettings, flushedSeq: number) {
+  private async build(
+    org: OrgId,
+    type: StreamType,
+    name: string,
+    schema: StreamSchema,
+    settings: StreamSettings,
+    flushedSeq: number,
+  ) {
     const engine = await this.engines.get(org);
-    const mem = await StreamMemtables.create(engine, `mem_${type}_${name.replace(/-/g, '_')}`, schema);
+    const mem = await StreamMemtables.create(engine, `mem_${type}_${name}`, schema);
     return { org, type, name, schema, mem, lock: new Mutex(), settings, flushedSeq };
   }
 
@@ -77,7 +84,10 @@ export class StreamRegistry {
     let p = this.creating.get(key);
     if (!p) {
       p = (async () => {
-        const settings = { retentionDays: this.defaults.defaultRetentionDays, maxFields: this.defaults.maxFieldsPerStream };
+        const settings = {
+          retentionDays: this.defaults.defaultRetentionDays,
+          maxFields: this.defaults.maxFieldsPerStream,
+        };
         const row = await this.catalog.upsertStream(org, type, name, settings);
         const state = await this.build(org, type, name, new StreamSchema(type), row.settings, row.flushedSeq);
         this.streams.set(key, state);

@@ -74,32 +74,46 @@ export class WritePath {
   }
 
   private resultOf(batch: ColumnBatch): IngestResult {
-    return { accepted: batch.rowCount, rejected: batch.rejectedCount, rejectedMessage: batch.rejectedMessage };
+    return {
+      accepted: batch.rowCount,
+      rejected: batch.rejectedCount,
+      rejectedMessage: batch.rejectedMessage,
+    };
   }
 
   private async writeOnce(p: IngestPayload, batch: ColumnBatch): Promise<IngestResult> {
     const stream = await this.deps.streams.getOrCreate(p.org, p.signal, p.stream);
     await this.deps.streams.prepare(stream, batch);
     const result = this.resultOf(batch);
-    let applyError: unknown = null;
+    const failure: { error?: Error } = {};
     await this.deps.wal.append(encodePayload(p), (seq) => {
       try {
         this.apply(stream, p, batch, seq, result);
       } catch (e) {
-        applyError = e;
+        failure.error = e instanceof Error ? e : new Error(String(e));
       }
     });
-    if (applyError !== null) throw applyError;
+    if (failure.error) throw failure.error;
     this.deps.metrics.ingestedRecords.inc({ signal: p.signal }, batch.rowCount);
     this.deps.metrics.ingestedBytes.inc({ signal: p.signal }, p.body.length);
-    if (batch.rejectedCount > 0) this.deps.metrics.discarded.inc({ reason: 'invalid_record' }, batch.rejectedCount);
+    if (batch.rejectedCount > 0)
+      this.deps.metrics.discarded.inc({ reason: 'invalid_record' }, batch.rejectedCount);
     return result;
   }
 
-  private apply(stream: StreamState, p: IngestPayload, batch: ColumnBatch, seq: number, result: IngestResult): void {
+  private apply(
+    stream: StreamState,
+    p: IngestPayload,
+    batch: ColumnBatch,
+    seq: number,
+    result: IngestResult,
+  ): void {
     stream.mem.append(batch, stream.schema, seq, p.body.length);
     if (p.idempotencyKey !== '') {
-      const entry = { expiresAtMs: p.receivedAtMs + this.deps.idempotencyTtlMs, response: JSON.stringify(result) };
+      const entry = {
+        expiresAtMs: p.receivedAtMs + this.deps.idempotencyTtlMs,
+        response: JSON.stringify(result),
+      };
       this.idempotency.set(idemId(p.org, p.idempotencyKey), entry);
       stream.mem.active.idempotency.push({ key: p.idempotencyKey, ...entry });
     }
@@ -115,7 +129,9 @@ export class WritePath {
       this.idempotency.set(idemId(k.org, k.key), { expiresAtMs: k.expiresAtMs, response: k.response });
     }
     const records: { seq: number; payload: Uint8Array }[] = [];
-    const r = await this.deps.wal.replay(0, (seq, payload) => records.push({ seq, payload: payload.slice() }));
+    const r = await this.deps.wal.replay(0, (seq, payload) =>
+      records.push({ seq, payload: payload.slice() }),
+    );
     let applied = 0;
     for (const { seq, payload } of records) {
       const p = decodePayload(payload);

@@ -16,11 +16,14 @@ import type { IngestResult, WritePath } from '../../write/write-path.ts';
 import { decodeOtlp } from './decode.ts';
 
 const unsupportedType = (ct: string) =>
-  new MoleError(`Content-Type "${ct.slice(0, 60)}" is not OTLP: use application/x-protobuf or application/json`, {
-    code: 'MS_ERR_UNSUPPORTED_MEDIA_TYPE',
-    status: 415,
-    reason: 'bad_request',
-  });
+  new MoleError(
+    `Content-Type "${ct.slice(0, 60)}" is not OTLP: use application/x-protobuf or application/json`,
+    {
+      code: 'MS_ERR_UNSUPPORTED_MEDIA_TYPE',
+      status: 415,
+      reason: 'bad_request',
+    },
+  );
 
 function formatOf(contentType: string | undefined): WireFormat {
   const ct = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
@@ -63,7 +66,11 @@ export function otlpHandler(signal: SignalType, deps: { writePath: WritePath; co
     const stream = checkStreamName(headerOf(req, 'stream-name') ?? 'default');
     const idempotencyKey = headerOf(req, 'idempotency-key') ?? '';
     if (Buffer.byteLength(idempotencyKey) > MAX_IDEMPOTENCY_KEY_BYTES) {
-      throw new MoleError(`Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY_BYTES} bytes`, { code: 'MS_ERR_BAD_HEADER', status: 400, reason: 'bad_request' });
+      throw new MoleError(`Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY_BYTES} bytes`, {
+        code: 'MS_ERR_BAD_HEADER',
+        status: 400,
+        reason: 'bad_request',
+      });
     }
     const raw = await readRawBody(req, deps.config.maxBodyBytes);
     const body = decodeBody(raw, headerOf(req, 'content-encoding'), deps.config.maxDecodedBytes);
