@@ -19,6 +19,7 @@ import type { Logger } from './lib/logger.ts';
 import { MetricsRegistry, createServerMetrics } from './lib/metrics.ts';
 import { Flusher, removeOrphans } from './memtable/flush.ts';
 import { EnginePool } from './memtable/org-engine.ts';
+import { flushDirtyAppenders } from './memtable/memtable.ts';
 import { QueryExecutor } from './query/executor.ts';
 import { searchHandler } from './query/search-handler.ts';
 import { adminHandlers } from './server/admin-handlers.ts';
@@ -114,6 +115,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
   });
   flusher.start();
+  const appenderTimer = setInterval(flushDirtyAppenders, 100);
+  appenderTimer.unref();
 
   const executor = new QueryExecutor({
     catalog,
@@ -183,6 +186,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       server.closeIdleConnections();
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       flusher.stop();
+      clearInterval(appenderTimer);
       try {
         await Promise.race([
           flusher.flushAll(),

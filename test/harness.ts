@@ -37,6 +37,8 @@ export interface StartOptions {
   crashpoint?: string;
   /** sets testing.enabled and the SQL-validator switch */
   disableSqlValidator?: boolean;
+  /** extra node flags, e.g. --cpu-prof for profiling a benchmark */
+  nodeArgs?: string[];
 }
 
 export class ServerProcess {
@@ -138,6 +140,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
     process.execPath,
     [
       '--max-old-space-size=768',
+      ...(opts.nodeArgs ?? []),
       join(ROOT_DIR, 'bin', 'molesignal.js'),
       'start',
       '--data-dir',

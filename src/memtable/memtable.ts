@@ -150,6 +150,22 @@ function overflowJson(fields: Record<string, { type: string; value: unknown }>):
   return `{${parts.join(',')}}`;
 }
 
+/**
+ * Appended rows reach the table when the appender flushes. Flushing after every request costs a
+ * DuckDB commit each; instead, tables with unflushed rows are flushed before any query pins them
+ * (so an acknowledged row is always visible to the next query) and on a short timer.
+ */
+const dirty = new Set<MemTable>();
+function markDirty(t: MemTable): void {
+  dirty.add(t);
+}
+function flushAppender(t: MemTable): void {
+  if (dirty.delete(t)) t.appender.flushSync();
+}
+export function flushDirtyAppenders(): void {
+  for (const t of [...dirty]) flushAppender(t);
+}
+
 export class StreamMemtables {
   active: MemTable;
   readonly frozen: MemTable[] = [];
@@ -180,7 +196,7 @@ export class StreamMemtables {
         chunk.setColumns(start === 0 && end === batch.rowCount ? cols : cols.map((c) => c.slice(start, end)));
         appender.appendDataChunk(chunk);
       }
-      appender.flushSync();
+      markDirty(t);
     }
     t.rows += batch.rowCount;
     t.bytes += bytes;
@@ -195,6 +211,7 @@ export class StreamMemtables {
   async addColumns(cols: ColumnDef[]): Promise<void> {
     if (cols.length === 0) return;
     const t = this.active;
+    dirty.delete(t);
     t.appender.closeSync();
     for (const c of cols) {
       await this.engine.ddl.run(
@@ -210,6 +227,7 @@ export class StreamMemtables {
   async rotate(schema: StreamSchema): Promise<MemTable> {
     const next = await createTable(this.engine, `${this.prefix}_g${++this.generation}`, schema.columns);
     const old = this.active;
+    dirty.delete(old);
     old.appender.closeSync();
     this.frozen.push(old);
     this.active = next;
@@ -227,6 +245,7 @@ export class StreamMemtables {
 
   /** The tables a query must read, pinned until `unpin`. */
   pin(): MemTable[] {
+    flushAppender(this.active);
     const tables = [...this.frozen, this.active];
     for (const t of tables) t.readers++;
     return tables;
