@@ -43,16 +43,11 @@ async function record(r: BenchResult): Promise<void> {
     ...(r.notes ? [`- Notes: ${r.notes}`] : []),
     '',
   ];
-  let existing = '';
   try {
-    existing = await readFile(BENCH_DOC, 'utf8');
+    await readFile(BENCH_DOC, 'utf8');
   } catch {
-    await writeFile(
-      BENCH_DOC,
-      '# Benchmarks\n\nEvery run of `npm run bench -- <suite>` appends its result here.\n',
-    );
+    await writeFile(BENCH_DOC, '# Benchmarks\n\nEvery run of `npm run bench -- <suite>` appends its result here.\n');
   }
-  if (existing === '') existing = await readFile(BENCH_DOC, 'utf8');
   await appendFile(BENCH_DOC, lines.join('\n'));
 }
 
