@@ -17,7 +17,6 @@ import {
   LIST,
   STRUCT,
   VARCHAR,
-  blobValue,
   listValue,
   structValue,
   type DuckDBAppender,
@@ -27,6 +26,7 @@ import {
 import type { ColumnBatch, SpanEvent, SpanLink } from '../write/column-batch.ts';
 import { OVERFLOW_COLUMN, type ColumnDef, type StreamSchema } from '../write/stream-schema.ts';
 import type { OrgEngine } from './org-engine.ts';
+import { fillChunk, type ChunkColumnKind } from './chunk-writer.ts';
 
 export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
@@ -69,6 +69,8 @@ const CHUNK_ROWS = 2048;
 export interface MemTable {
   name: string;
   columns: ColumnDef[];
+  /** the names of `columns` */
+  columnNames: Set<string>;
   types: DuckDBType[];
   appender: DuckDBAppender;
   rows: number;
@@ -85,10 +87,12 @@ export interface MemTable {
   idempotency: { key: string; expiresAtMs: number; response: string }[];
 }
 
-/** Converts a ColumnBatch to DuckDB values per table column. */
-function columnValues(batch: ColumnBatch, table: MemTable, schema: StreamSchema): DuckDBValue[][] {
+const NO_VALUES: readonly unknown[] = [];
+
+/** The source array of each table column (no per-value copy except nested and overflow columns). */
+function columnSources(batch: ColumnBatch, table: MemTable, schema: StreamSchema): (readonly unknown[])[] {
   const n = batch.rowCount;
-  const byColumn = new Map<string, unknown[]>();
+  const byColumn = new Map<string, readonly unknown[]>();
   let overflow: Record<string, { type: string; value: unknown }>[] | null = null;
   for (const d of batch.dynamic) {
     const p = schema.placementOf(d.name, d.type);
@@ -105,34 +109,39 @@ function columnValues(batch: ColumnBatch, table: MemTable, schema: StreamSchema)
     } else byColumn.set(p.column, d.values);
   }
   return table.columns.map((c) => {
-    const out = new Array<DuckDBValue>(n);
     if (c.name === OVERFLOW_COLUMN) {
-      for (let i = 0; i < n; i++) out[i] = overflow?.[i] ? overflowJson(overflow[i]!) : null;
+      if (!overflow) return NO_VALUES;
+      const out = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) out[i] = overflow[i] ? overflowJson(overflow[i]!) : null;
       return out;
     }
     if (c.fixedType === 'EVENTS' || c.fixedType === 'LINKS') {
       const src = batch.fixed[c.name];
+      const out = new Array<DuckDBValue>(n);
       for (let i = 0; i < n; i++) {
         const list = src?.[i] as SpanEvent[] | SpanLink[] | null | undefined;
-        out[i] = list
-          ? listValue((list as unknown as Record<string, DuckDBValue>[]).map((e) => structValue(e)))
-          : listValue([]);
+        out[i] = listValue(
+          list ? (list as unknown as Record<string, DuckDBValue>[]).map((e) => structValue(e)) : [],
+        );
       }
       return out;
     }
-    const src: readonly unknown[] | undefined = c.fixedType ? batch.fixed[c.name] : byColumn.get(c.name);
-    if (!src) {
-      out.fill(null);
-      return out;
-    }
-    const isBlob = c.sqlType === 'BLOB';
-    for (let i = 0; i < n; i++) {
-      const v = src[i];
-      out[i] =
-        v === undefined || v === null ? null : isBlob ? blobValue(v as Uint8Array) : (v as DuckDBValue);
-    }
-    return out;
+    return (c.fixedType ? batch.fixed[c.name] : byColumn.get(c.name)) ?? NO_VALUES;
   });
+}
+
+function chunkKind(c: ColumnDef): ChunkColumnKind {
+  if (c.fixedType === 'EVENTS' || c.fixedType === 'LINKS') return 'NESTED';
+  switch (c.sqlType) {
+    case 'BIGINT':
+    case 'INTEGER':
+    case 'DOUBLE':
+    case 'BOOLEAN':
+    case 'BLOB':
+      return c.sqlType;
+    default:
+      return 'VARCHAR';
+  }
 }
 
 /** `{"<key>": {"type": "<type>", "value": …}}` with int64 kept exact (JSON numbers, never doubles). */
@@ -188,13 +197,13 @@ export class StreamMemtables {
   append(batch: ColumnBatch, schema: StreamSchema, seq: number, bytes: number): void {
     const t = this.active;
     if (batch.rowCount > 0) {
-      const cols = columnValues(batch, t, schema);
-      const appender = t.appender;
+      const sources = columnSources(batch, t, schema);
+      const kinds = t.columns.map(chunkKind);
       for (let start = 0; start < batch.rowCount; start += CHUNK_ROWS) {
         const end = Math.min(batch.rowCount, start + CHUNK_ROWS);
         const chunk = DuckDBDataChunk.create(t.types, end - start);
-        chunk.setColumns(start === 0 && end === batch.rowCount ? cols : cols.map((c) => c.slice(start, end)));
-        appender.appendDataChunk(chunk);
+        fillChunk(chunk, kinds, sources, start, end, (j, values) => chunk.setColumnValues(j, values));
+        t.appender.appendDataChunk(chunk);
       }
       markDirty(t);
     }
@@ -207,20 +216,38 @@ export class StreamMemtables {
     t.lastSeq = seq;
   }
 
-  /** Adds columns to the active table (under the stream lock). */
+  /**
+   * Adds columns (under the stream lock). Appends never take that lock, so the active table must
+   * stay appendable the whole time: no ALTER TABLE under an appender that may hold rows (the rows
+   * appended while the ALTER runs would not fit the wider table, and a deferred appender flush
+   * would throw). Instead a table with the wider column list is created first and swapped in
+   * synchronously; the old one is frozen like a rotation (flushed next) or, if nothing was ever
+   * applied to it, dropped.
+   */
   async addColumns(cols: ColumnDef[]): Promise<void> {
     if (cols.length === 0) return;
-    const t = this.active;
-    dirty.delete(t);
-    t.appender.closeSync();
-    for (const c of cols) {
-      await this.engine.ddl.run(
-        `ALTER TABLE ${quoteIdent(t.name)} ADD COLUMN ${quoteIdent(c.name)} ${c.sqlType}`,
-      );
-      t.columns.push(c);
-      t.types.push(duckType(c));
+    const old = this.active;
+    const next = await createTable(this.engine, `${this.prefix}_g${++this.generation}`, [
+      ...old.columns,
+      ...cols,
+    ]);
+    dirty.delete(old);
+    old.appender.closeSync();
+    this.frozen.push(old);
+    this.active = next;
+    // firstSeq 0: no record was applied (a record with no rows still carries a seq and maybe an
+    // idempotency key, and then the table must be committed by a flush like any other)
+    if (old.firstSeq === 0) await this.release(old);
+  }
+
+  /** True when the active table has a column for every field of the batch (placed by `schema`). */
+  hasColumnsFor(batch: ColumnBatch, schema: StreamSchema): boolean {
+    const names = this.active.columnNames;
+    for (const d of batch.dynamic) {
+      const p = schema.placementOf(d.name, d.type);
+      if (p === undefined || !names.has(p === 'overflow' ? OVERFLOW_COLUMN : p.column)) return false;
     }
-    t.appender = await this.engine.writer.createAppender(t.name);
+    return true;
   }
 
   /** Freezes the active table and starts a new one (under the stream lock). */
@@ -272,6 +299,7 @@ async function createTable(engine: OrgEngine, name: string, columns: ColumnDef[]
   return {
     name,
     columns: [...columns],
+    columnNames: new Set(columns.map((c) => c.name)),
     types: columns.map(duckType),
     appender: await engine.writer.createAppender(name),
     rows: 0,
