@@ -209,11 +209,9 @@ export class StreamMemtables {
     }
     t.rows += batch.rowCount;
     t.bytes += bytes;
-    if (t.firstSeq === 0) {
-      t.firstSeq = seq;
-      t.firstAppendMs = Date.now();
-    }
-    t.lastSeq = seq;
+    if (t.firstSeq === 0 || seq < t.firstSeq) t.firstSeq = seq;
+    if (t.firstAppendMs === 0) t.firstAppendMs = Date.now();
+    t.lastSeq = Math.max(t.lastSeq, seq);
   }
 
   /**

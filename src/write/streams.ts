@@ -99,10 +99,13 @@ export class StreamRegistry {
     return p;
   }
 
+  isPrepared(s: StreamState, batch: ColumnBatch): boolean {
+    return batch.dynamic.every((d) => s.schema.placementOf(d.name, d.type) !== undefined);
+  }
+
   /** Makes sure every field of the batch has a place (new columns are persisted, then added). */
   async prepare(s: StreamState, batch: ColumnBatch): Promise<void> {
-    const needsPlan = batch.dynamic.some((d) => s.schema.placementOf(d.name, d.type) === undefined);
-    if (!needsPlan) return;
+    if (this.isPrepared(s, batch)) return;
     await s.lock.run(async () => {
       const rows = s.schema.plan(batch.dynamic, s.settings.maxFields);
       if (rows.length === 0) return;

@@ -84,6 +84,16 @@ export class WritePath {
   private async writeOnce(p: IngestPayload, batch: ColumnBatch): Promise<IngestResult> {
     const stream = await this.deps.streams.getOrCreate(p.org, p.signal, p.stream);
     await this.deps.streams.prepare(stream, batch);
+    if (!stream.mem.hasColumnsFor(batch, stream.schema)) {
+      // Another request planned some of these fields and is still adding their columns under
+      // the stream lock; appended now, their values would be dropped. Wait for it to finish.
+      await stream.lock.run(async () => {});
+      if (!stream.mem.hasColumnsFor(batch, stream.schema)) {
+        throw new Error(
+          `stream ${stream.type}/${stream.name}: a column of this batch is planned but missing from the memtable`,
+        );
+      }
+    }
     const result = this.resultOf(batch);
     const failure: { error?: Error } = {};
     await this.deps.wal.append(encodePayload(p), (seq) => {
@@ -123,17 +133,36 @@ export class WritePath {
    * At start: restore remembered keys, then re-apply every WAL record not yet in a committed file
    * (seq above its stream's flushed seq).
    */
-  async recover(): Promise<{ records: number; applied: number; tornTail: boolean; lastSeq: number }> {
+  async recover(): Promise<{
+    records: number;
+    applied: number;
+    deferred: number;
+    tornTail: boolean;
+    lastSeq: number;
+  }> {
     const now = Date.now();
     for (const k of await this.deps.catalog.loadIdempotencyKeys(now)) {
       this.idempotency.set(idemId(k.org, k.key), { expiresAtMs: k.expiresAtMs, response: k.response });
     }
-    const records: { seq: number; payload: Uint8Array }[] = [];
-    const r = await this.deps.wal.replay(0, (seq, payload) =>
-      records.push({ seq, payload: payload.slice() }),
-    );
+    // Streams and fields are written to the catalog before a record enters the WAL, so every
+    // replayed record normally applies synchronously, straight from the WAL's read buffer, and
+    // replay memory stays bounded by the memtables. A record whose stream or fields are missing
+    // (not expected) is copied and applied after the scan.
+    const deferred: { seq: number; payload: Uint8Array }[] = [];
     let applied = 0;
-    for (const { seq, payload } of records) {
+    const r = await this.deps.wal.replay(0, (seq, payload) => {
+      const p = decodePayload(payload);
+      const stream = this.deps.streams.get(p.org, p.signal, p.stream);
+      if (stream && seq <= stream.flushedSeq) return;
+      const batch = stream ? this.deps.decode(p) : null;
+      if (!stream || !batch || !this.deps.streams.isPrepared(stream, batch)) {
+        deferred.push({ seq, payload: payload.slice() });
+        return;
+      }
+      this.apply(stream, p, batch, seq, this.resultOf(batch));
+      applied++;
+    });
+    for (const { seq, payload } of deferred) {
       const p = decodePayload(payload);
       const stream = await this.deps.streams.getOrCreate(p.org, p.signal, p.stream);
       if (seq <= stream.flushedSeq) continue;
@@ -143,6 +172,12 @@ export class WritePath {
       applied++;
     }
     for (const [id, v] of this.idempotency) if (v.expiresAtMs < now) this.idempotency.delete(id);
-    return { records: r.records, applied, tornTail: r.tornTail, lastSeq: r.lastSeq };
+    return {
+      records: r.records,
+      applied,
+      deferred: deferred.length,
+      tornTail: r.tornTail,
+      lastSeq: r.lastSeq,
+    };
   }
 }
