@@ -111,7 +111,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log,
     policy: config.memtable,
     onCommitted: async (minUnflushed) => {
-      await wal.truncateBefore(Number.isFinite(minUnflushed) ? minUnflushed : wal.nextSeq);
+      if (Number.isFinite(minUnflushed)) {
+        await wal.truncateBefore(minUnflushed);
+      } else {
+        // everything is in Parquet: start a new segment so the old ones can all go
+        await wal.rotate();
+        await wal.truncateBefore(wal.nextSeq);
+      }
     },
   });
   flusher.start();

@@ -51,7 +51,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'http.port',
     schema: port,
     default: 5080,
-    help: 'HTTP port for the API, the UI and every HTTP ingest path (0 = any free port).',
+    help: 'HTTP port for the API and every HTTP ingest path (0 = any free port).',
     env: 'MOLESIGNAL_HTTP_PORT',
     flag: '--http-port',
   },
@@ -118,7 +118,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'streams.defaultRetentionDays',
     schema: nonNegInt,
     default: 0,
-    help: 'Retention for new streams in days (0 = keep forever). Stored per stream; enforced by the compactor.',
+    help: 'Retention for new streams in days (0 = keep forever). Stored per stream; not enforced yet (the compactor will).',
   },
   {
     key: 'wal.fsync',

@@ -113,7 +113,7 @@ export class QueryExecutor {
       const reader = await conn.runAndReadAll(paged);
       const rows = reader.getRowsJS() as unknown[][];
       let total = req.from + rows.length;
-      if (rows.length === req.size) {
+      if (rows.length === req.size || (req.from > 0 && rows.length === 0)) {
         const c = await conn.runAndReadAll(`SELECT count(*) FROM (${sql}) AS __count`);
         total = Number(c.getRows()[0]![0]);
       }

@@ -5,6 +5,7 @@ import {
   Float64,
   Int32,
   Int64,
+  Uint64,
   Schema,
   Utf8,
   makeBuilder,
@@ -26,7 +27,8 @@ export function toHits(r: SearchResult): Record<string, unknown>[] {
 
 const csvCell = (v: unknown): string => {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'string' ? v : JSON.stringify(toJsonSafe(v));
+  const j = toJsonSafe(v);
+  const s = typeof j === 'string' ? j : JSON.stringify(j);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
@@ -39,9 +41,9 @@ export function toCsv(r: SearchResult): string {
 function arrowType(duckType: string): DataType {
   switch (duckType) {
     case 'BIGINT':
-    case 'HUGEINT':
-    case 'UBIGINT':
       return new Int64();
+    case 'UBIGINT':
+      return new Uint64();
     case 'INTEGER':
     case 'SMALLINT':
     case 'TINYINT':
@@ -65,9 +67,11 @@ export function toArrowIpc(r: SearchResult): Uint8Array {
     for (const row of r.rows) {
       const v = row[i];
       if (v === null || v === undefined) b.append(null);
-      else if (type instanceof Int64) b.append(BigInt(v as bigint));
-      else if (type instanceof Utf8) b.append(typeof v === 'string' ? v : JSON.stringify(toJsonSafe(v)));
-      else b.append(v);
+      else if (type instanceof Int64 || type instanceof Uint64) b.append(BigInt(v as bigint));
+      else if (type instanceof Utf8) {
+        const j = toJsonSafe(v);
+        b.append(typeof j === 'string' ? j : JSON.stringify(j));
+      } else b.append(v);
     }
     return b.finish().toVector();
   });

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Catalog, Role, Scope } from '../catalog/catalog.ts';
 import { hashPassword, newApiKey, randomPassword } from '../auth/secrets.ts';
+import { isRoot } from '../auth/principal.ts';
 import { MoleError, badRequest, notFoundOrDenied } from '../lib/errors.ts';
 import { newOrgId, RESERVED_ORG_NAMES, SLUG_RE } from '../tenancy/org-id.ts';
 import { sendJson } from './http-server.ts';
@@ -56,6 +57,18 @@ export function adminHandlers(deps: { catalog: Catalog }) {
       if (!ROLES.includes(role as Role)) throw badRequest(`"role" must be one of ${ROLES.join(', ')}`);
       let user = await catalog.getUserByName(name);
       let generated: string | undefined;
+      if (
+        user &&
+        !isRoot(ctx.principal!) &&
+        !(await catalog.listMembers(ctx.org!.id)).some((m) => m.userId === user!.id)
+      ) {
+        throw conflict(
+          `user name "${name.slice(0, 80)}" is taken; the root user can add an existing user to this org`,
+        );
+      }
+      if (user && body.password !== undefined) {
+        throw badRequest('"password" is only for new users; this user exists already');
+      }
       if (!user) {
         let password = body.password;
         if (password === undefined) password = generated = randomPassword();
@@ -101,7 +114,7 @@ export function adminHandlers(deps: { catalog: Catalog }) {
         keyHash: k.hash,
         scopes: [...new Set(scopes as Scope[])],
       });
-      sendJson(ctx.res, 201, { id: k.id, name, scopes, key: k.token });
+      sendJson(ctx.res, 201, { id: k.id, name, scopes: [...new Set(scopes as Scope[])], key: k.token });
     },
     revokeKey: async (ctx: RequestContext) => {
       if (!(await catalog.revokeApiKey(ctx.org!.id, ctx.params.id ?? ''))) throw notFoundOrDenied('api key');

@@ -7,6 +7,9 @@
  * | zlib RangeError (output cap)  | 413    | request_body_too_large                 |
  * | zlib data error               | 400    | bad_encoding                           |
  * | anything else                 | 500    | internal (message not leaked)          |
+ *
+ * OTLP routes answer a protobuf request with a google.rpc.Status body instead of JSON
+ * (https://opentelemetry.io/docs/specs/otlp/#failures-1).
  */
 import type { ServerResponse } from 'node:http';
 import { MoleError } from '../lib/errors.ts';
@@ -21,14 +24,47 @@ export function toMoleError(e: unknown): MoleError {
   });
 }
 
-export function sendError(res: ServerResponse, err: MoleError): void {
+/** gRPC status codes for google.rpc.Status bodies (OTLP/HTTP protobuf errors). */
+function grpcCode(status: number): number {
+  if (status === 400 || status === 415) return 3; // INVALID_ARGUMENT
+  if (status === 401) return 16; // UNAUTHENTICATED
+  if (status === 403) return 7; // PERMISSION_DENIED
+  if (status === 404) return 5; // NOT_FOUND
+  if (status === 413 || status === 429) return 8; // RESOURCE_EXHAUSTED
+  if (status === 503) return 14; // UNAVAILABLE
+  return 13; // INTERNAL
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+/** google.rpc.Status {code = 1; message = 2}, as OTLP/HTTP asks for protobuf requests. */
+export function statusProto(err: MoleError): Buffer {
+  const msg = Buffer.from(err.message, 'utf8');
+  return Buffer.concat([
+    Buffer.from([0x08, ...varint(grpcCode(err.status)), 0x12, ...varint(msg.length)]),
+    msg,
+  ]);
+}
+
+export function sendError(res: ServerResponse, err: MoleError, format: 'json' | 'protobuf' = 'json'): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: { code: err.code, message: err.message, reason: err.reason } });
+  const body =
+    format === 'protobuf'
+      ? statusProto(err)
+      : JSON.stringify({ error: { code: err.code, message: err.message, reason: err.reason } });
   res.writeHead(err.status, {
-    'content-type': 'application/json',
+    'content-type': format === 'protobuf' ? 'application/x-protobuf' : 'application/json',
     'content-length': Buffer.byteLength(body),
     ...(err.status === 503 || err.status === 429 ? { 'retry-after': '1' } : {}),
   });

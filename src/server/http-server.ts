@@ -41,6 +41,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   const started = performance.now();
   const method = req.method ?? 'GET';
   let template = 'unmatched';
+  let otlpErrors = false;
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const found = deps.router.match(method, url.pathname);
@@ -58,6 +59,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
       });
     const { route, params } = found;
     template = route.path;
+    otlpErrors = route.errorBody === 'otlp';
     if (deps.isDraining() && route.access !== 'open') {
       throw new MoleError('server is shutting down; retry on another instance or after restart', {
         code: 'MS_ERR_DRAINING',
@@ -90,7 +92,8 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   } catch (e) {
     const err = toMoleError(e);
     if (err.status >= 500) deps.log.error({ err: e, route: template }, 'request failed');
-    sendError(res, err);
+    const protobuf = otlpErrors && /protobuf/i.test(headerOf(req, 'content-type') ?? '');
+    sendError(res, err, protobuf ? 'protobuf' : 'json');
     if (err.status === 413) res.once('finish', () => req.destroy());
   } finally {
     const status = res.statusCode;

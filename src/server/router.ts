@@ -18,6 +18,8 @@ export interface Route {
   access: 'open' | 'root' | 'authenticated' | Scope;
   org: 'path' | 'implicit' | 'none';
   handler: (ctx: RequestContext) => Promise<void>;
+  /** `otlp`: errors to protobuf requests are google.rpc.Status messages */
+  errorBody?: 'otlp';
 }
 
 export interface RequestContext {

@@ -27,6 +27,17 @@ function findStreams(streams: StreamRegistry, ctx: RequestContext): StreamState[
   return found;
 }
 
+/** One stream: `?type=` is required when a logs and a traces stream share the name. */
+function findStream(streams: StreamRegistry, ctx: RequestContext): StreamState {
+  const found = findStreams(streams, ctx);
+  if (found.length > 1) {
+    throw badRequest(
+      `${found.map((s) => s.type).join(' and ')} streams are both named "${found[0]!.name}"; add ?type=${found[0]!.type} (or another type) to choose`,
+    );
+  }
+  return found[0]!;
+}
+
 export function streamHandlers(deps: { streams: StreamRegistry; catalog: Catalog; flusher: Flusher }) {
   return {
     list: async (ctx: RequestContext) => {
@@ -53,7 +64,7 @@ export function streamHandlers(deps: { streams: StreamRegistry; catalog: Catalog
       sendJson(ctx.res, 200, { list });
     },
     schema: async (ctx: RequestContext) => {
-      const s = findStreams(deps.streams, ctx)[0]!;
+      const s = findStream(deps.streams, ctx);
       const fields = await deps.catalog.listStreamFields(s.org, s.type, s.name);
       const d = s.schema.describe();
       sendJson(ctx.res, 200, {
@@ -74,7 +85,7 @@ export function streamHandlers(deps: { streams: StreamRegistry; catalog: Catalog
       });
     },
     settings: async (ctx: RequestContext) => {
-      const s = findStreams(deps.streams, ctx)[0]!;
+      const s = findStream(deps.streams, ctx);
       const body = await readJsonBody(ctx.req);
       const next = { ...s.settings };
       for (const [k, v] of Object.entries(body)) {

@@ -1,6 +1,6 @@
 /**
  * A stream's schema and its evolution rules (DESIGN.md decision 6), documented in docs/streams.md:
- * - fixed columns first, then one column per attribute in order of first arrival, then `_attributes`;
+ * - fixed columns first, then `_attributes`, then one column per attribute in order of first arrival;
  * - an attribute is identified by its scoped key and wire type; its first type names the column
  *   after the key (`attr.code`), a later second type gets `attr.code::str` — nothing is coerced and
  *   no batch is rejected for a type change;
