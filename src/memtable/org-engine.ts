@@ -2,9 +2,17 @@
  * One DuckDB instance per org (DESIGN.md decision 8): it holds the org's memtables and runs its
  * queries, sandboxed so that it can only read and write the org's own storage directory.
  * Invariant: the sandbox settings are applied and locked before any connection is handed out.
+ *
+ * The temp directory is part of the sandbox: DuckDB adds `temp_directory` to `allowed_directories`
+ * on its own, and its default (`.tmp` under the process's working directory) is the same for every
+ * instance in the process. Left at the default, one org could read another org's spilled memtable
+ * and query blocks (`read_blob('<cwd>/.tmp/*')`), write files outside its directory, and two orgs
+ * spilling at once would share temp file names (DuckDB crashed doing so). So each org spills
+ * under its own directory, in `_staging/` (whose leftovers are removed at start).
  */
 import { mkdir } from 'node:fs/promises';
 import { totalmem } from 'node:os';
+import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { OrgId } from '../tenancy/org-id.ts';
 
@@ -22,6 +30,9 @@ export function resolveMemoryLimit(limit: string): string {
   return `${Math.floor((totalmem() * Number(m[1])) / 100 / 1024 / 1024)}MiB`;
 }
 
+/** Where an org's DuckDB spills: inside the org's own directory, never shared with another org. */
+export const orgTempDir = (allowedDir: string): string => join(allowedDir, '_staging', 'duckdb_tmp');
+
 export class OrgEngine {
   private constructor(
     readonly org: OrgId,
@@ -34,10 +45,13 @@ export class OrgEngine {
 
   static async create(org: OrgId, allowedDir: string, opts: EngineOptions): Promise<OrgEngine> {
     await mkdir(allowedDir, { recursive: true });
+    // DuckDB creates the temp directory itself (lazily, on the first spill) but not its parent
+    await mkdir(join(allowedDir, '_staging'), { recursive: true });
     const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.threads) });
     const setup = await instance.connect();
     const dir = allowedDir.endsWith('/') ? allowedDir : allowedDir + '/';
     await setup.run(`SET memory_limit = ${quoteLiteral(resolveMemoryLimit(opts.memoryLimit))}`);
+    await setup.run(`SET temp_directory = ${quoteLiteral(orgTempDir(allowedDir))}`);
     await setup.run(`SET allowed_directories = [${quoteLiteral(dir)}]`);
     await setup.run(`SET enable_external_access = false`);
     await setup.run(`SET autoinstall_known_extensions = false`);
