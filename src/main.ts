@@ -193,13 +193,27 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       flusher.stop();
       clearInterval(appenderTimer);
+      let flushed = false;
       try {
-        await Promise.race([
-          flusher.flushAll(),
-          new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now()))),
+        flushed = await Promise.race([
+          flusher.flushAll().then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, deadline - Date.now()))),
         ]);
       } catch (e) {
         log.error({ err: e }, 'flush at shutdown failed; the WAL keeps the data');
+      }
+      // Drained (no request can append any more) and every memtable is in Parquet: no WAL record
+      // is needed, so the next start replays nothing. Only here is "all of the WAL" a safe bound.
+      if (flushed && inflight === 0 && streams.minUnflushedSeq() === Infinity) {
+        try {
+          await wal.rotate();
+          await wal.truncateBefore(wal.nextSeq);
+        } catch (e) {
+          log.warn(
+            { err: e },
+            'could not drop the flushed WAL segments at shutdown; the next start replays them',
+          );
+        }
       }
       await wal.close();
       server.closeAllConnections();

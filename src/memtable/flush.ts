@@ -47,8 +47,11 @@ export class Flusher {
       metrics: ServerMetrics;
       log: Logger;
       policy: FlushPolicy;
-      /** called after each commit with the lowest seq still unflushed (Infinity = none) */
-      onCommitted: (minUnflushedSeq: number) => Promise<void>;
+      /**
+       * Called after each commit with a WAL seq below which every record is in a committed file
+       * (always finite). The WAL may drop whole segments below it.
+       */
+      onCommitted: (flushedBelowSeq: number) => Promise<void>;
     },
   ) {}
 
@@ -141,8 +144,23 @@ export class Flusher {
     metrics.flushes.inc({ signal: s.type });
     metrics.flushedRows.inc({ signal: s.type }, t.rows);
     log.debug({ stream: s.name, type: s.type, files: files.length, rows: t.rows }, 'flushed memtable');
-    await this.deps.onCommitted(this.deps.streams.minUnflushedSeq());
+    await this.deps.onCommitted(this.flushedBelow());
     return { files: files.length, rows: t.rows };
+  }
+
+  /**
+   * The lowest seq that may not be in a committed file. With rows in some memtable, the lowest
+   * seq they hold. With every memtable empty, one past the highest flushed seq — never "all of
+   * the WAL": a group of records can be written and fsynced but not yet applied to a memtable
+   * right now, and it is acknowledged as soon as it is; a bound read later from the WAL (its next
+   * seq) would cover those records while only a memtable holds them.
+   */
+  private flushedBelow(): number {
+    const min = this.deps.streams.minUnflushedSeq();
+    if (Number.isFinite(min)) return min;
+    let maxFlushed = 0;
+    for (const s of this.deps.streams.list(null)) maxFlushed = Math.max(maxFlushed, s.flushedSeq);
+    return maxFlushed + 1;
   }
 
   async flushAll(): Promise<void> {
