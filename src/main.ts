@@ -110,18 +110,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     metrics,
     log,
     policy: config.memtable,
-    onCommitted: async (minUnflushed) => {
-      if (Number.isFinite(minUnflushed)) {
-        await wal.truncateBefore(minUnflushed);
-      } else {
-        // everything is in Parquet: start a new segment so the old ones can all go
-        await wal.rotate();
-        await wal.truncateBefore(wal.nextSeq);
-      }
+    onCommitted: async (flushedBelowSeq) => {
+      await wal.truncateBefore(flushedBelowSeq);
     },
   });
   flusher.start();
-  const appenderTimer = setInterval(flushDirtyAppenders, 100);
+  // A failed appender flush means a memtable lost acknowledged rows that only the WAL still has;
+  // a later flush could let the WAL drop them. Crash, as for a failed fsync: replay restores them.
+  const appenderTimer = setInterval(
+    () =>
+      flushDirtyAppenders((table, err) => {
+        log.fatal({ err, table }, 'memtable append failed; exiting so that WAL replay restores the rows');
+        process.exit(1);
+      }),
+    100,
+  );
   appenderTimer.unref();
 
   const executor = new QueryExecutor({

@@ -133,4 +133,45 @@ describe('API edges', () => {
     assert.equal(bytes[2], 0x12);
     assert.match(Buffer.from(bytes.subarray(4)).toString(), /protobuf/);
   });
+
+  test('an Idempotency-Key is scoped to its signal: the same key on logs and traces stores both', async () => {
+    const key = {
+      'idempotency-key': 'shared-key-1',
+      'content-type': 'application/json',
+      'stream-name': 'idem',
+    };
+    const logs = await server.fetch('/v1/logs', {
+      method: 'POST',
+      headers: key,
+      body: JSON.stringify(otlpJsonLogs([{ id: 'l' }])),
+    });
+    const span = {
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: 'ef'.repeat(16),
+                  spanId: '01'.repeat(8),
+                  name: 't',
+                  startTimeUnixNano: '1',
+                  endTimeUnixNano: '2',
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const traces = await server.fetch('/v1/traces', {
+      method: 'POST',
+      headers: key,
+      body: JSON.stringify(span),
+    });
+    assert.equal(logs.status, 200);
+    assert.equal(traces.status, 200);
+    assert.equal((await server.search('SELECT count(*) AS c FROM logs.idem')).hits[0]!.c, 1);
+    assert.equal((await server.search('SELECT count(*) AS c FROM traces.idem')).hits[0]!.c, 1);
+  });
 });

@@ -171,8 +171,14 @@ function markDirty(t: MemTable): void {
 function flushAppender(t: MemTable): void {
   if (dirty.delete(t)) t.appender.flushSync();
 }
-export function flushDirtyAppenders(): void {
-  for (const t of [...dirty]) flushAppender(t);
+export function flushDirtyAppenders(onError: (table: string, err: unknown) => void): void {
+  for (const t of [...dirty]) {
+    try {
+      flushAppender(t);
+    } catch (e) {
+      onError(t.name, e);
+    }
+  }
 }
 
 export class StreamMemtables {

@@ -32,6 +32,8 @@ export interface WriteAheadLog {
 
 export type BatchDecoder = (p: IngestPayload) => ColumnBatch;
 
+/** A key is scoped to its org and signal: the same key on a logs and a traces request are two keys. */
+const scopedKey = (p: IngestPayload) => `${p.signal}/${p.idempotencyKey}`;
 const idemId = (org: OrgId, key: string) => `${org}\u0000${key}`;
 
 export class WritePath {
@@ -53,7 +55,7 @@ export class WritePath {
   /** Ingests one decoded request. `batch` must be `decode(payload)`. */
   async write(p: IngestPayload, batch: ColumnBatch): Promise<IngestResult> {
     if (p.idempotencyKey === '') return this.writeOnce(p, batch);
-    const id = idemId(p.org, p.idempotencyKey);
+    const id = idemId(p.org, scopedKey(p));
     const known = this.idempotency.get(id);
     if (known && known.expiresAtMs >= Date.now()) {
       this.deps.metrics.idempotentReplays.inc();
@@ -124,8 +126,8 @@ export class WritePath {
         expiresAtMs: p.receivedAtMs + this.deps.idempotencyTtlMs,
         response: JSON.stringify(result),
       };
-      this.idempotency.set(idemId(p.org, p.idempotencyKey), entry);
-      stream.mem.active.idempotency.push({ key: p.idempotencyKey, ...entry });
+      this.idempotency.set(idemId(p.org, scopedKey(p)), entry);
+      stream.mem.active.idempotency.push({ key: scopedKey(p), ...entry });
     }
   }
 
