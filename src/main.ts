@@ -19,7 +19,7 @@ import type { Logger } from './lib/logger.ts';
 import { MetricsRegistry, createServerMetrics } from './lib/metrics.ts';
 import { Flusher, removeOrphans } from './memtable/flush.ts';
 import { EnginePool } from './memtable/org-engine.ts';
-import { flushDirtyAppenders } from './memtable/memtable.ts';
+import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtable.ts';
 import { QueryExecutor } from './query/executor.ts';
 import { searchHandler } from './query/search-handler.ts';
 import { adminHandlers } from './server/admin-handlers.ts';
@@ -115,16 +115,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
   });
   flusher.start();
-  // A failed appender flush means a memtable lost acknowledged rows that only the WAL still has;
-  // a later flush could let the WAL drop them. Crash, as for a failed fsync: replay restores them.
-  const appenderTimer = setInterval(
-    () =>
-      flushDirtyAppenders((table, err) => {
-        log.fatal({ err, table }, 'memtable append failed; exiting so that WAL replay restores the rows');
-        process.exit(1);
-      }),
-    100,
-  );
+  setAppendFailureHandler((table, err) => {
+    log.fatal({ err, table }, 'memtable append failed; exiting so that WAL replay restores the rows');
+    process.exit(1);
+  });
+  const appenderTimer = setInterval(flushDirtyAppenders, 1000);
   appenderTimer.unref();
 
   const executor = new QueryExecutor({

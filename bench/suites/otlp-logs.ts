@@ -60,7 +60,13 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
       ).proto,
     );
   const avgBytes = batches.reduce((n, b) => n + b.length, 0) / batches.length;
-  const server = await startServer({ nodeArgs: args['node-args'] ? args['node-args'].split(' ') : [] });
+  const env: Record<string, string> = {};
+  // --env KEY=VALUE,KEY=VALUE passes server settings, e.g. MOLESIGNAL_MEMTABLE_MAX_ROWS=250000
+  for (const kv of (args.env ?? '').split(',').filter(Boolean)) {
+    const [k, v] = kv.split('=');
+    if (k && v !== undefined) env[k] = v;
+  }
+  const server = await startServer({ env, nodeArgs: args['node-args'] ? args['node-args'].split(' ') : [] });
   const url = new URL(server.url);
   const agent = new Agent({ keepAlive: true, maxSockets: clients });
   const latencies: number[] = [];
