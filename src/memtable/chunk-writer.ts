@@ -53,36 +53,15 @@ export function fillChunk(
         bindings.copy_data_to_vector(vec, 0, a.buffer, 0, a.byteLength);
         break;
       }
-      case 'INTEGER': {
-        const a = new Int32Array(n);
-        for (let i = 0; i < n; i++) {
-          const v = src[start + i];
-          if (v === null || v === undefined) setNull(i);
-          else a[i] = v as number;
-        }
-        bindings.copy_data_to_vector(vec, 0, a.buffer, 0, a.byteLength);
+      case 'INTEGER':
+        copyNumbers(new Int32Array(n), src, start, setNull, vec);
         break;
-      }
-      case 'DOUBLE': {
-        const a = new Float64Array(n);
-        for (let i = 0; i < n; i++) {
-          const v = src[start + i];
-          if (v === null || v === undefined) setNull(i);
-          else a[i] = v as number;
-        }
-        bindings.copy_data_to_vector(vec, 0, a.buffer, 0, a.byteLength);
+      case 'DOUBLE':
+        copyNumbers(new Float64Array(n), src, start, setNull, vec);
         break;
-      }
-      case 'BOOLEAN': {
-        const a = new Uint8Array(n);
-        for (let i = 0; i < n; i++) {
-          const v = src[start + i];
-          if (v === null || v === undefined) setNull(i);
-          else a[i] = v ? 1 : 0;
-        }
-        bindings.copy_data_to_vector(vec, 0, a.buffer, 0, a.byteLength);
+      case 'BOOLEAN':
+        copyNumbers(new Uint8Array(n), src, start, setNull, vec);
         break;
-      }
       case 'VARCHAR':
       case 'BLOB': {
         for (let i = 0; i < n; i++) {
@@ -105,4 +84,20 @@ export function fillChunk(
       );
     }
   }
+}
+
+/** Copies one number column into a typed array (booleans as 0/1) and that into the vector. */
+function copyNumbers(
+  a: Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer> | Uint8Array<ArrayBuffer>,
+  src: ColumnSource,
+  start: number,
+  setNull: (i: number) => void,
+  vec: bindings.Vector,
+): void {
+  for (let i = 0; i < a.length; i++) {
+    const v = src[start + i];
+    if (v === null || v === undefined) setNull(i);
+    else a[i] = typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
+  }
+  bindings.copy_data_to_vector(vec, 0, a.buffer, 0, a.byteLength);
 }

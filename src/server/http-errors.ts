@@ -13,6 +13,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { MoleError } from '../lib/errors.ts';
+import { varint } from '../lib/varint.ts';
 
 export function toMoleError(e: unknown): MoleError {
   if (e instanceof MoleError) return e;
@@ -33,16 +34,6 @@ function grpcCode(status: number): number {
   if (status === 413 || status === 429) return 8; // RESOURCE_EXHAUSTED
   if (status === 503) return 14; // UNAVAILABLE
   return 13; // INTERNAL
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
 }
 
 /** google.rpc.Status {code = 1; message = 2}, as OTLP/HTTP asks for protobuf requests. */

@@ -14,6 +14,7 @@ import { checkStreamName } from '../../write/streams.ts';
 import type { IngestPayload, WireFormat } from '../../write/wal-payload.ts';
 import type { IngestResult, WritePath } from '../../write/write-path.ts';
 import { decodeOtlp } from './decode.ts';
+import { varint } from '../../lib/varint.ts';
 
 const unsupportedType = (ct: string) =>
   new MoleError(
@@ -39,16 +40,6 @@ function protoResponse(r: IngestResult): Buffer {
   const inner: number[] = [0x08, ...varint(r.rejected), 0x12, ...varint(msg.length)];
   const innerBuf = Buffer.concat([Buffer.from(inner), msg]);
   return Buffer.concat([Buffer.from([0x0a, ...varint(innerBuf.length)]), innerBuf]);
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
 }
 
 function jsonResponse(signal: SignalType, r: IngestResult): string {
