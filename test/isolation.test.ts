@@ -241,6 +241,9 @@ async function buildWorld(server: ServerProcess, bulkB = 0): Promise<World> {
       );
       sent += perRequest * filler.length;
     }
+    // appended rows reach DuckDB's table storage (and so its memory limit) when the appender
+    // flushes: a query on the stream flushes it now rather than within the next second
+    await server.search('SELECT count(*) AS c FROM logs.bsecret', { org: 'beta' });
   }
 
   const canaryDir = await tempDir('molesignal-canary-');
