@@ -242,8 +242,11 @@ async function buildWorld(server: ServerProcess, bulkB = 0): Promise<World> {
       sent += perRequest * filler.length;
     }
     // appended rows reach DuckDB's table storage (and so its memory limit) when the appender
-    // flushes: a query on the stream flushes it now rather than within the next second
-    await server.search('SELECT count(*) AS c FROM logs.bsecret', { org: 'beta' });
+    // flushes, at most a second later: wait (bounded) for B's first spill file
+    const spillDir = join(resolve(server.dataDir), 'objects', bId);
+    for (let i = 0; i < 50 && !listFiles(spillDir).some((p) => /duckdb_temp_storage/.test(p)); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   const canaryDir = await tempDir('molesignal-canary-');
