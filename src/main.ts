@@ -31,8 +31,19 @@ import { LocalObjectStore } from './storage/object-store.ts';
 import { newOrgId } from './tenancy/org-id.ts';
 import { OrgResolver } from './tenancy/org-resolver.ts';
 import { Wal } from './wal/wal.ts';
+import { FaultyWalFs } from './wal/wal-fs.ts';
 import { StreamRegistry } from './write/streams.ts';
 import { WritePath } from './write/write-path.ts';
+
+/** Test-only: a WAL file system that fails the n-th fsync / write (RELIABILITY.md D5). */
+function faultyWalFs(spec: string): FaultyWalFs {
+  const [kind, n] = spec.split(':');
+  const fs = new FaultyWalFs();
+  if (kind === 'eio-on-fsync') fs.failSyncAfter(Number(n));
+  else if (kind === 'short-write') fs.shortWriteAfter(Number(n));
+  else fs.enospcAfter(Number(n));
+  return fs;
+}
 
 export interface RunningServer {
   httpPort: number;
@@ -79,6 +90,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const maxFlushed = Math.max(0, ...streams.list(null).map((s) => s.flushedSeq));
 
   const wal = await Wal.open({
+    ...(config.testing.walFault ? { fs: faultyWalFs(config.testing.walFault) } : {}),
     dir: join(dataDir, 'wal'),
     fsync: config.wal.fsync,
     groupCommitWindowMs: config.wal.groupCommitWindowMs,

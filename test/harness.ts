@@ -37,6 +37,8 @@ export interface StartOptions {
   crashpoint?: string;
   /** sets testing.enabled and the SQL-validator switch */
   disableSqlValidator?: boolean;
+  /** test-only WAL fault, e.g. `eio-on-fsync:50` (RELIABILITY.md D5) */
+  walFault?: string;
   /** extra node flags, e.g. --cpu-prof for profiling a benchmark */
   nodeArgs?: string[];
 }
@@ -131,7 +133,10 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
     HOME: process.env.HOME ?? '',
     MOLESIGNAL_ROOT_PASSWORD: ROOT_PASSWORD,
     MOLESIGNAL_LOG_LEVEL: 'info',
-    ...(opts.crashpoint || opts.disableSqlValidator ? { MOLESIGNAL_TESTING_ENABLED: 'true' } : {}),
+    ...(opts.crashpoint || opts.disableSqlValidator || opts.walFault
+      ? { MOLESIGNAL_TESTING_ENABLED: 'true' }
+      : {}),
+    ...(opts.walFault ? { MOLESIGNAL_TESTING_WAL_FAULT: opts.walFault } : {}),
     ...(opts.crashpoint ? { MOLESIGNAL_CRASHPOINT: opts.crashpoint } : {}),
     ...(opts.disableSqlValidator ? { MOLESIGNAL_TESTING_DISABLE_SQL_VALIDATOR: 'true' } : {}),
     ...opts.env,

@@ -38,7 +38,7 @@ export interface Config {
   };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   shutdown: { timeoutMs: number };
-  testing: { enabled: boolean; disableSqlValidator: boolean; crashpoint: string };
+  testing: { enabled: boolean; disableSqlValidator: boolean; crashpoint: string; walFault: string };
 }
 
 export interface ConfigSources {

@@ -252,6 +252,13 @@ export const KEY_SPECS: readonly KeySpec[] = [
     testOnly: true,
   },
   {
+    key: 'testing.walFault',
+    schema: z.string().regex(/^$|^(eio-on-fsync|short-write|enospc):[1-9]\d*$/),
+    default: '',
+    help: 'Inject a WAL file-system fault: `eio-on-fsync:<n>`, `short-write:<n>` or `enospc:<n>` (the n-th call fails).',
+    testOnly: true,
+  },
+  {
     key: 'testing.crashpoint',
     schema: z.string(),
     default: '',
