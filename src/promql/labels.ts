@@ -1,0 +1,96 @@
+/**
+ * Label sets and matchers. A label set is sorted by name, has no empty values, and carries a
+ * precomputed identity key, so grouping and matching never re-sort or re-serialize.
+ */
+export interface Label {
+  name: string;
+  value: string;
+}
+
+export type MatchType = '=' | '!=' | '=~' | '!~';
+
+export interface LabelMatcher {
+  name: string;
+  type: MatchType;
+  value: string;
+}
+
+export const METRIC_NAME = '__name__';
+
+/** An immutable, sorted label set. Build with `Labels.from*`; compare with `.key`. */
+export class Labels {
+  private constructor(
+    readonly list: readonly Label[],
+    /** a string that is equal for equal label sets and different otherwise */
+    readonly key: string,
+  ) {}
+
+  static readonly EMPTY = new Labels([], '');
+
+  /** From any labels: drops empty values, sorts by name; the last value of a duplicate name wins. */
+  static from(labels: Iterable<Label>): Labels {
+    const byName = new Map<string, string>();
+    for (const l of labels) if (l.value !== '') byName.set(l.name, l.value);
+    const list = [...byName]
+      .map(([name, value]) => ({ name, value }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return new Labels(list, keyOf(list));
+  }
+
+  static fromRecord(r: Readonly<Record<string, string>>): Labels {
+    return Labels.from(Object.entries(r).map(([name, value]) => ({ name, value })));
+  }
+
+  get(name: string): string {
+    for (const l of this.list) if (l.name === name) return l.value;
+    return '';
+  }
+
+  has(name: string): boolean {
+    return this.list.some((l) => l.name === name);
+  }
+
+  /** A copy without the listed names. */
+  without(names: Iterable<string>): Labels {
+    const drop = new Set(names);
+    const list = this.list.filter((l) => !drop.has(l.name));
+    return list.length === this.list.length ? this : new Labels(list, keyOf(list));
+  }
+
+  /** A copy with only the listed names. */
+  only(names: Iterable<string>): Labels {
+    const keep = new Set(names);
+    const list = this.list.filter((l) => keep.has(l.name));
+    return new Labels(list, keyOf(list));
+  }
+
+  /** A copy with `name` set to `value` (removed when value is ''). */
+  with(name: string, value: string): Labels {
+    return Labels.from([...this.list.filter((l) => l.name !== name), { name, value }]);
+  }
+
+  withoutName(): Labels {
+    return this.without([METRIC_NAME]);
+  }
+
+  toRecord(): Record<string, string> {
+    const r: Record<string, string> = {};
+    for (const l of this.list) r[l.name] = l.value;
+    return r;
+  }
+
+  /** Prometheus' text form: `name{a="1", b="2"}` (used in messages and test output). */
+  toString(): string {
+    const name = this.get(METRIC_NAME);
+    const rest = this.list
+      .filter((l) => l.name !== METRIC_NAME)
+      .map((l) => `${l.name}=${JSON.stringify(l.value)}`);
+    return `${name}{${rest.join(', ')}}`;
+  }
+}
+
+function keyOf(list: readonly Label[]): string {
+  let k = '';
+  for (const l of list) k += `${l.name}\u0000${l.value}\u0001`;
+  return k;
+}
