@@ -18,7 +18,7 @@ import {
 } from './batch-builder.ts';
 import { idProblem, isZeroBytes, objectJson, SPAN_ID_BYTES, TRACE_ID_BYTES } from './otlp-mapping.ts';
 import { fields, ProtoValueDecoder, RECORD, tagOf, type FieldSpec } from './proto-values.ts';
-import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './protobuf-reader.ts';
+import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../../lib/protobuf-reader.ts';
 import type { ColumnBatch, SpanEvent, SpanLink } from '../../write/column-batch.ts';
 
 const REQUEST_LOGS = fields({ 1: ['resource_logs', WIRE_LEN] });

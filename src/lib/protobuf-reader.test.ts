@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MoleError } from '../../lib/errors.ts';
+import { MoleError } from './errors.ts';
 import { ProtobufReader } from './protobuf-reader.ts';
 
 /** Encodes an unsigned 64-bit value (negative numbers as two's complement) as a varint. */

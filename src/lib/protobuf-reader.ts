@@ -13,7 +13,7 @@
  * Callers drive the reader with explicit `end` offsets instead of child reader objects so that
  * decoding a nested message allocates nothing.
  */
-import { badRequest, type MoleError } from '../../lib/errors.ts';
+import { badRequest, type MoleError } from './errors.ts';
 
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
