@@ -1,0 +1,290 @@
+/**
+ * Prometheus remote_write 1.0 (`prometheus.WriteRequest`) and 2.0 (`io.prometheus.write.v2.Request`,
+ * with its symbol table) decoded by hand straight into columns: one entry per series (its labels)
+ * and flat typed arrays of samples, never one object per sample (the hot path of metrics ingest).
+ * Specs: https://prometheus.io/docs/specs/prw/remote_write_spec/ and .../remote_write_spec_2_0/
+ *
+ * v1: WriteRequest { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
+ *     TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3;
+ *                  repeated Histogram histograms = 4; }
+ *     Label { string name = 1; string value = 2; }   Sample { double value = 1; int64 timestamp = 2; }
+ *     MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
+ * v2: Request { repeated string symbols = 4; repeated TimeSeries timeseries = 5; }
+ *     TimeSeries { repeated uint32 labels_refs = 1; repeated Sample samples = 2; repeated Histogram histograms = 3;
+ *                  repeated Exemplar exemplars = 4; Metadata metadata = 5; int64 created_timestamp = 6; }
+ *     Metadata { MetricType type = 1; uint32 help_ref = 3; uint32 unit_ref = 4; }
+ */
+import {
+  ProtobufReader,
+  WIRE_I64,
+  WIRE_LEN,
+  WIRE_VARINT,
+  malformedProtobuf,
+} from '../../lib/protobuf-reader.ts';
+
+export interface RemoteWriteLabel {
+  name: string;
+  value: string;
+}
+
+export interface RemoteWriteMetadata {
+  metricFamily: string;
+  type: string;
+  help: string;
+  unit: string;
+}
+
+export interface RemoteWriteBatch {
+  /** the labels of each series, as sent (not yet validated or sorted) */
+  series: RemoteWriteLabel[][];
+  sampleCount: number;
+  /** per sample: index into `series` */
+  sampleSeries: Uint32Array;
+  timestampsMs: Float64Array;
+  values: Float64Array;
+  metadata: RemoteWriteMetadata[];
+  /** not stored yet: counted so the caller can report them */
+  histogramCount: number;
+  exemplarCount: number;
+}
+
+const METRIC_TYPES = [
+  'unknown',
+  'counter',
+  'gauge',
+  'histogram',
+  'gaugehistogram',
+  'summary',
+  'info',
+  'stateset',
+];
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+class SampleColumns {
+  count = 0;
+  series = new Uint32Array(1024);
+  ts = new Float64Array(1024);
+  values = new Float64Array(1024);
+  push(series: number, t: number, v: number): void {
+    if (this.count === this.series.length) {
+      const grow = <T extends Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.series = grow(this.series, (n) => new Uint32Array(n));
+      this.ts = grow(this.ts, (n) => new Float64Array(n));
+      this.values = grow(this.values, (n) => new Float64Array(n));
+    }
+    this.series[this.count] = series;
+    this.ts[this.count] = t;
+    this.values[this.count] = v;
+    this.count++;
+  }
+}
+
+function str(r: ProtobufReader, end: number, what: string): string {
+  const stop = r.lengthDelimited(end);
+  const start = r.pos;
+  r.pos = stop;
+  try {
+    return utf8.decode(r.buf.subarray(start, stop));
+  } catch {
+    throw malformedProtobuf(`${what} at offset ${start} is not valid UTF-8`);
+  }
+}
+
+/** int64 varint as a number (exact within ±2^53, which covers every millisecond timestamp). */
+function int64(r: ProtobufReader, end: number): number {
+  const lo = r.varint(end);
+  const hi = r.hi;
+  return hi >= 0x80000000 ? (hi - 0x100000000) * 0x100000000 + lo : hi * 0x100000000 + lo;
+}
+
+const expect = (r: ProtobufReader, tag: number, wire: number, name: string) => {
+  if ((tag & 7) !== wire) throw r.wrongWireType(tag, name, wire);
+};
+
+function sample(r: ProtobufReader, end: number): [number, number] {
+  let v = 0;
+  let t = 0;
+  while (r.pos < end) {
+    const tag = r.tag(end);
+    if (tag >>> 3 === 1) {
+      expect(r, tag, WIRE_I64, 'Sample.value');
+      v = r.double(end);
+    } else if (tag >>> 3 === 2) {
+      expect(r, tag, WIRE_VARINT, 'Sample.timestamp');
+      t = int64(r, end);
+    } else r.skip(tag, end);
+  }
+  return [t, v];
+}
+
+export function decodeRemoteWriteV1(body: Uint8Array): RemoteWriteBatch {
+  const r = new ProtobufReader(body);
+  const end = body.length;
+  const out = new SampleColumns();
+  const series: RemoteWriteLabel[][] = [];
+  const metadata: RemoteWriteMetadata[] = [];
+  let histogramCount = 0;
+  let exemplarCount = 0;
+  while (r.pos < end) {
+    const tag = r.tag(end);
+    const field = tag >>> 3;
+    if (field === 1) {
+      expect(r, tag, WIRE_LEN, 'WriteRequest.timeseries');
+      const tsEnd = r.lengthDelimited(end);
+      const idx = series.length;
+      const labels: RemoteWriteLabel[] = [];
+      series.push(labels);
+      while (r.pos < tsEnd) {
+        const t2 = r.tag(tsEnd);
+        const f2 = t2 >>> 3;
+        if (f2 === 1) {
+          expect(r, t2, WIRE_LEN, 'TimeSeries.labels');
+          const lEnd = r.lengthDelimited(tsEnd);
+          let name = '';
+          let value = '';
+          while (r.pos < lEnd) {
+            const t3 = r.tag(lEnd);
+            if (t3 >>> 3 === 1 && (t3 & 7) === WIRE_LEN) name = str(r, lEnd, 'label name');
+            else if (t3 >>> 3 === 2 && (t3 & 7) === WIRE_LEN) value = str(r, lEnd, 'label value');
+            else r.skip(t3, lEnd);
+          }
+          labels.push({ name, value });
+        } else if (f2 === 2) {
+          expect(r, t2, WIRE_LEN, 'TimeSeries.samples');
+          const [t, v] = sample(r, r.lengthDelimited(tsEnd));
+          out.push(idx, t, v);
+        } else {
+          if (f2 === 3) exemplarCount++;
+          if (f2 === 4) histogramCount++;
+          r.skip(t2, tsEnd);
+        }
+      }
+    } else if (field === 3) {
+      expect(r, tag, WIRE_LEN, 'WriteRequest.metadata');
+      const mEnd = r.lengthDelimited(end);
+      const md: RemoteWriteMetadata = { metricFamily: '', type: 'unknown', help: '', unit: '' };
+      while (r.pos < mEnd) {
+        const t2 = r.tag(mEnd);
+        const f2 = t2 >>> 3;
+        if (f2 === 1 && (t2 & 7) === WIRE_VARINT) md.type = METRIC_TYPES[r.varint(mEnd)] ?? 'unknown';
+        else if (f2 === 2 && (t2 & 7) === WIRE_LEN) md.metricFamily = str(r, mEnd, 'metric family name');
+        else if (f2 === 4 && (t2 & 7) === WIRE_LEN) md.help = str(r, mEnd, 'help');
+        else if (f2 === 5 && (t2 & 7) === WIRE_LEN) md.unit = str(r, mEnd, 'unit');
+        else r.skip(t2, mEnd);
+      }
+      metadata.push(md);
+    } else r.skip(tag, end);
+  }
+  return finish(series, out, metadata, histogramCount, exemplarCount);
+}
+
+export function decodeRemoteWriteV2(body: Uint8Array): RemoteWriteBatch {
+  const r = new ProtobufReader(body);
+  const end = body.length;
+  // symbols come first in practice, but the spec does not promise an order: collect both passes
+  const symbols: string[] = [];
+  const seriesRanges: [number, number][] = [];
+  while (r.pos < end) {
+    const tag = r.tag(end);
+    if (tag >>> 3 === 4) {
+      expect(r, tag, WIRE_LEN, 'Request.symbols');
+      symbols.push(str(r, end, 'symbol'));
+    } else if (tag >>> 3 === 5) {
+      expect(r, tag, WIRE_LEN, 'Request.timeseries');
+      const tsEnd = r.lengthDelimited(end);
+      seriesRanges.push([r.pos, tsEnd]);
+      r.pos = tsEnd;
+    } else r.skip(tag, end);
+  }
+  const sym = (ref: number, what: string): string => {
+    const s = symbols[ref];
+    if (s === undefined)
+      throw malformedProtobuf(
+        `${what} refers to symbol ${ref}, but the symbol table has ${symbols.length} entries`,
+      );
+    return s;
+  };
+  const out = new SampleColumns();
+  const series: RemoteWriteLabel[][] = [];
+  const metadata: RemoteWriteMetadata[] = [];
+  let histogramCount = 0;
+  let exemplarCount = 0;
+  for (const [start, tsEnd] of seriesRanges) {
+    r.pos = start;
+    const idx = series.length;
+    const refs: number[] = [];
+    let md: { type: string; help: number; unit: number } | null = null;
+    while (r.pos < tsEnd) {
+      const tag = r.tag(tsEnd);
+      const f = tag >>> 3;
+      if (f === 1) {
+        if ((tag & 7) === WIRE_LEN) {
+          const pEnd = r.lengthDelimited(tsEnd);
+          while (r.pos < pEnd) refs.push(r.varint(pEnd));
+        } else {
+          expect(r, tag, WIRE_VARINT, 'TimeSeries.labels_refs');
+          refs.push(r.varint(tsEnd));
+        }
+      } else if (f === 2) {
+        expect(r, tag, WIRE_LEN, 'TimeSeries.samples');
+        const [t, v] = sample(r, r.lengthDelimited(tsEnd));
+        out.push(idx, t, v);
+      } else if (f === 5) {
+        expect(r, tag, WIRE_LEN, 'TimeSeries.metadata');
+        const mEnd = r.lengthDelimited(tsEnd);
+        md = { type: 'unknown', help: 0, unit: 0 };
+        while (r.pos < mEnd) {
+          const t2 = r.tag(mEnd);
+          const f2 = t2 >>> 3;
+          if (f2 === 1 && (t2 & 7) === WIRE_VARINT) md.type = METRIC_TYPES[r.varint(mEnd)] ?? 'unknown';
+          else if (f2 === 3 && (t2 & 7) === WIRE_VARINT) md.help = r.varint(mEnd);
+          else if (f2 === 4 && (t2 & 7) === WIRE_VARINT) md.unit = r.varint(mEnd);
+          else r.skip(t2, mEnd);
+        }
+      } else {
+        if (f === 3) histogramCount++;
+        if (f === 4) exemplarCount++;
+        r.skip(tag, tsEnd);
+      }
+    }
+    if (refs.length % 2 !== 0)
+      throw malformedProtobuf(`series ${idx} has an odd number (${refs.length}) of label references`);
+    const labels: RemoteWriteLabel[] = [];
+    for (let i = 0; i < refs.length; i += 2)
+      labels.push({ name: sym(refs[i]!, 'a label name'), value: sym(refs[i + 1]!, 'a label value') });
+    series.push(labels);
+    if (md) {
+      const name = labels.find((l) => l.name === '__name__')?.value ?? '';
+      metadata.push({
+        metricFamily: name,
+        type: md.type,
+        help: sym(md.help, 'metadata help'),
+        unit: sym(md.unit, 'metadata unit'),
+      });
+    }
+  }
+  return finish(series, out, metadata, histogramCount, exemplarCount);
+}
+
+function finish(
+  series: RemoteWriteLabel[][],
+  c: SampleColumns,
+  metadata: RemoteWriteMetadata[],
+  histogramCount: number,
+  exemplarCount: number,
+): RemoteWriteBatch {
+  return {
+    series,
+    sampleCount: c.count,
+    sampleSeries: c.series.subarray(0, c.count),
+    timestampsMs: c.ts.subarray(0, c.count),
+    values: c.values.subarray(0, c.count),
+    metadata,
+    histogramCount,
+    exemplarCount,
+  };
+}
