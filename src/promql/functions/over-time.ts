@@ -1,0 +1,159 @@
+/** The *_over_time family, present/absent_over_time and quantile/mad over time. */
+import type { Labels } from '../labels.ts';
+import type { Point, Sample } from '../value.ts';
+import { absentLabels } from './absent.ts';
+import { define, derived, formatG, kahanInc, matrixArg, scalarArg } from './common.ts';
+import type { FnArg, FnContext, FunctionImpl } from './types.ts';
+
+/** One output sample per series with at least one point; `keepName` series keep their name. */
+function overTime(name: string, f: (points: Point[]) => number, keepName = false): FunctionImpl {
+  return define(name, (args, ctx) => eachSeries(args, ctx, f, keepName));
+}
+
+function eachSeries(
+  args: FnArg[],
+  ctx: FnContext,
+  f: (points: Point[]) => number,
+  keepName: boolean,
+  matrixIndex = 0,
+): Sample[] {
+  const out: Sample[] = [];
+  for (const s of matrixArg(args, matrixIndex).series) {
+    if (s.points.length === 0) continue;
+    const v = f(s.points);
+    out.push(keepName ? { metric: s.metric, t: ctx.t, v } : derived(s.metric, ctx.t, v));
+  }
+  return out;
+}
+
+/** Direct mean with Kahan summation while the sum stays finite, then the incremental mean. */
+export function avgPoints(points: readonly Point[]): number {
+  const first = points[0];
+  if (first === undefined) return NaN;
+  let sum = first.v;
+  let count = 1;
+  let mean = 0;
+  let c = 0;
+  let incremental = false;
+  for (let i = 1; i < points.length; i++) {
+    const v = (points[i] as Point).v;
+    count = i + 1;
+    if (!incremental) {
+      const [ns, nc] = kahanInc(v, sum, c);
+      if (ns !== Infinity && ns !== -Infinity) {
+        sum = ns;
+        c = nc;
+        continue;
+      }
+      incremental = true;
+      mean = sum / (count - 1);
+      c /= count - 1;
+    }
+    const q = (count - 1) / count;
+    [mean, c] = kahanInc(v / count, q * mean, q * c);
+  }
+  if (incremental) return mean + c;
+  return sum / count + c / count;
+}
+
+function sumPoints(points: readonly Point[]): number {
+  let sum = 0;
+  let c = 0;
+  for (const p of points) [sum, c] = kahanInc(p.v, sum, c);
+  if (sum === Infinity || sum === -Infinity) return sum;
+  return sum + c;
+}
+
+/** Welford with Kahan compensation, as Prometheus' varianceOverTime. */
+function variancePoints(points: readonly Point[]): number {
+  let count = 0;
+  let mean = 0;
+  let cMean = 0;
+  let aux = 0;
+  let cAux = 0;
+  for (const p of points) {
+    count++;
+    const delta = p.v - (mean + cMean);
+    [mean, cMean] = kahanInc(delta / count, mean, cMean);
+    [aux, cAux] = kahanInc(delta * (p.v - (mean + cMean)), aux, cAux);
+  }
+  return (aux + cAux) / count;
+}
+
+/** Returns the point chosen by `better(cur, best)` scanning from the first; NaN is always replaced. */
+function pick(points: readonly Point[], better: (cur: number, best: number) => boolean): Point {
+  let best = points[0] as Point;
+  for (const p of points) if (better(p.v, best.v) || Number.isNaN(best.v)) best = p;
+  return best;
+}
+
+/** Prometheus' quantile(): sorts a copy (NaN first), interpolates between neighbours. */
+export function quantileOf(q: number, values: number[]): number {
+  if (values.length === 0 || Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  const sorted = [...values].sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b));
+  const n = sorted.length;
+  const rank = q * (n - 1);
+  const lower = Math.max(0, Math.floor(rank));
+  const upper = Math.min(n - 1, lower + 1);
+  const weight = rank - Math.floor(rank);
+  return (sorted[lower] as number) * (1 - weight) + (sorted[upper] as number) * weight;
+}
+
+export function invalidQuantileWarning(q: number): string {
+  return `PromQL warning: quantile value should be between 0 and 1, got ${formatG(q)}`;
+}
+
+function madPoints(points: readonly Point[]): number {
+  const values = points.map((p) => p.v);
+  const median = quantileOf(0.5, values);
+  return quantileOf(
+    0.5,
+    values.map((v) => Math.abs(v - median)),
+  );
+}
+
+const lastPoint = (points: readonly Point[]): Point => points[points.length - 1] as Point;
+
+export const OVER_TIME_FUNCTIONS: FunctionImpl[] = [
+  overTime('avg_over_time', avgPoints),
+  overTime('sum_over_time', sumPoints),
+  overTime('count_over_time', (p) => p.length),
+  overTime('min_over_time', (p) => pick(p, (cur, best) => cur < best).v),
+  overTime('max_over_time', (p) => pick(p, (cur, best) => cur > best).v),
+  overTime('last_over_time', (p) => lastPoint(p).v, true),
+  overTime('first_over_time', (p) => (p[0] as Point).v, true),
+  overTime('present_over_time', () => 1),
+  overTime('stddev_over_time', (p) => Math.sqrt(variancePoints(p))),
+  overTime('stdvar_over_time', variancePoints),
+  overTime('mad_over_time', madPoints),
+  overTime('ts_of_first_over_time', (p) => (p[0] as Point).t / 1000),
+  overTime('ts_of_last_over_time', (p) => lastPoint(p).t / 1000),
+  overTime('ts_of_max_over_time', (p) => pick(p, (cur, best) => cur >= best).t / 1000),
+  overTime('ts_of_min_over_time', (p) => pick(p, (cur, best) => cur <= best).t / 1000),
+  define('quantile_over_time', (args, ctx) => {
+    const q = scalarArg(args, 0);
+    const out = eachSeries(
+      args,
+      ctx,
+      (p) =>
+        quantileOf(
+          q,
+          p.map((x) => x.v),
+        ),
+      false,
+      1,
+    );
+    if (out.length > 0 && (Number.isNaN(q) || q < 0 || q > 1)) {
+      ctx.annotations.push({ level: 'warn', message: invalidQuantileWarning(q) });
+    }
+    return out;
+  }),
+  define('absent_over_time', (args, ctx) => {
+    const { series } = matrixArg(args, 0);
+    if (series.some((s) => s.points.length > 0)) return [];
+    const metric: Labels = absentLabels(ctx.argExprs[0]);
+    return [{ metric, t: ctx.t, v: 1 }];
+  }),
+];
