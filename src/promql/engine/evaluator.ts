@@ -1,0 +1,260 @@
+/**
+ * The step evaluator: evaluates an expression at one time (Prometheus' rangeEval does the same
+ * step by step). Selector data is fetched beforehand (see selectors.ts); subquery steps are
+ * memoized per node, since evaluating any expression at a time depends only on that time.
+ */
+import type { AggregateExpr, BinaryExpr, Call, Expr, SubqueryExpr, VectorMatching, VectorSelector } from '../ast.ts';
+import type { FnArg, FnContext } from '../functions/types.ts';
+import { Labels } from '../labels.ts';
+import type { StoredSeries } from '../storage.ts';
+import type { Annotation, Sample } from '../value.ts';
+import { aggregate } from './aggregate.ts';
+import {
+  isSetOp,
+  scalarScalar,
+  vectorAnd,
+  vectorBinop,
+  vectorOr,
+  vectorScalar,
+  vectorUnless,
+} from './binary.ts';
+import { execError, PromQLTimeoutError } from './errors.ts';
+import type { FunctionTable } from './functions.ts';
+import { atTime, type QueryBounds, selectInstant, selectRange } from './selectors.ts';
+import type { MatrixValue, StepSeries, StepValue, VectorValue } from './types.ts';
+
+export interface EvalSettings {
+  bounds: QueryBounds;
+  /** the range query's step (0 for instant queries) */
+  stepMs: number;
+  lookbackMs: number;
+  subqueryIntervalMs: number;
+  maxSamples: number;
+  /** Date.now() deadline, or Infinity */
+  deadline: number;
+  data: Map<VectorSelector, StoredSeries[]>;
+  functions: FunctionTable;
+  /** true for range queries: duplicate output series are checked at every step */
+  isRange: boolean;
+}
+
+/** The FnContext plus what some functions (step(), range()) may need beyond the contract. */
+export interface EngineFnContext extends FnContext {
+  stepMs: number;
+  startMs: number;
+  endMs: number;
+}
+
+export const TOO_MANY_SAMPLES = 'query processing would load too many samples into memory in query execution';
+export const DUPLICATE_LABELSET = 'vector cannot contain metrics with the same labelset';
+
+const DEFAULT_MATCHING = (card: VectorMatching['card']): VectorMatching => ({ card, on: false, labels: [], include: [] });
+
+export function unwrapParens(e: Expr): Expr {
+  let x = e;
+  while (x.type === 'ParenExpr') x = x.expr;
+  return x;
+}
+
+export class Evaluator {
+  readonly annotations = new Map<string, Annotation>();
+  private readonly subqueryCache = new Map<SubqueryExpr, Map<number, StepValue>>();
+
+  constructor(private readonly s: EvalSettings) {}
+
+  checkDeadline(): void {
+    if (Date.now() > this.s.deadline) throw new PromQLTimeoutError();
+  }
+
+  addAnnotations(list: readonly Annotation[]): void {
+    for (const a of list) this.annotations.set(`${a.level}\u0000${a.message}`, a);
+  }
+
+  eval(e: Expr, t: number): StepValue {
+    switch (e.type) {
+      case 'NumberLiteral':
+        return { type: 'scalar', v: e.val };
+      case 'StringLiteral':
+        return { type: 'string', s: e.val };
+      case 'ParenExpr':
+        return this.eval(e.expr, t);
+      case 'UnaryExpr': {
+        const v = this.eval(e.expr, t);
+        if (e.op === '+') return v;
+        if (v.type === 'scalar') return { type: 'scalar', v: -v.v };
+        if (v.type === 'vector') {
+          return { type: 'vector', samples: v.samples.map((s) => ({ metric: s.metric, t: s.t, v: -s.v, dropName: true })) };
+        }
+        throw execError(`unary expression only allowed on expressions of type scalar or instant vector, got ${v.type}`);
+      }
+      case 'VectorSelector':
+        return { type: 'vector', samples: this.selectVector(e, t).samples };
+      case 'MatrixSelector': {
+        const vs = e.vector;
+        const ref = (atTime(vs.at, this.s.bounds) ?? t) - vs.offsetMs;
+        const series = selectRange(this.s.data.get(vs) ?? [], ref, e.rangeMs).filter((x) => x.points.length > 0);
+        this.checkPoints(series);
+        return { type: 'matrix', series, rangeMs: e.rangeMs };
+      }
+      case 'SubqueryExpr':
+        return this.evalSubquery(e, t);
+      case 'BinaryExpr':
+        return this.evalBinary(e, t);
+      case 'AggregateExpr':
+        return this.evalAggregate(e, t);
+      case 'Call':
+        return this.evalCall(e, t);
+    }
+  }
+
+  private selectVector(e: VectorSelector, t: number): { samples: Sample[]; origT: number[] } {
+    const ref = (atTime(e.at, this.s.bounds) ?? t) - e.offsetMs;
+    return selectInstant(this.s.data.get(e) ?? [], ref, t, this.s.lookbackMs);
+  }
+
+  private checkPoints(series: readonly StepSeries[]): void {
+    let n = 0;
+    for (const x of series) n += x.points.length;
+    if (n > this.s.maxSamples) throw execError(TOO_MANY_SAMPLES);
+  }
+
+  private evalVector(e: Expr, t: number): Sample[] {
+    const v = this.eval(e, t);
+    if (v.type !== 'vector') throw execError(`expected instant vector, got ${v.type}`);
+    return v.samples;
+  }
+
+  private evalSubquery(e: SubqueryExpr, t: number): MatrixValue {
+    const interval = e.stepMs > 0 ? e.stepMs : this.s.subqueryIntervalMs;
+    const ref = (atTime(e.at, this.s.bounds) ?? t) - e.offsetMs;
+    let cache = this.subqueryCache.get(e);
+    if (!cache) {
+      cache = new Map();
+      this.subqueryCache.set(e, cache);
+    }
+    const first = Math.floor((ref - e.rangeMs) / interval) * interval + interval;
+    const byKey = new Map<string, StepSeries>();
+    let total = 0;
+    for (let ts = first; ts <= ref; ts += interval) {
+      let v = cache.get(ts);
+      if (v === undefined) {
+        this.checkDeadline();
+        v = this.eval(e.expr, ts);
+        cache.set(ts, v);
+      }
+      const samples: Sample[] =
+        v.type === 'scalar'
+          ? [{ metric: Labels.EMPTY, t: ts, v: v.v }]
+          : v.type === 'vector'
+            ? v.samples
+            : [];
+      for (const s of samples) {
+        let series = byKey.get(s.metric.key);
+        if (!series) {
+          series = { metric: s.metric, points: [] };
+          byKey.set(s.metric.key, series);
+        }
+        const last = series.points[series.points.length - 1];
+        if (last !== undefined && last.t === ts) throw execError(DUPLICATE_LABELSET);
+        series.points.push({ t: ts, v: s.v });
+        if (s.dropName === true) series.dropName = true;
+        total++;
+      }
+      if (total > this.s.maxSamples) throw execError(TOO_MANY_SAMPLES);
+    }
+    return { type: 'matrix', series: [...byKey.values()], rangeMs: e.rangeMs };
+  }
+
+  private evalBinary(e: BinaryExpr, t: number): StepValue {
+    const l = this.eval(e.lhs, t);
+    if (isSetOp(e.op) && l.type === 'vector') {
+      if (e.op === 'and' && l.samples.length === 0) return l;
+    }
+    const r = this.eval(e.rhs, t);
+    if (l.type === 'scalar' && r.type === 'scalar') {
+      return { type: 'scalar', v: scalarScalar(e.op, l.v, r.v, e.returnBool) };
+    }
+    if (l.type === 'vector' && r.type === 'scalar') {
+      return { type: 'vector', samples: vectorScalar(e.op, l.samples, r.v, false, e.returnBool) };
+    }
+    if (l.type === 'scalar' && r.type === 'vector') {
+      return { type: 'vector', samples: vectorScalar(e.op, r.samples, l.v, true, e.returnBool) };
+    }
+    if (l.type === 'vector' && r.type === 'vector') {
+      const setOp = isSetOp(e.op);
+      const matching = e.matching ?? DEFAULT_MATCHING(setOp ? 'many-to-many' : 'one-to-one');
+      if (e.op === 'and') return { type: 'vector', samples: vectorAnd(l.samples, r.samples, matching) };
+      if (e.op === 'or') return { type: 'vector', samples: vectorOr(l.samples, r.samples, matching) };
+      if (e.op === 'unless') return { type: 'vector', samples: vectorUnless(l.samples, r.samples, matching) };
+      return { type: 'vector', samples: vectorBinop(e.op, l.samples, r.samples, matching, e.returnBool) };
+    }
+    throw execError(`binary operator "${e.op}" not allowed between ${l.type} and ${r.type}`);
+  }
+
+  private evalAggregate(e: AggregateExpr, t: number): VectorValue {
+    let param: number | string | null = null;
+    if (e.param) {
+      const p = this.eval(e.param, t);
+      if (p.type === 'scalar') param = p.v;
+      else if (p.type === 'string') param = p.s;
+      else throw execError(`expected scalar or string parameter of ${e.op}, got ${p.type}`);
+    }
+    const samples = this.evalVector(e.expr, t);
+    const annotations: Annotation[] = [];
+    const out = aggregate({ e, samples, param, t, annotations });
+    this.addAnnotations(annotations);
+    return { type: 'vector', samples: out };
+  }
+
+  private evalCall(e: Call, t: number): StepValue {
+    const fn = this.s.functions.get(e.func);
+    if (!fn) throw execError(`function "${e.func}" is not available`);
+    const args: FnArg[] = e.args.map((a) => this.fnArg(e, a, t));
+    const ctx: EngineFnContext = {
+      t,
+      argExprs: e.args,
+      pos: e.pos,
+      annotations: [],
+      stepMs: this.s.stepMs,
+      startMs: this.s.bounds.startMs,
+      endMs: this.s.bounds.endMs,
+    };
+    const res = fn.call(args, ctx);
+    this.addAnnotations(ctx.annotations);
+    if (typeof res === 'number') return { type: 'scalar', v: res };
+    const samples = res.map((s) => (s.t === t ? s : { ...s, t }));
+    if (this.s.isRange) {
+      const seen = new Set<string>();
+      for (const s of samples) {
+        if (seen.has(s.metric.key)) throw execError(DUPLICATE_LABELSET);
+        seen.add(s.metric.key);
+      }
+    }
+    return { type: 'vector', samples };
+  }
+
+  private fnArg(call: Call, a: Expr, t: number): FnArg {
+    const inner = unwrapParens(a);
+    if (call.func === 'timestamp' && inner.type === 'VectorSelector') {
+      const { samples, origT } = this.selectVector(inner, t);
+      return { type: 'vector', samples: samples.map((s, i) => ({ ...s, t: origT[i] ?? s.t })) };
+    }
+    const v = this.eval(a, t);
+    switch (v.type) {
+      case 'scalar':
+        return { type: 'scalar', v: v.v };
+      case 'string':
+        return { type: 'string', s: v.s };
+      case 'vector':
+        return { type: 'vector', samples: v.samples };
+      case 'matrix':
+        return {
+          type: 'matrix',
+          rangeMs: v.rangeMs,
+          series: v.series
+            .filter((x) => x.points.length > 0)
+            .map((x) => ({ metric: x.dropName === true ? x.metric.withoutName() : x.metric, points: x.points })),
+        };
+    }
+  }
+}

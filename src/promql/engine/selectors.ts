@@ -1,0 +1,155 @@
+/**
+ * Selector data: which time range each selector needs (Prometheus' populateSeries /
+ * getTimeRangesForSelector), fetching it once per selector, and picking samples at a step.
+ */
+import type { AtModifier, Expr, VectorSelector } from '../ast.ts';
+import type { Queryable, StoredSeries } from '../storage.ts';
+import type { Point, Sample } from '../value.ts';
+import type { StepSeries } from './types.ts';
+
+export interface QueryBounds {
+  startMs: number;
+  endMs: number;
+}
+
+/** The evaluation time of a node with an @ modifier, or null when it has none. */
+export function atTime(at: AtModifier, b: QueryBounds): number | null {
+  if (at === null) return null;
+  switch (at.kind) {
+    case 'time':
+      return at.timeMs;
+    case 'start':
+      return b.startMs;
+    case 'end':
+      return b.endMs;
+  }
+}
+
+interface Need {
+  sel: VectorSelector;
+  minT: number;
+  maxT: number;
+}
+
+/** Walks the expression and records, for every vector selector, the sample time range it reads. */
+export function selectorRanges(expr: Expr, b: QueryBounds, lookbackMs: number): Map<VectorSelector, Need> {
+  const out = new Map<VectorSelector, Need>();
+  const add = (sel: VectorSelector, lo: number, hi: number, rangeMs: number): void => {
+    const at = atTime(sel.at, b);
+    const evLo = at ?? lo;
+    const evHi = at ?? hi;
+    const minT = evLo - sel.offsetMs - (rangeMs > 0 ? rangeMs : lookbackMs);
+    const maxT = evHi - sel.offsetMs;
+    const prev = out.get(sel);
+    if (prev) {
+      prev.minT = Math.min(prev.minT, minT);
+      prev.maxT = Math.max(prev.maxT, maxT);
+    } else out.set(sel, { sel, minT, maxT });
+  };
+  const walk = (e: Expr, lo: number, hi: number): void => {
+    switch (e.type) {
+      case 'NumberLiteral':
+      case 'StringLiteral':
+        return;
+      case 'VectorSelector':
+        add(e, lo, hi, 0);
+        return;
+      case 'MatrixSelector':
+        add(e.vector, lo, hi, e.rangeMs);
+        return;
+      case 'SubqueryExpr': {
+        const at = atTime(e.at, b);
+        const l = (at ?? lo) - e.offsetMs - e.rangeMs;
+        const h = (at ?? hi) - e.offsetMs;
+        walk(e.expr, l, h);
+        return;
+      }
+      case 'ParenExpr':
+      case 'UnaryExpr':
+        walk(e.expr, lo, hi);
+        return;
+      case 'BinaryExpr':
+        walk(e.lhs, lo, hi);
+        walk(e.rhs, lo, hi);
+        return;
+      case 'AggregateExpr':
+        if (e.param) walk(e.param, lo, hi);
+        walk(e.expr, lo, hi);
+        return;
+      case 'Call':
+        for (const a of e.args) walk(a, lo, hi);
+        return;
+    }
+  };
+  walk(expr, b.startMs, b.endMs);
+  return out;
+}
+
+/** Stored series sorted by labels, as Prometheus' storage returns them. */
+export async function fetchSelectors(
+  q: Queryable,
+  needs: Map<VectorSelector, Need>,
+): Promise<Map<VectorSelector, StoredSeries[]>> {
+  const out = new Map<VectorSelector, StoredSeries[]>();
+  await Promise.all(
+    [...needs.values()].map(async (n) => {
+      const series = await q.select(n.sel.matchers, n.minT, n.maxT);
+      const sorted = [...series].sort((a, b) => (a.labels.key < b.labels.key ? -1 : a.labels.key > b.labels.key ? 1 : 0));
+      out.set(n.sel, sorted);
+    }),
+  );
+  return out;
+}
+
+/** Index of the first element of `t` greater than `x`. */
+export function upperBound(t: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((t[mid] ?? 0) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Instant vector selection at reference time `refT`: the latest sample in (refT - lookback, refT],
+ * unless it is a staleness marker. The sample's time is the step time `stepT`; `origT` keeps the
+ * sample's own time (for timestamp()).
+ */
+export function selectInstant(
+  series: readonly StoredSeries[],
+  refT: number,
+  stepT: number,
+  lookbackMs: number,
+): { samples: Sample[]; origT: number[] } {
+  const samples: Sample[] = [];
+  const origT: number[] = [];
+  for (const s of series) {
+    const i = upperBound(s.t, refT) - 1;
+    if (i < 0) continue;
+    const t = s.t[i] ?? Number.NaN;
+    if (!(t > refT - lookbackMs)) continue;
+    if (s.stale !== null && s.stale[i] === 1) continue;
+    samples.push({ metric: s.labels, t: stepT, v: s.v[i] ?? Number.NaN });
+    origT.push(t);
+  }
+  return { samples, origT };
+}
+
+/** Range selection: every series' non-stale points in (refT - range, refT]; empty windows kept. */
+export function selectRange(series: readonly StoredSeries[], refT: number, rangeMs: number): StepSeries[] {
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    const hi = upperBound(s.t, refT);
+    const lo = upperBound(s.t, refT - rangeMs);
+    const points: Point[] = [];
+    for (let i = lo; i < hi; i++) {
+      if (s.stale !== null && s.stale[i] === 1) continue;
+      points.push({ t: s.t[i] ?? 0, v: s.v[i] ?? Number.NaN });
+    }
+    out.push({ metric: s.labels, points });
+  }
+  return out;
+}
