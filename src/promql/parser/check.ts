@@ -7,6 +7,27 @@ import { FUNCTION_SIGNATURES, type FunctionSignature } from '../functions/signat
 
 export type Fail = (pos: PosRange, msg: string) => never;
 
+/**
+ * Prometheus' experimental duration-expression functions, accepted (as Call nodes of scalar type)
+ * when experimental functions are enabled: `step()`, `range()`, `start()`, `end()` are the query's
+ * step, range (end - start), start and end in seconds; `min_of(a, b)`, `max_of(a, b)`.
+ */
+export const DURATION_FUNCTIONS: ReadonlyMap<string, FunctionSignature> = new Map(
+  (
+    [
+      ['step', []],
+      ['range', []],
+      ['start', []],
+      ['end', []],
+      ['min_of', ['scalar', 'scalar']],
+      ['max_of', ['scalar', 'scalar']],
+    ] as const
+  ).map(([name, argTypes]): [string, FunctionSignature] => [
+    name,
+    { name, argTypes: [...argTypes], variadic: 0, returnType: 'scalar', experimental: true },
+  ]),
+);
+
 export function exprType(e: Expr): ValueType {
   switch (e.type) {
     case 'NumberLiteral':
@@ -26,7 +47,7 @@ export function exprType(e: Expr): ValueType {
     case 'AggregateExpr':
       return 'vector';
     case 'Call':
-      return FUNCTION_SIGNATURES.get(e.func)?.returnType ?? 'vector';
+      return (FUNCTION_SIGNATURES.get(e.func) ?? DURATION_FUNCTIONS.get(e.func))?.returnType ?? 'vector';
   }
 }
 

@@ -18,7 +18,7 @@ import type {
 } from '../ast.ts';
 import { FUNCTION_SIGNATURES } from '../functions/signatures.ts';
 import { METRIC_NAME, type LabelMatcher, type MatchType } from '../labels.ts';
-import { aggregateHasParam, checkAggregate, checkBinary, checkCall, exprType } from './check.ts';
+import { DURATION_FUNCTIONS, aggregateHasParam, checkAggregate, checkBinary, checkCall, exprType } from './check.ts';
 import { parseDurationMs } from './durations.ts';
 import { PromQLParseError } from './errors.ts';
 import { tokenize, type Token } from './lexer.ts';
@@ -442,9 +442,10 @@ class Parser {
   private parseCall(): Call {
     const t = this.next();
     const pos0 = { start: t.start, end: t.end };
-    const sig = FUNCTION_SIGNATURES.get(t.text);
+    const experimental = this.opts.enableExperimentalFunctions !== false;
+    const sig = FUNCTION_SIGNATURES.get(t.text) ?? (experimental ? DURATION_FUNCTIONS.get(t.text) : undefined);
     if (sig === undefined) return this.fail(pos0, `unknown function with name ${JSON.stringify(t.text)}`);
-    if (sig.experimental === true && this.opts.enableExperimentalFunctions === false) {
+    if (sig.experimental === true && !experimental) {
       this.fail(pos0, `function ${JSON.stringify(t.text)} is not enabled`);
     }
     const { args, end } = this.parseArgs('function call');
