@@ -26,7 +26,6 @@ export const TEST_ENGINE_OPTS: Record<string, unknown> = {
   lookbackDeltaMs: 5 * 60_000,
   noStepSubqueryIntervalMs: 60_000,
   maxSamples: 10_000,
-  enableDelayedNameRemoval: true,
 };
 
 const PARSER_MODULES = ['../parser/index.ts', '../parser/parser.ts', '../parser/parse.ts'];

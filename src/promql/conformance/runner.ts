@@ -4,11 +4,12 @@
  * also get Prometheus' step-invariance checks: the query re-run with `@ <time>` on every selector
  * at other evaluation times, and each instant query re-run as a range query around its time.
  */
-import type { Expr } from '../ast.ts';
+import type { Expr, VectorSelector } from '../ast.ts';
+import type { Labels } from '../labels.ts';
 import type { QueryResult, Sample, Value } from '../value.ts';
 import { checkAnnotations, compareLabels, compareResult, matchesExpect } from './compare.ts';
-import { TEST_ENGINE_OPTS, type EngineApi } from './engine-api.ts';
-import { MemoryStorage } from './memory-storage.ts';
+import { TEST_ENGINE_OPTS as BASE_ENGINE_OPTS, type EngineApi } from './engine-api.ts';
+import { MemoryStorage, matcherPredicate } from './memory-storage.ts';
 import { parseScript, type Command, type EvalCmd } from './script.ts';
 
 export interface CaseResult {
@@ -129,6 +130,53 @@ function mentions(query: string, name: string): boolean {
   return false;
 }
 
+/** Whether a selector of the query matches a series with native histograms; null if it does not parse. */
+function selectsHistograms(query: string, engine: EngineApi | null, series: readonly Labels[]): boolean | null {
+  if (series.length === 0) return false;
+  if (!engine) return null;
+  let expr: Expr;
+  try {
+    expr = engine.parseExpr(query);
+  } catch {
+    return null;
+  }
+  const selectors: VectorSelector[] = [];
+  const walk = (e: Expr): void => {
+    switch (e.type) {
+      case 'VectorSelector':
+        selectors.push(e);
+        return;
+      case 'MatrixSelector':
+        selectors.push(e.vector);
+        return;
+      case 'SubqueryExpr':
+      case 'ParenExpr':
+      case 'UnaryExpr':
+        walk(e.expr);
+        return;
+      case 'BinaryExpr':
+        walk(e.lhs);
+        walk(e.rhs);
+        return;
+      case 'AggregateExpr':
+        walk(e.expr);
+        if (e.param) walk(e.param);
+        return;
+      case 'Call':
+        e.args.forEach(walk);
+        return;
+      case 'NumberLiteral':
+      case 'StringLiteral':
+        return;
+    }
+  };
+  walk(expr);
+  return selectors.some((sel) => {
+    const preds = sel.matchers.map((m) => ({ name: m.name, test: matcherPredicate(m) }));
+    return series.some((l) => preds.every((p) => p.test(l.get(p.name))));
+  });
+}
+
 /** Runs one script's commands; returns one result per eval. */
 export async function runCommands(
   cmds: readonly Command[],
@@ -138,12 +186,15 @@ export async function runCommands(
 ): Promise<CaseResult[]> {
   const storage = new MemoryStorage();
   const histogramNames = new Set<string>();
+  /** label sets of the series holding native histogram samples (incl. converted classic ones) */
+  const histogramSeries: Labels[] = [];
   const results: CaseResult[] = [];
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   for (const cmd of cmds) {
     if (cmd.kind === 'clear') {
       storage.clear();
       histogramNames.clear();
+      histogramSeries.length = 0;
       continue;
     }
     if (cmd.kind === 'load') {
@@ -153,16 +204,25 @@ export async function runCommands(
           s.t.map((t, i) => ({ t, v: s.v[i] ?? NaN, stale: s.stale[i] ?? false })),
         );
         const name = s.labels.get('__name__');
-        if (s.hasHistograms && name) histogramNames.add(name);
+        if (s.hasHistograms) {
+          histogramSeries.push(s.labels);
+          if (name) histogramNames.add(name);
+        }
         if (cmd.withNhcb && name) {
           const m = /^(.*)_(bucket|count|sum)$/.exec(name);
-          if (m?.[1]) histogramNames.add(m[1]);
+          if (m?.[1]) {
+            histogramNames.add(m[1]);
+            histogramSeries.push(s.labels.without(['le']).with('__name__', m[1]));
+          }
         }
       }
       continue;
     }
     if (opts.skipThroughLine !== undefined && cmd.line <= opts.skipThroughLine) continue;
-    const needsHistograms = cmd.expectsHistograms || [...histogramNames].some((n) => mentions(cmd.expr, n));
+    const needsHistograms =
+      cmd.expectsHistograms ||
+      (selectsHistograms(cmd.expr, typeof engine === 'string' ? null : engine, histogramSeries) ??
+        [...histogramNames].some((n) => mentions(cmd.expr, n)));
     opts.onStart?.(cmd, needsHistograms);
     let reason: string | null;
     if (typeof engine === 'string') reason = engine;
@@ -213,6 +273,7 @@ export async function runEval(
   stepInvariance: boolean,
 ): Promise<string | null> {
   if (ev.defError) return `invalid eval: ${ev.defError}`;
+  const TEST_ENGINE_OPTS = { ...BASE_ENGINE_OPTS, timeoutMs };
   const run = async (f: () => Promise<QueryResult> | QueryResult): Promise<Outcome> => {
     try {
       return { ok: true, res: await withTimeout(f(), timeoutMs) };

@@ -344,18 +344,128 @@ const RE_EVAL_RANGE = /^eval(?:_(fail|warn|info))?\s+range\s+from\s+(.+)\s+to\s+
 const RE_EXPECT = /^expect\s+(ordered|fail|warn|no_warn|info|no_info)(?:\s+(regex|msg):(.+))?$/;
 const RE_EXPECT_RANGE = /^expect range vector\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+)$/;
 
-/** Converts a Go (RE2) regexp to a JS RegExp (inline flags at the start become JS flags). */
-export function goRegex(pattern: string, anchored = false): RegExp {
-  let p = pattern;
-  let flags = '';
-  const fm = /^\(\?([imsU]+)\)/.exec(p);
-  if (fm) {
-    p = p.slice(fm[0].length);
-    for (const f of fm[1] ?? '') if ((f === 'i' || f === 's' || f === 'm') && !flags.includes(f)) flags += f;
+/** Toggles the case of the letters of a character class body (escapes kept). */
+function swapClassCase(body: string): string {
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i] ?? '';
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    const lo = c.toLowerCase();
+    const up = c.toUpperCase();
+    if (lo !== up) out += c === lo ? up : lo;
+    else if (c === '-' && out !== '' && i + 1 < body.length) out += '-';
   }
-  // RE2 spellings JS lacks
-  p = p.replace(/\\z/g, '$').replace(/\(\?P</g, '(?<');
-  const src = anchored ? `^(?:${p})$` : p;
+  // drop dangling range dashes (e.g. from "0-9a")
+  return out.replace(/^-|-$/g, '');
+}
+
+/**
+ * Rewrites RE2 syntax JavaScript lacks: inline flag groups `(?i)` / `(?i:...)` anywhere (case
+ * folding is spelled out as `[aA]`), `(?P<name>`, `\z`, `\Q...\E`.
+ */
+export function translateGoRegex(pattern: string): { source: string; flags: string } {
+  let flags = '';
+  let p = pattern;
+  const lead = /^\(\?([imsU]+)\)/.exec(p);
+  let ci = false;
+  if (lead) {
+    p = p.slice(lead[0].length);
+    if ((lead[1] ?? '').includes('s')) flags += 's';
+    if ((lead[1] ?? '').includes('m')) flags += 'm';
+    if ((lead[1] ?? '').includes('i')) ci = true;
+  }
+  const stack: boolean[] = [];
+  let out = '';
+  for (let i = 0; i < p.length; i++) {
+    const c: string = p[i] ?? '';
+    if (c === '\\') {
+      const n: string = p[i + 1] ?? '';
+      if (n === 'Q') {
+        const end = p.indexOf('\\E', i + 2);
+        const lit = p.slice(i + 2, end < 0 ? p.length : end);
+        out += lit.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+        i = end < 0 ? p.length : end + 1;
+        continue;
+      }
+      if (n === 'z') {
+        out += '$';
+        i++;
+        continue;
+      }
+      if ((n === 'p' || n === 'P') && p[i + 2] === '{') {
+        const end = p.indexOf('}', i);
+        out += p.slice(i, end + 1);
+        i = end;
+        continue;
+      }
+      out += c + n;
+      i++;
+      continue;
+    }
+    if (c === '[') {
+      let j = i + 1;
+      if (p[j] === '^') j++;
+      if (p[j] === ']') j++;
+      while (j < p.length && p[j] !== ']') {
+        if (p[j] === '\\') j++;
+        else if (p[j] === '[' && p[j + 1] === ':') {
+          const e = p.indexOf(':]', j + 2);
+          if (e > 0) j = e + 1;
+        }
+        j++;
+      }
+      const cls = p.slice(i, j + 1);
+      if (ci) {
+        const neg = cls.startsWith('[^');
+        const body = cls.slice(neg ? 2 : 1, -1);
+        out += `[${neg ? '^' : ''}${body}${swapClassCase(body)}]`;
+      } else out += cls;
+      i = j;
+      continue;
+    }
+    if (c === '(') {
+      const fm = /^\(\?([imsU]*)(?:-([imsU]*))?([:)])/.exec(p.slice(i));
+      if (fm && (fm[1] !== '' || fm[2] !== undefined)) {
+        const on = fm[1] ?? '';
+        const off = fm[2] ?? '';
+        const next: boolean = on.includes('i') ? true : off.includes('i') ? false : ci;
+        if (fm[3] === ')') ci = next;
+        else {
+          stack.push(ci);
+          ci = next;
+          out += '(?:';
+        }
+        i += fm[0].length - 1;
+        continue;
+      }
+      stack.push(ci);
+      if (p.startsWith('(?P<', i)) {
+        out += '(?<';
+        i += 3;
+      } else out += c;
+      continue;
+    }
+    if (c === ')') {
+      ci = stack.pop() ?? ci;
+      out += c;
+      continue;
+    }
+    if (ci && c.toLowerCase() !== c.toUpperCase()) {
+      out += `[${c.toLowerCase()}${c.toUpperCase()}]`;
+      continue;
+    }
+    out += c;
+  }
+  return { source: out, flags };
+}
+
+/** Converts a Go (RE2) regexp to a JS RegExp; `anchored` = `^(?:re)$`. */
+export function goRegex(pattern: string, anchored = false): RegExp {
+  const { source, flags } = translateGoRegex(pattern);
+  const src = anchored ? `^(?:${source})$` : source;
   try {
     return new RegExp(src, `${flags}u`);
   } catch {
