@@ -85,7 +85,7 @@ export function aggregate(inp: AggregateInput): Sample[] {
         values: [s.v],
         samples: [s],
       };
-      if (e.op === 'stddev' || e.op === 'stdvar') g.value = 0;
+      if (e.op === 'stddev' || e.op === 'stdvar') g.value = Number.isFinite(s.v) ? 0 : Number.NaN;
       groups.set(metric.key, g);
       order.push(g);
       continue;

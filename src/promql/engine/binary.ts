@@ -95,9 +95,13 @@ export function signature(m: Labels, matching: VectorMatching): string {
   return m.without([...matching.labels, METRIC_NAME]).key;
 }
 
+/** Go's labels.Labels.String(): `{a="1", b="2"}` with every label, the name included. */
+export function goLabelsString(m: Labels): string {
+  return `{${m.list.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ')}}`;
+}
+
 function matchLabelsString(m: Labels, matching: VectorMatching): string {
-  const l = matching.on ? m.only(matching.labels) : m.without([...matching.labels, METRIC_NAME]);
-  return l.toString();
+  return goLabelsString(matching.on ? m.only(matching.labels) : m.without([...matching.labels, METRIC_NAME]));
 }
 
 export function vectorAnd(lhs: readonly Sample[], rhs: readonly Sample[], matching: VectorMatching): Sample[] {
@@ -148,8 +152,9 @@ export function vectorBinop(
     const dup = rightSigs.get(sig);
     if (dup) {
       const side = swapped ? 'left' : 'right';
+      const [a, b] = rs.metric.key < dup.metric.key ? [rs.metric, dup.metric] : [dup.metric, rs.metric];
       throw execError(
-        `found duplicate series for the match group ${matchLabelsString(rs.metric, matching)} on the ${side} hand-side of the operation: [${rs.metric.toString()}, ${dup.metric.toString()}];many-to-many matching not allowed: matching labels must be unique on one side`,
+        `found duplicate series for the match group ${matchLabelsString(rs.metric, matching)} on the ${side} hand-side of the operation: [${goLabelsString(a)}, ${goLabelsString(b)}];many-to-many matching not allowed: matching labels must be unique on one side`,
       );
     }
     rightSigs.set(sig, rs);
@@ -161,6 +166,13 @@ export function vectorBinop(
     const sig = signature(ls.metric, matching);
     const rs = rightSigs.get(sig);
     if (!rs) continue;
+    if (matching.card === 'one-to-one') {
+      // checked before filtering, so a comparison cannot hide the ambiguity
+      if (matched.has(sig)) {
+        throw execError('multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
+      }
+      matched.set(sig, null);
+    }
     const fl = swapped ? rs.v : ls.v;
     const fr = swapped ? ls.v : rs.v;
     let { v, keep } = scalarBinop(op, fl, fr);
@@ -170,14 +182,8 @@ export function vectorBinop(
     }
     if (!keep) continue;
     const metric = resultMetric(ls.metric, rs.metric, matching);
-    const inserted = matched.get(sig);
-    if (matching.card === 'one-to-one') {
-      if (inserted !== undefined) {
-        throw execError('multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
-      }
-      matched.set(sig, null);
-    } else {
-      let set = inserted;
+    if (matching.card !== 'one-to-one') {
+      let set = matched.get(sig);
       if (!set) {
         set = new Set<string>();
         matched.set(sig, set);

@@ -18,7 +18,9 @@ import {
   vectorScalar,
   vectorUnless,
 } from './binary.ts';
-import { execError, PromQLTimeoutError } from './errors.ts';
+import { MoleError } from '../../lib/errors.ts';
+import { execError, PromQLExecError, PromQLTimeoutError } from './errors.ts';
+import { posString } from './format.ts';
 import type { FunctionTable } from './functions.ts';
 import { atTime, type QueryBounds, selectInstant, selectRange } from './selectors.ts';
 import type { MatrixValue, StepSeries, StepValue, VectorValue } from './types.ts';
@@ -44,6 +46,8 @@ export interface EngineFnContext extends FnContext {
   startMs: number;
   endMs: number;
 }
+
+const SORT_FUNCS = new Set(['sort', 'sort_desc', 'sort_by_label', 'sort_by_label_desc']);
 
 export const TOO_MANY_SAMPLES = 'query processing would load too many samples into memory in query execution';
 export const DUPLICATE_LABELSET = 'vector cannot contain metrics with the same labelset';
@@ -206,8 +210,36 @@ export class Evaluator {
     return { type: 'vector', samples: out };
   }
 
+  /** Prometheus' duration-expression functions, which read the query's bounds. */
+  private durationFunction(e: Call, t: number): number | null {
+    const { startMs, endMs } = this.s.bounds;
+    switch (e.func) {
+      case 'step':
+        return this.s.stepMs / 1000;
+      case 'range':
+        return (endMs - startMs) / 1000;
+      case 'start':
+        return startMs / 1000;
+      case 'end':
+        return endMs / 1000;
+      case 'min_of':
+      case 'max_of': {
+        const [a, b] = e.args.map((x) => this.eval(x, t));
+        if (a?.type !== 'scalar' || b?.type !== 'scalar') throw execError(`${e.func}() expects two scalars`);
+        if (Number.isNaN(a.v) || Number.isNaN(b.v)) return Number.NaN;
+        return e.func === 'min_of' ? Math.min(a.v, b.v) : Math.max(a.v, b.v);
+      }
+      default:
+        return null;
+    }
+  }
+
   private evalCall(e: Call, t: number): StepValue {
     const fn = this.s.functions.get(e.func);
+    if (!fn) {
+      const d = this.durationFunction(e, t);
+      if (d !== null) return { type: 'scalar', v: d };
+    }
     if (!fn) throw execError(`function "${e.func}" is not available`);
     const args: FnArg[] = e.args.map((a) => this.fnArg(e, a, t));
     const ctx: EngineFnContext = {
@@ -219,8 +251,25 @@ export class Evaluator {
       startMs: this.s.bounds.startMs,
       endMs: this.s.bounds.endMs,
     };
-    const res = fn.call(args, ctx);
+    let res: Sample[] | number;
+    try {
+      res = fn.call(args, ctx);
+    } catch (err) {
+      // a function's failure is an execution error of the query
+      if (err instanceof MoleError && !(err instanceof PromQLExecError) && !(err instanceof PromQLTimeoutError)) {
+        throw new PromQLExecError(err.message, err);
+      }
+      throw err;
+    }
     this.addAnnotations(ctx.annotations);
+    if (this.s.isRange && SORT_FUNCS.has(e.func)) {
+      this.addAnnotations([
+        {
+          level: 'warn',
+          message: `PromQL warning: sort is ineffective for range queries since results are always ordered by labels ${posString(e.pos)}`,
+        },
+      ]);
+    }
     if (typeof res === 'number') return { type: 'scalar', v: res };
     const samples = res.map((s) => (s.t === t ? s : { ...s, t }));
     if (this.s.isRange) {
