@@ -3,7 +3,7 @@
  * `sum by (job) (rate(foo[5m]))`. Parsing the output gives the same tree.
  */
 import type { AtModifier, Expr, VectorMatching, VectorSelector } from '../ast.ts';
-import type { LabelMatcher } from '../labels.ts';
+import { METRIC_NAME, type LabelMatcher } from '../labels.ts';
 import { formatDurationMs } from './durations.ts';
 
 const LEGACY_LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -51,7 +51,8 @@ function offsetText(ms: number): string {
 }
 
 function selectorText(vs: VectorSelector): string {
-  const shown = vs.name !== '' ? vs.matchers.slice(1) : vs.matchers;
+  const shown =
+    vs.name === '' ? vs.matchers : vs.matchers.filter((m) => !(m.name === METRIC_NAME && m.type === '=' && m.value === vs.name));
   const inner = shown.map(matcher).join(', ');
   return vs.name !== '' && inner === '' ? vs.name : `${vs.name}{${inner}}`;
 }

@@ -3,7 +3,6 @@
  * keywords are identifiers here and are recognized by the parser, because whether `by` or `offset`
  * is a keyword or a label/metric name depends on where it appears.
  */
-import { PromQLParseError } from './errors.ts';
 
 export type TokenKind =
   | 'ident' // foo, foo_bar, also keywords
@@ -12,6 +11,7 @@ export type TokenKind =
   | 'duration'
   | 'string'
   | 'op' // punctuation and operators; text is the operator
+  | 'error' // a lexical error; text is the message (the parser reports it when it gets there)
   | 'eof';
 
 export interface Token {
@@ -32,13 +32,38 @@ const isAlnum = (c: string | undefined) => isAlpha(c) || isDigit(c);
 const NUMBER_RE = /^(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/;
 const DURATION_RE = /^(?:\d+(?:ms|[smhdwy]))+/;
 
+class LexError extends Error {
+  constructor(
+    readonly start: number,
+    readonly end: number,
+  ) {
+    super('lex error');
+  }
+}
+
+/** Tokens up to the first lexical error, which becomes an 'error' token; always ends with 'eof'. */
 export function tokenize(query: string): Token[] {
   const out: Token[] = [];
+  const fail = (start: number, end: number, msg: string): never => {
+    out.push({ kind: 'error', text: msg, start, end });
+    throw new LexError(start, end);
+  };
+  try {
+    lex(query, out, fail);
+  } catch (e) {
+    if (!(e instanceof LexError)) throw e;
+  }
+  const last = out[out.length - 1];
+  const end = last?.kind === 'error' ? last.end : query.length;
+  out.push({ kind: 'eof', text: '', start: end, end });
+  return out;
+}
+
+function lex(query: string, out: Token[], fail: (start: number, end: number, msg: string) => never): void {
   let i = 0;
   let brackets = 0;
-  const fail = (start: number, end: number, msg: string): never => {
-    throw new PromQLParseError(query, { start, end }, msg);
-  };
+  let braces = 0;
+  let parens = 0;
   while (i < query.length) {
     const c = query[i];
     if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
@@ -86,18 +111,24 @@ export function tokenize(query: string): Token[] {
       continue;
     }
     const op = OPERATORS.find((o) => query.startsWith(o, i));
-    if (op === undefined) {
-      if (c === '!') fail(start, start + 1, 'unexpected character after \'!\'');
-      fail(start, start + 1, `unexpected character: ${JSON.stringify(c)}`);
+    if (op === undefined || (braces === 0 && (op === '=~' || op === '!~'))) {
+      const n = query[i + 1];
+      if ((c === '!' || c === '=') && n !== undefined) fail(start, start + 2, `unexpected character after '${c}': '${n}'`);
+      fail(start, start + 1, `unexpected character: '${c}'`);
     } else {
       if (op === '[') brackets++;
-      if (op === ']') brackets = Math.max(0, brackets - 1);
+      if (op === ']' && brackets-- === 0) fail(start, start + 1, "unexpected right bracket ']'");
+      if (op === '{') braces++;
+      if (op === '}' && braces-- === 0) fail(start, start + 1, "unexpected right brace '}'");
+      if (op === '(') parens++;
+      if (op === ')' && parens-- === 0) fail(start + 1, start + 1, "unexpected right parenthesis ')'");
       out.push({ kind: 'op', text: op, start, end: i + op.length });
       i += op.length;
     }
   }
-  out.push({ kind: 'eof', text: '', start: query.length, end: query.length });
-  return out;
+  if (parens > 0) fail(query.length, query.length, 'unclosed left parenthesis');
+  if (braces > 0) fail(query.length, query.length, 'unexpected end of input inside braces');
+  if (brackets > 0) fail(query.length, query.length, 'unclosed left bracket');
 }
 
 const SIMPLE_ESCAPES: Readonly<Record<string, number>> = {

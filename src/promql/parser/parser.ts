@@ -18,7 +18,15 @@ import type {
 } from '../ast.ts';
 import { FUNCTION_SIGNATURES } from '../functions/signatures.ts';
 import { METRIC_NAME, type LabelMatcher, type MatchType } from '../labels.ts';
-import { DURATION_FUNCTIONS, aggregateHasParam, checkAggregate, checkBinary, checkCall, exprType } from './check.ts';
+import {
+  DURATION_FUNCTIONS,
+  aggregateHasParam,
+  checkAggregate,
+  checkBinary,
+  checkCall,
+  documentedType,
+  exprType,
+} from './check.ts';
 import { parseDurationMs } from './durations.ts';
 import { PromQLParseError } from './errors.ts';
 import { tokenize, type Token } from './lexer.ts';
@@ -73,6 +81,8 @@ function describe(t: Token): string {
       return `duration ${JSON.stringify(t.text)}`;
     case 'string':
       return `string ${JSON.stringify(t.text)}`;
+    case 'error':
+      return t.text;
   }
 }
 
@@ -101,7 +111,9 @@ class Parser {
   };
 
   private peek(k = 0): Token {
-    return this.toks[Math.min(this.i + k, this.toks.length - 1)] as Token;
+    const t = this.toks[Math.min(this.i + k, this.toks.length - 1)] as Token;
+    if (k === 0 && t.kind === 'error') this.fail({ start: t.start, end: t.end }, t.text);
+    return t;
   }
   private next(): Token {
     const t = this.peek();
@@ -195,7 +207,7 @@ class Parser {
       }
       const ty = exprType(operand);
       if (ty !== 'scalar' && ty !== 'vector') {
-        this.fail(pos, 'unary expression only allowed on expressions of type scalar or instant vector');
+        this.fail(pos, `unary expression only allowed on expressions of type scalar or instant vector, got "${documentedType(ty)}"`);
       }
       return { type: 'UnaryExpr', op: t.text, expr: operand, pos };
     }
@@ -290,8 +302,8 @@ class Parser {
     const kw = this.next();
     const ms = this.parseDuration('offset', 'number, duration, step(), or range()', true);
     const end = this.toks[this.i - 1]?.end ?? kw.end;
-    const target = this.modifierTarget(e, 'offset', { start: kw.start, end });
-    if (target.offsetMs !== 0) this.fail({ start: kw.start, end }, 'offset may not be set multiple times');
+    const target = this.modifierTarget(e, 'offset', e.pos);
+    if (target.offsetMs !== 0) this.fail(e.pos, 'offset may not be set multiple times');
     target.offsetMs = ms;
     e.pos = { start: e.pos.start, end };
     return e;
@@ -321,8 +333,8 @@ class Parser {
       mod = { kind: 'time', timeMs: Math.round(secs * 1000) };
     }
     const end = this.toks[this.i - 1]?.end ?? at.end;
-    const target = this.modifierTarget(e, '@', { start: at.start, end });
-    if (target.at !== null) this.fail({ start: at.start, end }, '@ <timestamp> may not be set multiple times');
+    const target = this.modifierTarget(e, '@', e.pos);
+    if (target.at !== null) this.fail(e.pos, '@ <timestamp> may not be set multiple times');
     target.at = mod;
     e.pos = { start: e.pos.start, end };
     return e;
@@ -358,19 +370,20 @@ class Parser {
         if (t.kind === 'ident' && AGGREGATORS.has(lower)) {
           if (this.isOp('(', 1) || this.isWord('by', 1) || this.isWord('without', 1)) return this.parseAggregate();
         }
-        if (t.kind === 'ident' && this.isOp('(', 1)) return this.parseCall();
         if (t.kind === 'ident' && NOT_METRIC.has(lower)) return this.unexpected('', '');
+        if (t.kind === 'ident' && this.isOp('(', 1)) return this.parseCall();
         this.next();
         return this.parseSelector(t);
       }
       case 'eof':
+      case 'error':
         return this.unexpected('', '');
     }
   }
 
   private parseSelector(nameTok: Token | null): VectorSelector {
     const name = nameTok?.text ?? '';
-    const matchers: LabelMatcher[] = name !== '' ? [{ name: METRIC_NAME, type: '=', value: name }] : [];
+    const matchers: LabelMatcher[] = [];
     const start = nameTok?.start ?? this.peek().start;
     let end = nameTok?.end ?? start;
     if (this.isOp('{')) {
@@ -397,8 +410,10 @@ class Parser {
     }
     const pos = { start, end };
     if (name !== '') {
-      const other = matchers.slice(1).find((m) => m.name === METRIC_NAME);
+      const other = matchers.find((m) => m.name === METRIC_NAME);
       if (other) this.fail(pos, `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(other.value)}`);
+      // Prometheus appends the matcher for a name written before the braces
+      matchers.push({ name: METRIC_NAME, type: '=', value: name });
     }
     if (!matchers.some((m) => !matchesEmpty(m))) {
       this.fail(pos, 'vector selector must contain at least one non-empty matcher');
