@@ -27,7 +27,7 @@ export function parseGoFloat(s: string): number | undefined {
   if (hex !== null && (hex[2] !== '' || hex[3] !== '')) {
     const intPart = hex[2] ?? '';
     const frac = hex[3] ?? '';
-    const mant = parseInt((intPart + frac) || '0', 16) / 16 ** frac.length;
+    const mant = parseInt(intPart + frac || '0', 16) / 16 ** frac.length;
     const v = mant * 2 ** Number(hex[4]);
     return hex[1] === '-' ? -v : v;
   }
@@ -45,7 +45,9 @@ function almostEqual(a: number, b: number, epsilon: number): boolean {
 }
 
 function sortAndCoalesce(buckets: Bucket[]): Bucket[] {
-  const sorted = [...buckets].sort((a, b) => (a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0));
+  const sorted = [...buckets].sort((a, b) =>
+    a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0,
+  );
   const out: Bucket[] = [];
   for (const b of sorted) {
     const last = out[out.length - 1];
@@ -131,7 +133,9 @@ export function bucketFraction(lower: number, upper: number, input: Bucket[]): n
     if (i > 0) lowerBound = (buckets[i - 1] as Bucket).upperBound;
     const upperBound = b.upperBound;
     const interpolate = (v: number): number =>
-      lowerBound === -Infinity ? b.count : rank + ((b.count - rank) * (v - lowerBound)) / (upperBound - lowerBound);
+      lowerBound === -Infinity
+        ? b.count
+        : rank + ((b.count - rank) * (v - lowerBound)) / (upperBound - lowerBound);
     if (!lowerSet && lowerBound >= lower) {
       lowerRank = rank;
       lowerSet = true;
@@ -183,10 +187,14 @@ export function groupBuckets(samples: readonly Sample[], ctx: FnContext): Group[
   return [...groups.values()];
 }
 
-const withName = (msg: string, name: string): string => (name === '' ? msg : `${msg} for metric name ${JSON.stringify(name)}`);
+const withName = (msg: string, name: string): string =>
+  name === '' ? msg : `${msg} for metric name ${JSON.stringify(name)}`;
 
 export function badBucketLabelWarning(name: string, le: string): string {
-  return withName(`PromQL warning: bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)}`, name);
+  return withName(
+    `PromQL warning: bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)}`,
+    name,
+  );
 }
 
 export function forcedMonotonicityInfo(name: string): string {
@@ -203,7 +211,8 @@ function quantiles(samples: readonly Sample[], qs: number[], ctx: FnContext, lab
     for (const g of groups) {
       if (g.buckets.length === 0) continue;
       const [v, forced] = bucketQuantile(q, g.buckets);
-      if (forced) ctx.annotations.push({ level: 'info', message: forcedMonotonicityInfo(g.metric.get(METRIC_NAME)) });
+      if (forced)
+        ctx.annotations.push({ level: 'info', message: forcedMonotonicityInfo(g.metric.get(METRIC_NAME)) });
       const metric = label === null ? g.metric : g.metric.with(label, formatOpenMetricsFloat(q));
       out.push(derived(metric, ctx.t, v));
     }
@@ -219,7 +228,8 @@ export function formatOpenMetricsFloat(q: number): string {
 }
 
 function checkQuantile(q: number, ctx: FnContext): void {
-  if (Number.isNaN(q) || q < 0 || q > 1) ctx.annotations.push({ level: 'warn', message: invalidQuantileWarning(q) });
+  if (Number.isNaN(q) || q < 0 || q > 1)
+    ctx.annotations.push({ level: 'warn', message: invalidQuantileWarning(q) });
 }
 
 /** Native-histogram-only functions: no float sample is a native histogram, so nothing is returned. */

@@ -92,7 +92,9 @@ export function quantileOf(q: number, values: number[]): number {
   if (values.length === 0 || Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  const sorted = [...values].sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b));
+  const sorted = [...values].sort((a, b) =>
+    Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b,
+  );
   const n = sorted.length;
   const rank = q * (n - 1);
   const lower = Math.max(0, Math.floor(rank));
@@ -107,6 +109,8 @@ export function invalidQuantileWarning(q: number): string {
 
 function madPoints(points: readonly Point[]): number {
   const values = points.map((p) => p.v);
+  // a NaN sample makes the median, and so the deviation, undefined (Prometheus 3.x)
+  if (values.some((v) => Number.isNaN(v))) return NaN;
   const median = quantileOf(0.5, values);
   return quantileOf(
     0.5,

@@ -142,7 +142,10 @@ function perSeries(
   return out;
 }
 
-function countPairs(points: readonly Point[], test: (prev: number, cur: number) => boolean): number | undefined {
+function countPairs(
+  points: readonly Point[],
+  test: (prev: number, cur: number) => boolean,
+): number | undefined {
   if (points.length === 0) return undefined;
   let n = 0;
   for (let i = 1; i < points.length; i++) {
@@ -152,7 +155,11 @@ function countPairs(points: readonly Point[], test: (prev: number, cur: number) 
 }
 
 /** Holt's linear (double exponential) smoothing, as Prometheus' funcDoubleExponentialSmoothing. */
-export function doubleExponentialSmoothing(points: readonly Point[], sf: number, tf: number): number | undefined {
+export function doubleExponentialSmoothing(
+  points: readonly Point[],
+  sf: number,
+  tf: number,
+): number | undefined {
   const l = points.length;
   if (l < 2) return undefined;
   let s0 = 0;
@@ -176,8 +183,10 @@ function smoothing(name: string): FunctionImpl {
     // Prometheus validates inside the per-series call: no series, no error
     if (matrixArg(args, 0).series.length === 0) return [];
     // NaN fails neither comparison in Go either, so NaN factors are accepted there too
-    if (sf <= 0 || sf >= 1) throw execError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${formatF(sf)}`);
-    if (tf <= 0 || tf >= 1) throw execError(`invalid trend factor. Expected: 0 < tf < 1, got: ${formatF(tf)}`);
+    if (sf <= 0 || sf >= 1)
+      throw execError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${formatF(sf)}`);
+    if (tf <= 0 || tf >= 1)
+      throw execError(`invalid trend factor. Expected: 0 < tf < 1, got: ${formatF(tf)}`);
     return perSeries(args, ctx, (p) => doubleExponentialSmoothing(p, sf, tf));
   });
 }

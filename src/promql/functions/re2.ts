@@ -25,7 +25,9 @@ const POSIX: Record<string, string> = {
   xdigit: '0-9A-Fa-f',
 };
 const GENERAL_CATEGORIES = new Set(
-  'C Cc Cf Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs'.split(' '),
+  'C Cc Cf Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs'.split(
+    ' ',
+  ),
 );
 
 const hex = (c: string): string => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`;
@@ -107,7 +109,8 @@ export function translateRe2(src: string): Out {
           const close = chars.indexOf('}', i);
           if (close < 0) throw new Re2SyntaxError('invalid escape sequence');
           const h = chars.slice(i + 1, close).join('');
-          if (!/^[0-9A-Fa-f]+$/.test(h) || parseInt(h, 16) > 0x10ffff) throw new Re2SyntaxError('invalid escape');
+          if (!/^[0-9A-Fa-f]+$/.test(h) || parseInt(h, 16) > 0x10ffff)
+            throw new Re2SyntaxError('invalid escape');
           i = close + 1;
           return `\\u{${h}}`;
         }
@@ -160,7 +163,8 @@ export function translateRe2(src: string): Out {
       }
       return hex(String.fromCodePoint(parseInt(oct, 8)));
     }
-    if (/[\p{L}\p{N}_]/u.test(c) || c.codePointAt(0)! > 0x7f) throw new Re2SyntaxError('invalid escape sequence');
+    if (/[\p{L}\p{N}_]/u.test(c) || c.codePointAt(0)! > 0x7f)
+      throw new Re2SyntaxError('invalid escape sequence');
     // escaped ASCII punctuation is a literal
     return literal(c, inClass);
   };
@@ -222,7 +226,8 @@ export function translateRe2(src: string): Out {
       if (peek() === '?') {
         const rest = chars.slice(i + 1).join('');
         if (rest.startsWith('P<') || rest.startsWith('<')) {
-          if (rest.startsWith('<=') || rest.startsWith('<!')) throw new Re2SyntaxError('invalid or unsupported Perl syntax');
+          if (rest.startsWith('<=') || rest.startsWith('<!'))
+            throw new Re2SyntaxError('invalid or unsupported Perl syntax');
           const m = /^P?<([A-Za-z0-9_]+)>/.exec(rest);
           if (m === null) throw new Re2SyntaxError('invalid named capture');
           i += 1 + m[0].length;
@@ -234,7 +239,8 @@ export function translateRe2(src: string): Out {
         if (fm === null) throw new Re2SyntaxError('invalid or unsupported Perl syntax');
         const on = fm[1] ?? '';
         const off = fm[2] ?? '';
-        if (on + off === '' && fm[2] === undefined && fm[3] === ')') throw new Re2SyntaxError('missing argument to repetition operator');
+        if (on + off === '' && fm[2] === undefined && fm[3] === ')')
+          throw new Re2SyntaxError('missing argument to repetition operator');
         if ((on + off).includes('U')) throw new Re2SyntaxError('the U (ungreedy) flag is not supported');
         if (on.includes('m') || off.includes('m')) {
           if (out === '' && fm[3] === ')' && !off.includes('m')) globalFlags += 'm';

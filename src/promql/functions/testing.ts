@@ -52,7 +52,10 @@ export function matrix(series: Loaded[], t: number, rangeMs: number, offsetMs = 
   return {
     type: 'matrix',
     rangeMs,
-    series: series.map((s) => ({ metric: s.metric, points: s.points.filter((p) => p.t > end - rangeMs && p.t <= end) })),
+    series: series.map((s) => ({
+      metric: s.metric,
+      points: s.points.filter((p) => p.t > end - rangeMs && p.t <= end),
+    })),
   };
 }
 
