@@ -14,6 +14,9 @@ import { SqliteCatalog } from './catalog/sqlite.ts';
 import type { Config } from './config/config.ts';
 import { decodeOtlp } from './ingest/otlp/decode.ts';
 import { otlpHandler } from './ingest/otlp/handler.ts';
+import { remoteWriteHandler } from './ingest/remote-write/handler.ts';
+import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
+import { SeriesRegistry } from './write/series-registry.ts';
 import { armCrashpoint } from './lib/crashpoint.ts';
 import type { Logger } from './lib/logger.ts';
 import { MetricsRegistry, createServerMetrics } from './lib/metrics.ts';
@@ -89,6 +92,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await streams.load();
   const maxFlushed = Math.max(0, ...streams.list(null).map((s) => s.flushedSeq));
 
+  const seriesRegistry = new SeriesRegistry(catalog);
+  const seriesCount = await seriesRegistry.load();
+  log.info({ series: seriesCount }, 'metric series loaded');
+
   const wal = await Wal.open({
     ...(config.testing.walFault ? { fs: faultyWalFs(config.testing.walFault) } : {}),
     dir: join(dataDir, 'wal'),
@@ -107,7 +114,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     catalog,
     metrics,
     log,
-    decode: decodeOtlp,
+    decode: (p) => (p.signal === 'metrics' ? replayMetricsBatch(p, seriesRegistry) : decodeOtlp(p)),
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
   });
   const replayStarted = performance.now();
@@ -165,6 +172,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       },
       otlpLogs: otlpHandler('logs', ingestDeps),
       otlpTraces: otlpHandler('traces', ingestDeps),
+      remoteWrite: remoteWriteHandler({ ...ingestDeps, registry: seriesRegistry, catalog }),
       search: searchHandler({ executor, limits: config.query }),
       streams: streamHandlers({ streams, catalog, flusher }),
       admin: adminHandlers({ catalog }),

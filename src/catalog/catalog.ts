@@ -90,6 +90,20 @@ export interface IdempotencyRow {
   response: string;
 }
 
+/** A metric series: its id within the org and its labels as sorted `[name, value]` pairs (JSON). */
+export interface SeriesRow {
+  org: OrgId;
+  id: number;
+  metricName: string;
+  labels: [string, string][];
+}
+export interface MetricMetadataRow {
+  metricFamily: string;
+  type: string;
+  help: string;
+  unit: string;
+}
+
 export interface Catalog {
   createOrg(org: OrgId, name: string): Promise<OrgRow>;
   getOrgByName(name: string): Promise<OrgRow | undefined>;
@@ -135,5 +149,11 @@ export interface Catalog {
   streamStats(org: OrgId): Promise<StreamStats[]>;
 
   loadIdempotencyKeys(nowMs: number): Promise<IdempotencyRow[]>;
+
+  /** New series are recorded before any sample of theirs enters the WAL (replay resolves them). */
+  addSeries(rows: SeriesRow[]): Promise<void>;
+  listSeries(org: OrgId | null): Promise<SeriesRow[]>;
+  upsertMetricMetadata(org: OrgId, rows: MetricMetadataRow[]): Promise<void>;
+  listMetricMetadata(org: OrgId): Promise<MetricMetadataRow[]>;
   close(): Promise<void>;
 }

@@ -29,4 +29,14 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string[]
          response TEXT NOT NULL, PRIMARY KEY (org_id, idem_key))`,
     ],
   },
+  {
+    version: 2,
+    name: 'metric series and metadata',
+    sql: [
+      `CREATE TABLE series (org_id TEXT NOT NULL, series_id BIGINT NOT NULL, metric_name TEXT NOT NULL,
+         labels TEXT NOT NULL, created_at_ms BIGINT NOT NULL, PRIMARY KEY (org_id, series_id))`,
+      `CREATE TABLE metric_metadata (org_id TEXT NOT NULL, metric_family TEXT NOT NULL, type TEXT NOT NULL,
+         help TEXT NOT NULL, unit TEXT NOT NULL, updated_at_ms BIGINT NOT NULL, PRIMARY KEY (org_id, metric_family))`,
+    ],
+  },
 ];

@@ -6,6 +6,8 @@ import type {
   FileRow,
   IdempotencyRow,
   MemberRow,
+  MetricMetadataRow,
+  SeriesRow,
   OrgRow,
   Role,
   Scope,
@@ -316,6 +318,47 @@ export class SqliteCatalog implements Catalog {
       expiresAtMs: Number(r.expires_at_ms),
       response: r.response as string,
     }));
+  }
+  async addSeries(rows: SeriesRow[]) {
+    const ins = this.db.prepare(
+      'INSERT INTO series (org_id, series_id, metric_name, labels, created_at_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const r of rows) ins.run(r.org, r.id, r.metricName, JSON.stringify(r.labels), now);
+    })();
+  }
+  async listSeries(org: OrgId | null): Promise<SeriesRow[]> {
+    const rows =
+      org === null
+        ? this.all('SELECT * FROM series ORDER BY org_id, series_id')
+        : this.all('SELECT * FROM series WHERE org_id = ? ORDER BY series_id', org);
+    return rows.map((r) => ({
+      org: asOrgId(r.org_id as string),
+      id: Number(r.series_id),
+      metricName: r.metric_name as string,
+      labels: JSON.parse(r.labels as string) as [string, string][],
+    }));
+  }
+  async upsertMetricMetadata(org: OrgId, rows: MetricMetadataRow[]) {
+    const up = this.db.prepare(
+      `INSERT INTO metric_metadata (org_id, metric_family, type, help, unit, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (org_id, metric_family) DO UPDATE SET type = excluded.type, help = excluded.help, unit = excluded.unit, updated_at_ms = excluded.updated_at_ms`,
+    );
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const r of rows) up.run(org, r.metricFamily, r.type, r.help, r.unit, now);
+    })();
+  }
+  async listMetricMetadata(org: OrgId): Promise<MetricMetadataRow[]> {
+    return this.all('SELECT * FROM metric_metadata WHERE org_id = ? ORDER BY metric_family', org).map(
+      (r) => ({
+        metricFamily: r.metric_family as string,
+        type: r.type as string,
+        help: r.help as string,
+        unit: r.unit as string,
+      }),
+    );
   }
   async close() {
     this.db.close();

@@ -97,7 +97,7 @@ export class Flusher {
           const staging = join(stagingDir, `${id}.parquet.tmp`);
           const where = `_timestamp >= ${lo} AND _timestamp < ${hi}`;
           await conn.run(
-            `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+            `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY ${s.type === 'metrics' ? 'series_id, _timestamp' : '_timestamp'}) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
           );
           const statCols = t.columns.filter((c) => STATS_TYPES.has(c.sqlType)).slice(0, MAX_STATS_COLUMNS);
           const statSql = statCols

@@ -6,7 +6,7 @@
  * row is counted twice.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Catalog, FileRow, StreamType } from '../catalog/catalog.ts';
+import type { Catalog, StreamType } from '../catalog/catalog.ts';
 import { MoleError, badRequest } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ServerMetrics } from '../lib/metrics.ts';
@@ -17,6 +17,7 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import type { OrgId } from '../tenancy/org-id.ts';
 import type { StreamRegistry, StreamState } from '../write/streams.ts';
 import { validateAndRewrite } from './sql-validator.ts';
+import { streamRelation } from './stream-relation.ts';
 
 export interface SearchRequest {
   sql: string;
@@ -51,7 +52,6 @@ export interface QueryConfig {
   disableValidator: boolean;
 }
 
-const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 export const relationName = (type: StreamType, stream: string) => `q_${type}__${stream}`;
 
 export class QueryExecutor {
@@ -197,33 +197,7 @@ export class QueryExecutor {
     req: SearchRequest,
     stats: SearchStats,
   ): Promise<void> {
-    const conds: string[] = [];
-    if (req.startNs !== null) conds.push(`_timestamp >= ${req.startNs}`);
-    if (req.endNs !== null) conds.push(`_timestamp < ${req.endNs}`);
-    const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
-    const listed = await this.deps.catalog.listFiles(
-      s.org,
-      s.type,
-      s.name,
-      req.startNs,
-      req.endNs === null ? null : req.endNs - 1n,
-    );
-    // pending ids are read after the catalog answered: a flush that commits meanwhile has its
-    // files either listed and pending (left out here, its rows come from the pinned memtable)
-    const pending = new Set<string>();
-    for (const t of tables) for (const id of t.pendingFileIds) pending.add(id);
-    const files: FileRow[] = listed.filter((f) => !pending.has(f.id));
-    // the active memtable first: it carries the stream's full, current column list
-    const parts = [...tables].reverse().map((t) => `SELECT * FROM ${quoteIdent(t.name)}${where}`);
-    for (const t of tables) stats.memtable_rows += t.rows;
-    if (files.length > 0) {
-      const list = files.map((f) => sqlString(this.deps.store.localPath(f.key))).join(', ');
-      parts.push(`SELECT * FROM read_parquet([${list}], union_by_name = true)${where}`);
-      stats.files_scanned += files.length;
-      stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
-    }
-    await conn.run(
-      `CREATE TEMP VIEW ${quoteIdent(relationName(s.type, s.name))} AS ${parts.join(' UNION ALL BY NAME ')}`,
-    );
+    const relation = await streamRelation(this.deps, s, tables, req.startNs, req.endNs, stats);
+    await conn.run(`CREATE TEMP VIEW ${quoteIdent(relationName(s.type, s.name))} AS ${relation}`);
   }
 }

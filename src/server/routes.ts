@@ -13,6 +13,7 @@ export interface RouteHandlers {
   metrics: H;
   otlpLogs: H;
   otlpTraces: H;
+  remoteWrite: H;
   search: H;
   streams: { list: H; schema: H; settings: H; flush: H };
   admin: { listOrgs: H; createOrg: H; listUsers: H; addUser: H; listKeys: H; createKey: H; revokeKey: H };
@@ -56,6 +57,15 @@ export function buildRoutes(h: RouteHandlers): Route[] {
       org: 'path',
       handler: h.otlpTraces,
       errorBody: 'otlp',
+    },
+
+    { method: 'POST', path: '/api/v1/write', access: 'ingest', org: 'implicit', handler: h.remoteWrite },
+    {
+      method: 'POST',
+      path: '/api/:org/prometheus/api/v1/write',
+      access: 'ingest',
+      org: 'path',
+      handler: h.remoteWrite,
     },
 
     { method: 'POST', path: '/api/:org/_search', access: 'query', org: 'path', handler: h.search },

@@ -7,7 +7,7 @@
  * `scope.attr.x`, `attr.http.status_code`) and carry their wire type; a key that appears with two
  * types in one batch is two dynamic columns. Missing values are `undefined`.
  */
-export type SignalType = 'logs' | 'traces';
+export type SignalType = 'logs' | 'traces' | 'metrics';
 
 /** The type of an attribute value as it arrived on the wire. */
 export type ValueType = 'str' | 'int' | 'float' | 'bool' | 'bytes' | 'json';

@@ -4,7 +4,7 @@
  */
 import type { SignalType } from './column-batch.ts';
 
-export type FixedColumnType = 'BIGINT' | 'INTEGER' | 'VARCHAR' | 'EVENTS' | 'LINKS';
+export type FixedColumnType = 'BIGINT' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR' | 'EVENTS' | 'LINKS';
 
 export interface FixedColumn {
   name: string;
@@ -50,5 +50,20 @@ export const SPAN_FIXED_COLUMNS: readonly FixedColumn[] = [
   c('scope.version', 'VARCHAR'),
 ];
 
+/**
+ * Metric samples (DESIGN.md decision 7): one row per sample of the org's single `metrics._samples`
+ * stream, sorted by (series_id, _timestamp) in Parquet; labels live in the series registry.
+ * `stale` marks Prometheus staleness markers (a NaN payload that does not survive every codec).
+ */
+/** The one stream that holds an org's metric samples: SQL `metrics._samples`. */
+export const SAMPLES_STREAM = '_samples';
+
+export const SAMPLE_FIXED_COLUMNS: readonly FixedColumn[] = [
+  c('_timestamp', 'BIGINT'),
+  c('series_id', 'BIGINT'),
+  c('value', 'DOUBLE'),
+  c('stale', 'BOOLEAN'),
+];
+
 export const fixedColumnsOf = (signal: SignalType): readonly FixedColumn[] =>
-  signal === 'logs' ? LOG_FIXED_COLUMNS : SPAN_FIXED_COLUMNS;
+  signal === 'logs' ? LOG_FIXED_COLUMNS : signal === 'traces' ? SPAN_FIXED_COLUMNS : SAMPLE_FIXED_COLUMNS;

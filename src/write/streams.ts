@@ -48,7 +48,6 @@ export class StreamRegistry {
   /** Loads every stream of the catalog and creates its empty memtable. */
   async load(): Promise<void> {
     for (const row of await this.catalog.listStreams(null)) {
-      if (row.type === 'metrics') continue;
       const schema = new StreamSchema(row.type);
       for (const f of await this.catalog.listStreamFields(row.org, row.type, row.name)) schema.restore(f);
       const state = await this.build(row.org, row.type, row.name, schema, row.settings, row.flushedSeq);

@@ -7,7 +7,7 @@
 import { asOrgId, type OrgId } from '../tenancy/org-id.ts';
 import type { SignalType } from './column-batch.ts';
 
-export type WireFormat = 'otlp-proto' | 'otlp-json';
+export type WireFormat = 'otlp-proto' | 'otlp-json' | 'prw-v1' | 'prw-v2';
 
 export interface IngestPayload {
   org: OrgId;
@@ -20,8 +20,8 @@ export interface IngestPayload {
   body: Uint8Array;
 }
 
-const SIGNALS: SignalType[] = ['logs', 'traces'];
-const FORMATS: WireFormat[] = ['otlp-proto', 'otlp-json'];
+const SIGNALS: SignalType[] = ['logs', 'traces', 'metrics'];
+const FORMATS: WireFormat[] = ['otlp-proto', 'otlp-json', 'prw-v1', 'prw-v2'];
 const VERSION = 1;
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -3,42 +3,18 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MoleError } from '../../lib/errors.ts';
 import { decodeRemoteWriteV1, decodeRemoteWriteV2 } from './parse.ts';
+import { ProtobufWriter } from '../../lib/protobuf-writer.ts';
 
-/** A minimal protobuf writer for building test requests. */
-class W {
-  bytes: number[] = [];
-  varint(n: number | bigint): this {
-    let x = BigInt.asUintN(64, BigInt(n));
-    while (x > 0x7fn) {
-      this.bytes.push(Number(x & 0x7fn) | 0x80);
-      x >>= 7n;
-    }
-    this.bytes.push(Number(x));
-    return this;
-  }
-  tag(field: number, wire: number): this {
-    return this.varint((field << 3) | wire);
-  }
-  str(field: number, s: string): this {
-    const b = new TextEncoder().encode(s);
-    this.tag(field, 2).varint(b.length);
-    this.bytes.push(...b);
-    return this;
+/** Test requests built with our protobuf writer. */
+class W extends ProtobufWriter {
+  str(field: number, v: string): this {
+    return this.string(field, v);
   }
   msg(field: number, inner: W): this {
-    this.tag(field, 2).varint(inner.bytes.length);
-    this.bytes.push(...inner.bytes);
-    return this;
-  }
-  double(field: number, v: number): this {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setFloat64(0, v, true);
-    this.tag(field, 1);
-    this.bytes.push(...b);
-    return this;
+    return this.message(field, inner);
   }
   get u8(): Uint8Array {
-    return Uint8Array.from(this.bytes);
+    return this.finish();
   }
 }
 
@@ -72,6 +48,16 @@ test('v1: series labels, samples in order, metadata, histograms and exemplars co
   ]);
   assert.equal(b.histogramCount, 1);
   assert.equal(b.exemplarCount, 1);
+  assert.deepEqual([...b.stale], [0, 0, 0]);
+});
+
+test('v1: the StaleNaN bit pattern is a staleness marker, another NaN is not', () => {
+  const ts = new W()
+    .msg(1, new W().str(1, '__name__').str(2, 'up'))
+    .msg(2, new W().doubleBits(1, 0x7ff0000000000002n).tag(2, 0).varint(1000))
+    .msg(2, new W().doubleBits(1, 0x7ff8000000000001n).tag(2, 0).varint(2000));
+  const b = decodeRemoteWriteV1(new W().msg(1, ts).u8);
+  assert.deepEqual([...b.stale], [1, 0]);
 });
 
 test('v1: a metadata-only request (as Prometheus sends) has no series', () => {

@@ -42,6 +42,8 @@ export interface RemoteWriteBatch {
   sampleSeries: Uint32Array;
   timestampsMs: Float64Array;
   values: Float64Array;
+  /** 1 where the sample is a staleness marker (Prometheus' StaleNaN bit pattern) */
+  stale: Uint8Array;
   metadata: RemoteWriteMetadata[];
   /** not stored yet: counted so the caller can report them */
   histogramCount: number;
@@ -60,12 +62,17 @@ const METRIC_TYPES = [
 ];
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Prometheus' staleness marker: a NaN with this exact bit pattern (value.StaleNaN). */
+const STALE_NAN_HI = 0x7ff00000;
+const STALE_NAN_LO = 0x00000002;
+
 class SampleColumns {
   count = 0;
   series = new Uint32Array(1024);
   ts = new Float64Array(1024);
   values = new Float64Array(1024);
-  push(series: number, t: number, v: number): void {
+  stale = new Uint8Array(1024);
+  push(series: number, t: number, v: number, isStale: boolean): void {
     if (this.count === this.series.length) {
       const grow = <T extends Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
         const b = make(a.length * 2);
@@ -75,7 +82,11 @@ class SampleColumns {
       this.series = grow(this.series, (n) => new Uint32Array(n));
       this.ts = grow(this.ts, (n) => new Float64Array(n));
       this.values = grow(this.values, (n) => new Float64Array(n));
+      const s = new Uint8Array(this.stale.length * 2);
+      s.set(this.stale);
+      this.stale = s;
     }
+    this.stale[this.count] = isStale ? 1 : 0;
     this.series[this.count] = series;
     this.ts[this.count] = t;
     this.values[this.count] = v;
@@ -105,20 +116,26 @@ const expect = (r: ProtobufReader, tag: number, wire: number, name: string) => {
   if ((tag & 7) !== wire) throw r.wrongWireType(tag, name, wire);
 };
 
-function sample(r: ProtobufReader, end: number): [number, number] {
+function sample(r: ProtobufReader, end: number): [number, number, boolean] {
   let v = 0;
   let t = 0;
+  let stale = false;
   while (r.pos < end) {
     const tag = r.tag(end);
     if (tag >>> 3 === 1) {
       expect(r, tag, WIRE_I64, 'Sample.value');
+      const at = r.pos;
       v = r.double(end);
+      const b = r.buf;
+      stale =
+        (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) === STALE_NAN_LO &&
+        (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0 === STALE_NAN_HI;
     } else if (tag >>> 3 === 2) {
       expect(r, tag, WIRE_VARINT, 'Sample.timestamp');
       t = int64(r, end);
     } else r.skip(tag, end);
   }
-  return [t, v];
+  return [t, v, stale];
 }
 
 export function decodeRemoteWriteV1(body: Uint8Array): RemoteWriteBatch {
@@ -155,8 +172,8 @@ export function decodeRemoteWriteV1(body: Uint8Array): RemoteWriteBatch {
           labels.push({ name, value });
         } else if (f2 === 2) {
           expect(r, t2, WIRE_LEN, 'TimeSeries.samples');
-          const [t, v] = sample(r, r.lengthDelimited(tsEnd));
-          out.push(idx, t, v);
+          const [t, v, stale] = sample(r, r.lengthDelimited(tsEnd));
+          out.push(idx, t, v, stale);
         } else {
           if (f2 === 3) exemplarCount++;
           if (f2 === 4) histogramCount++;
@@ -231,8 +248,8 @@ export function decodeRemoteWriteV2(body: Uint8Array): RemoteWriteBatch {
         }
       } else if (f === 2) {
         expect(r, tag, WIRE_LEN, 'TimeSeries.samples');
-        const [t, v] = sample(r, r.lengthDelimited(tsEnd));
-        out.push(idx, t, v);
+        const [t, v, stale] = sample(r, r.lengthDelimited(tsEnd));
+        out.push(idx, t, v, stale);
       } else if (f === 5) {
         expect(r, tag, WIRE_LEN, 'TimeSeries.metadata');
         const mEnd = r.lengthDelimited(tsEnd);
@@ -283,6 +300,7 @@ function finish(
     sampleSeries: c.series.subarray(0, c.count),
     timestampsMs: c.ts.subarray(0, c.count),
     values: c.values.subarray(0, c.count),
+    stale: c.stale.subarray(0, c.count),
     metadata,
     histogramCount,
     exemplarCount,

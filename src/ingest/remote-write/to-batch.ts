@@ -1,0 +1,51 @@
+/**
+ * remote_write samples → the write path's ColumnBatch for the org's `metrics._samples` stream.
+ * Series ids come from the registry: at ingest new series are created first (async, persisted),
+ * at WAL replay every series is already known (sync lookup).
+ */
+import type { ColumnBatch } from '../../write/column-batch.ts';
+import type { Labels } from '../../promql/labels.ts';
+import { seriesLabels, type SeriesRegistry } from '../../write/series-registry.ts';
+import type { IngestPayload } from '../../write/wal-payload.ts';
+import { decodeRemoteWriteV1, decodeRemoteWriteV2, type RemoteWriteBatch } from './parse.ts';
+
+export { SAMPLES_STREAM } from '../../write/fixed-columns.ts';
+
+export function decodeRemoteWrite(p: Pick<IngestPayload, 'format' | 'body'>): RemoteWriteBatch {
+  return p.format === 'prw-v2' ? decodeRemoteWriteV2(p.body) : decodeRemoteWriteV1(p.body);
+}
+
+export const labelsOf = (rw: RemoteWriteBatch): Labels[] => rw.series.map(seriesLabels);
+
+export function samplesBatch(rw: RemoteWriteBatch, seriesIds: Uint32Array): ColumnBatch {
+  const n = rw.sampleCount;
+  const ts = new Array<bigint>(n);
+  const ids = new Array<number>(n);
+  const values = new Array<number>(n);
+  const stale = new Array<boolean>(n);
+  for (let i = 0; i < n; i++) {
+    ts[i] = BigInt(rw.timestampsMs[i]!) * 1_000_000n;
+    ids[i] = seriesIds[rw.sampleSeries[i]!]!;
+    values[i] = rw.values[i]!;
+    stale[i] = rw.stale[i] === 1;
+  }
+  return {
+    signal: 'metrics',
+    rowCount: n,
+    fixed: { _timestamp: ts, series_id: ids, value: values, stale },
+    dynamic: [],
+    rejectedCount: 0,
+    rejectedMessage: '',
+  };
+}
+
+/** WAL replay: decode again and look the (already persisted) series up. */
+export function replayMetricsBatch(p: IngestPayload, registry: SeriesRegistry): ColumnBatch {
+  const rw = decodeRemoteWrite(p);
+  const ids = registry.lookup(p.org, labelsOf(rw));
+  if (ids === null)
+    throw new Error(
+      `WAL record of org ${p.org} names a series the catalog does not know; it was not recorded before the WAL write`,
+    );
+  return samplesBatch(rw, ids);
+}

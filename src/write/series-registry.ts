@@ -1,0 +1,193 @@
+/**
+ * The metric series registry (DESIGN.md decision 7): per org, series id ↔ sorted label set, and
+ * an in-memory inverted index label name → value → ids. Series are persisted in the catalog before
+ * any sample of theirs enters the WAL, so WAL replay resolves the same ids. Ids only grow, so every
+ * posting list is sorted by construction.
+ */
+import type { Catalog } from '../catalog/catalog.ts';
+import { badRequest } from '../lib/errors.ts';
+import { Labels, METRIC_NAME, type LabelMatcher } from '../promql/labels.ts';
+import { compileAnchored } from '../promql/regex.ts';
+import type { OrgId } from '../tenancy/org-id.ts';
+
+interface OrgSeries {
+  nextId: number;
+  byKey: Map<string, number>;
+  /** index = series id */
+  labels: Labels[];
+  postings: Map<string, Map<string, number[]>>;
+}
+
+export interface SeriesInput {
+  name: string;
+  value: string;
+}
+
+/** Sorted, validated labels of one incoming series. */
+export function seriesLabels(input: readonly SeriesInput[]): Labels {
+  const seen = new Set<string>();
+  for (const l of input) {
+    if (l.name === '') throw badRequest('a series has a label with an empty name', 'MS_ERR_BAD_LABELS');
+    if (seen.has(l.name))
+      throw badRequest(`a series has the label ${JSON.stringify(l.name)} twice`, 'MS_ERR_BAD_LABELS');
+    seen.add(l.name);
+  }
+  const labels = Labels.from(input);
+  if (labels.get(METRIC_NAME) === '') {
+    throw badRequest(`series ${labels.toString()} has no metric name (__name__)`, 'MS_ERR_BAD_LABELS');
+  }
+  return labels;
+}
+
+export class SeriesRegistry {
+  private readonly orgs = new Map<OrgId, OrgSeries>();
+
+  constructor(private readonly catalog: Catalog) {}
+
+  private org(org: OrgId): OrgSeries {
+    let o = this.orgs.get(org);
+    if (!o) this.orgs.set(org, (o = { nextId: 1, byKey: new Map(), labels: [], postings: new Map() }));
+    return o;
+  }
+
+  private index(o: OrgSeries, id: number, labels: Labels): void {
+    o.byKey.set(labels.key, id);
+    o.labels[id] = labels;
+    for (const l of labels.list) {
+      let values = o.postings.get(l.name);
+      if (!values) o.postings.set(l.name, (values = new Map<string, number[]>()));
+      let ids = values.get(l.value);
+      if (!ids) values.set(l.value, (ids = []));
+      ids.push(id);
+    }
+    o.nextId = Math.max(o.nextId, id + 1);
+  }
+
+  async load(): Promise<number> {
+    const rows = await this.catalog.listSeries(null);
+    for (const r of rows)
+      this.index(this.org(r.org), r.id, Labels.from(r.labels.map(([name, value]) => ({ name, value }))));
+    return rows.length;
+  }
+
+  /** Ids for the given series, creating (and persisting) the new ones. */
+  async resolve(org: OrgId, series: readonly Labels[]): Promise<Uint32Array> {
+    const o = this.org(org);
+    const ids = new Uint32Array(series.length);
+    const fresh: { id: number; labels: Labels }[] = [];
+    const freshByKey = new Map<string, number>();
+    series.forEach((labels, i) => {
+      const known = o.byKey.get(labels.key) ?? freshByKey.get(labels.key);
+      if (known !== undefined) {
+        ids[i] = known;
+        return;
+      }
+      const id = o.nextId + fresh.length;
+      fresh.push({ id, labels });
+      freshByKey.set(labels.key, id);
+      ids[i] = id;
+    });
+    if (fresh.length > 0) {
+      o.nextId += fresh.length;
+      await this.catalog.addSeries(
+        fresh.map((f) => ({
+          org,
+          id: f.id,
+          metricName: f.labels.get(METRIC_NAME),
+          labels: f.labels.list.map((l) => [l.name, l.value] as [string, string]),
+        })),
+      );
+      for (const f of fresh) this.index(o, f.id, f.labels);
+    }
+    return ids;
+  }
+
+  /** Synchronous lookup (WAL replay): null when a series is unknown. */
+  lookup(org: OrgId, series: readonly Labels[]): Uint32Array | null {
+    const o = this.orgs.get(org);
+    if (!o) return series.length === 0 ? new Uint32Array(0) : null;
+    const ids = new Uint32Array(series.length);
+    for (let i = 0; i < series.length; i++) {
+      const id = o.byKey.get(series[i]!.key);
+      if (id === undefined) return null;
+      ids[i] = id;
+    }
+    return ids;
+  }
+
+  labels(org: OrgId, id: number): Labels | undefined {
+    return this.orgs.get(org)?.labels[id];
+  }
+
+  count(org: OrgId): number {
+    return this.orgs.get(org)?.byKey.size ?? 0;
+  }
+
+  /** Ids of the series matching every matcher, ascending. */
+  select(org: OrgId, matchers: readonly LabelMatcher[]): number[] {
+    const o = this.orgs.get(org);
+    if (!o) return [];
+    const tests = matchers.map((m) => matcherTest(m));
+    // start from the smallest posting list a matcher can name; else from every series
+    let candidates: readonly number[] | null = null;
+    for (const m of matchers) {
+      if (m.type !== '=' || m.value === '') continue;
+      const ids = o.postings.get(m.name)?.get(m.value) ?? [];
+      if (candidates === null || ids.length < candidates.length) candidates = ids;
+    }
+    if (candidates === null) {
+      const regexes = matchers.filter((m) => m.type === '=~' && !tests[matchers.indexOf(m)]!(''));
+      if (regexes.length > 0) {
+        const m = regexes[0]!;
+        const re = compileAnchored(m.value);
+        const union: number[] = [];
+        for (const [value, ids] of o.postings.get(m.name) ?? []) if (re.test(value)) union.push(...ids);
+        candidates = union.sort((a, b) => a - b);
+      } else {
+        candidates = [...o.byKey.values()].sort((a, b) => a - b);
+      }
+    }
+    return candidates.filter((id) => {
+      const labels = o.labels[id]!;
+      return tests.every((t, i) => t(labels.get(matchers[i]!.name)));
+    });
+  }
+
+  labelNames(org: OrgId, ids?: readonly number[]): string[] {
+    const o = this.orgs.get(org);
+    if (!o) return [];
+    if (!ids) return [...o.postings.keys()].sort();
+    const names = new Set<string>();
+    for (const id of ids) for (const l of o.labels[id]?.list ?? []) names.add(l.name);
+    return [...names].sort();
+  }
+
+  labelValues(org: OrgId, name: string, ids?: readonly number[]): string[] {
+    const o = this.orgs.get(org);
+    if (!o) return [];
+    if (!ids) return [...(o.postings.get(name)?.keys() ?? [])].sort();
+    const values = new Set<string>();
+    for (const id of ids) {
+      const v = o.labels[id]?.get(name);
+      if (v) values.add(v);
+    }
+    return [...values].sort();
+  }
+}
+
+function matcherTest(m: LabelMatcher): (value: string) => boolean {
+  switch (m.type) {
+    case '=':
+      return (v) => v === m.value;
+    case '!=':
+      return (v) => v !== m.value;
+    case '=~': {
+      const re = compileAnchored(m.value);
+      return (v) => re.test(v);
+    }
+    case '!~': {
+      const re = compileAnchored(m.value);
+      return (v) => !re.test(v);
+    }
+  }
+}
