@@ -10,9 +10,7 @@ import type {
   BinaryOp,
   Call,
   Expr,
-  MatrixSelector,
   PosRange,
-  SubqueryExpr,
   VectorMatching,
   VectorSelector,
 } from '../ast.ts';
@@ -30,70 +28,17 @@ import {
 import { parseDurationMs } from './durations.ts';
 import { PromQLParseError } from './errors.ts';
 import { tokenize, type Token } from './lexer.ts';
-import { matchesEmpty } from './regex.ts';
+import { AGGREGATORS, MATCH_OPS, NOT_METRIC, POW_PREC, PREC, WORD_OPS, describe, parseNumber } from './tokens.ts';
+import { newMatrix, newSelector, newSubquery, setAt, setOffset } from './nodes.ts';
 
 export interface ParseOptions {
   /** accept functions marked experimental in FUNCTION_SIGNATURES (default true) */
   enableExperimentalFunctions?: boolean;
 }
 
-const AGGREGATORS = new Set<string>([
-  'sum', 'avg', 'count', 'min', 'max', 'group', 'stddev', 'stdvar', 'topk', 'bottomk',
-  'count_values', 'quantile', 'limitk', 'limit_ratio',
-]);
-const KEYWORDS = new Set<string>([
-  'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'start', 'end',
-  'step', 'range', 'anchored', 'smoothed',
-]);
-/** keywords that cannot start a metric name (Prometheus' metric_identifier lacks them) */
-const NOT_METRIC = new Set<string>(['on', 'ignoring', 'group_left', 'group_right', 'bool', 'atan2']);
-const WORD_OPS = new Set<string>(['and', 'or', 'unless', 'atan2']);
-const PREC: Readonly<Record<string, number>> = {
-  or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '<': 3, '<=': 3, '>': 3, '>=': 3,
-  '+': 4, '-': 4, '*': 5, '/': 5, '%': 5, atan2: 5, '^': 6,
-};
-const POW_PREC = 6;
-const MATCH_OPS = new Set<string>(['=', '!=', '=~', '!~']);
-
 /** Parses a PromQL expression; throws PromQLParseError. */
 export function parseExpr(query: string, opts: ParseOptions = {}): Expr {
   return new Parser(query, opts).parseTop();
-}
-
-/** Prometheus' Item.desc(): how a token is named in "unexpected ..." messages. */
-function describe(t: Token): string {
-  const lower = t.text.toLowerCase();
-  switch (t.kind) {
-    case 'eof':
-      return 'end of input';
-    case 'op':
-      return ['(', ')', '{', '}', '[', ']', ',', '=', ':'].includes(t.text) ? JSON.stringify(t.text) : `<op:${t.text}>`;
-    case 'ident':
-      if (AGGREGATORS.has(lower)) return `<aggr:${lower}>`;
-      if (WORD_OPS.has(lower)) return `<op:${lower}>`;
-      if (KEYWORDS.has(lower)) return `<${lower}>`;
-      return `identifier ${JSON.stringify(t.text)}`;
-    case 'metric_ident':
-      return `metric identifier ${JSON.stringify(t.text)}`;
-    case 'number':
-      return `number ${JSON.stringify(t.text)}`;
-    case 'duration':
-      return `duration ${JSON.stringify(t.text)}`;
-    case 'string':
-      return `string ${JSON.stringify(t.text)}`;
-    case 'error':
-      return t.text;
-  }
-}
-
-/** Go's strconv.ParseInt(s, 0, 64) then ParseFloat, as Prometheus reads number literals. */
-export function parseNumber(text: string): number {
-  const lower = text.toLowerCase();
-  if (lower === 'inf') return Infinity;
-  if (lower === 'nan') return NaN;
-  if (/^0x[0-9a-f]+$/.test(lower)) return parseInt(lower.slice(2), 16);
-  if (/^0[0-7]+$/.test(lower)) return parseInt(lower.slice(1), 8);
-  return Number(text);
 }
 
 class Parser {
@@ -256,20 +201,7 @@ class Parser {
   private parseRangeOrSubquery(e: Expr): Expr {
     const open = this.next();
     const rangeMs = this.positiveDuration('subquery or range selector', 'number, duration, step(), or range()');
-    if (this.isOp(']')) {
-      const close = this.next();
-      const bad =
-        e.type !== 'VectorSelector'
-          ? 'ranges only allowed for vector selectors'
-          : e.offsetMs !== 0
-            ? 'no offset modifiers allowed before range'
-            : e.at !== null
-              ? 'no @ modifiers allowed before range'
-              : '';
-      if (bad !== '' || e.type !== 'VectorSelector') return this.fail({ start: open.start, end: close.end }, bad);
-      const m: MatrixSelector = { type: 'MatrixSelector', vector: e, rangeMs, pos: { start: e.pos.start, end: close.end } };
-      return m;
-    }
+    if (this.isOp(']')) return newMatrix(e, rangeMs, { start: open.start, end: this.next().end }, this.fail);
     if (!this.isOp(':')) this.unexpected('subquery or range', '":" or "]"');
     this.next();
     let stepMs = 0;
@@ -277,36 +209,13 @@ class Parser {
       stepMs = this.positiveDuration('subquery selector', 'number, duration, step(), range(), or "]"');
     }
     const close = this.expectOp(']', 'subquery selector', '"]"');
-    const sq: SubqueryExpr = {
-      type: 'SubqueryExpr',
-      expr: e,
-      rangeMs,
-      stepMs,
-      offsetMs: 0,
-      at: null,
-      pos: { start: e.pos.start, end: close.end },
-    };
-    const ty = exprType(e);
-    if (ty !== 'vector') this.fail(sq.pos, `subquery is only allowed on instant vector, got ${ty} instead`);
-    return sq;
-  }
-
-  /** The node that holds offset and @ for `e`, or a parse error. */
-  private modifierTarget(e: Expr, what: string, pos: PosRange): VectorSelector | SubqueryExpr {
-    if (e.type === 'VectorSelector' || e.type === 'SubqueryExpr') return e;
-    if (e.type === 'MatrixSelector') return e.vector;
-    return this.fail(pos, `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`);
+    return newSubquery(e, rangeMs, stepMs, close.end, this.fail);
   }
 
   private parseOffset(e: Expr): Expr {
     const kw = this.next();
     const ms = this.parseDuration('offset', 'number, duration, step(), or range()', true);
-    const end = this.toks[this.i - 1]?.end ?? kw.end;
-    const target = this.modifierTarget(e, 'offset', e.pos);
-    if (target.offsetMs !== 0) this.fail(e.pos, 'offset may not be set multiple times');
-    target.offsetMs = ms;
-    e.pos = { start: e.pos.start, end };
-    return e;
+    return setOffset(e, ms, this.toks[this.i - 1]?.end ?? kw.end, this.fail);
   }
 
   private parseAt(e: Expr): Expr {
@@ -332,12 +241,7 @@ class Parser {
       }
       mod = { kind: 'time', timeMs: Math.round(secs * 1000) };
     }
-    const end = this.toks[this.i - 1]?.end ?? at.end;
-    const target = this.modifierTarget(e, '@', e.pos);
-    if (target.at !== null) this.fail(e.pos, '@ <timestamp> may not be set multiple times');
-    target.at = mod;
-    e.pos = { start: e.pos.start, end };
-    return e;
+    return setAt(e, mod, this.toks[this.i - 1]?.end ?? at.end, this.fail);
   }
 
   private parsePrimary(): Expr {
@@ -408,17 +312,7 @@ class Parser {
       }
       end = this.next().end;
     }
-    const pos = { start, end };
-    if (name !== '') {
-      const other = matchers.find((m) => m.name === METRIC_NAME);
-      if (other) this.fail(pos, `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(other.value)}`);
-      // Prometheus appends the matcher for a name written before the braces
-      matchers.push({ name: METRIC_NAME, type: '=', value: name });
-    }
-    if (!matchers.some((m) => !matchesEmpty(m))) {
-      this.fail(pos, 'vector selector must contain at least one non-empty matcher');
-    }
-    return { type: 'VectorSelector', name, matchers, offsetMs: 0, at: null, pos };
+    return newSelector(name, matchers, { start, end }, this.fail);
   }
 
   /** `(a, b, "c")`: label names of by/without/on/ignoring/group_x. */
