@@ -54,7 +54,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const reports = await runSuite(dir, {
-    files: values.files?.split(',').map((f) => f.trim()).filter((f) => f !== ''),
+    files: values.files
+      ?.split(',')
+      .map((f) => f.trim())
+      .filter((f) => f !== ''),
     stepInvariance: !values['no-step-invariance'],
     timeoutMs,
   });

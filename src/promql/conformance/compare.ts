@@ -59,7 +59,8 @@ export function checkAnnotations(ev: EvalCmd, annos: readonly Annotation[]): str
       if (!actual.some((a) => matchesExpect(e, a)))
         return `expected ${kind} annotation matching ${describe(e)} but found: ${JSON.stringify(actual)}`;
     for (const a of actual)
-      if (!expected.some((e) => matchesExpect(e, a))) return `unexpected ${kind} annotation ${JSON.stringify(a)}`;
+      if (!expected.some((e) => matchesExpect(e, a)))
+        return `unexpected ${kind} annotation ${JSON.stringify(a)}`;
     return null;
   };
   const w = check(ev.warn, warnings, 'warn') ?? check(ev.info, infos, 'info');
@@ -69,7 +70,8 @@ export function checkAnnotations(ev: EvalCmd, annos: readonly Annotation[]): str
   return null;
 }
 
-const fmt = (v: number): string => (Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v));
+const fmt = (v: number): string =>
+  Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
 
 function finalLabels(metric: Labels, dropName: boolean | undefined): Labels {
   return dropName ? metric.withoutName() : metric;
@@ -90,7 +92,10 @@ export function compareResult(
       if (ev.ordered) return 'expected ordered result, but query returned a matrix';
       if (ev.expectScalar !== null) return 'expected scalar result, but got matrix';
       if (ev.expectedString !== null) return 'expected string result, but got matrix';
-      const series = value.series.map((s) => ({ metric: finalLabels(s.metric, s.dropName), points: s.points }));
+      const series = value.series.map((s) => ({
+        metric: finalLabels(s.metric, s.dropName),
+        points: s.points,
+      }));
       for (let i = 0; i + 1 < series.length; i++) {
         const a = series[i];
         const b = series[i + 1];
@@ -145,9 +150,11 @@ export function compareResult(
           return `expected metric ${metric.toString()} at position ${exp.pos} but was at ${pos + 1}`;
         const e0 = exp.values[0];
         if (!e0) return `no expected value for ${metric.toString()}`;
-        if (e0.kind === 'histogram') return `expected native histogram for ${metric.toString()} (not supported), got ${fmt(smp.v)}`;
+        if (e0.kind === 'histogram')
+          return `expected native histogram for ${metric.toString()} (not supported), got ${fmt(smp.v)}`;
         const ev0 = e0.kind === 'float' ? e0.v : NaN;
-        if (!almostEqual(ev0, smp.v)) return `expected ${fmt(ev0)} for ${metric.toString()} but got ${fmt(smp.v)}`;
+        if (!almostEqual(ev0, smp.v))
+          return `expected ${fmt(ev0)} for ${metric.toString()} but got ${fmt(smp.v)}`;
         if (seen.has(metric.key)) return `vector contains the series ${metric.toString()} twice`;
         seen.add(metric.key);
       }
@@ -160,7 +167,8 @@ export function compareResult(
         if (ev.expectedString !== null) return `expected string, but got scalar ${fmt(value.v)}`;
         return `expected vector or matrix result, but got scalar ${fmt(value.v)}`;
       }
-      if (!almostEqual(ev.expectScalar, value.v)) return `expected scalar ${fmt(ev.expectScalar)} but got ${fmt(value.v)}`;
+      if (!almostEqual(ev.expectScalar, value.v))
+        return `expected scalar ${fmt(ev.expectScalar)} but got ${fmt(value.v)}`;
       return null;
     }
     case 'string': {

@@ -8,7 +8,12 @@ import type { QueryResult } from '../value.ts';
 
 export interface EngineApi {
   parseExpr(query: string): Expr;
-  instantQuery(q: Queryable, expr: Expr, timeMs: number, opts: Record<string, unknown>): Promise<QueryResult> | QueryResult;
+  instantQuery(
+    q: Queryable,
+    expr: Expr,
+    timeMs: number,
+    opts: Record<string, unknown>,
+  ): Promise<QueryResult> | QueryResult;
   rangeQuery(
     q: Queryable,
     expr: Expr,
@@ -62,7 +67,9 @@ export async function loadEngine(): Promise<EngineApi | string> {
   if (typeof parseExpr !== 'function') return 'engine not available (parser has no parseExpr)';
   if (typeof instantQuery !== 'function' || typeof rangeQuery !== 'function')
     return 'engine not available (engine has no instantQuery/rangeQuery)';
-  const errorClasses = [parser.PromQLParseError, engine.PromQLExecError, engine.PromQLParseError].filter(isErrorClass);
+  const errorClasses = [parser.PromQLParseError, engine.PromQLExecError, engine.PromQLParseError].filter(
+    isErrorClass,
+  );
   return {
     parseExpr: parseExpr as EngineApi['parseExpr'],
     instantQuery: instantQuery as EngineApi['instantQuery'],

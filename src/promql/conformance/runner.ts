@@ -53,11 +53,18 @@ const AT_UNSAFE_FUNCTIONS = new Set([
   'predict_linear',
   'time',
   'timestamp',
+  // query-context functions: their value is the query's start/end/range/step, not the `@` time
+  'start',
+  'end',
+  'range',
+  'step',
 ]);
 
 const RE_QUERY_CONTEXT_FUNCS = /(start|end|range|step)\(\)/;
 
 class QueryTimeout extends Error {}
+
+const NATIVE_ERRORS: unknown[] = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
 
 async function withTimeout<T>(p: Promise<T> | T, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -131,7 +138,11 @@ function mentions(query: string, name: string): boolean {
 }
 
 /** Whether a selector of the query matches a series with native histograms; null if it does not parse. */
-function selectsHistograms(query: string, engine: EngineApi | null, series: readonly Labels[]): boolean | null {
+function selectsHistograms(
+  query: string,
+  engine: EngineApi | null,
+  series: readonly Labels[],
+): boolean | null {
   if (series.length === 0) return false;
   if (!engine) return null;
   let expr: Expr;
@@ -281,9 +292,11 @@ export async function runEval(
       return { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
     }
   };
+  // any deliberate error counts (Prometheus accepts any error); timeouts and JavaScript's own
+  // errors (a TypeError from a bug, a stack overflow) do not
   const isPromqlError = (e: Error): boolean =>
     !(e instanceof QueryTimeout) &&
-    (engine.errorClasses.length === 0 || engine.errorClasses.some((c) => e instanceof c));
+    (engine.errorClasses.some((c) => e instanceof c) || !NATIVE_ERRORS.some((c) => e.constructor === c));
   const checkFailure = (e: Error): string | null => {
     if (!isPromqlError(e)) return `expected a PromQL error, got ${e.name}: ${errText(e)}`;
     if (ev.fail && !matchesExpect(ev.fail, errText(e)))
@@ -301,7 +314,9 @@ export async function runEval(
   }
 
   if (ev.isRange) {
-    const o = await run(() => engine.rangeQuery(storage, expr, ev.startMs, ev.endMs, ev.stepMs, TEST_ENGINE_OPTS));
+    const o = await run(() =>
+      engine.rangeQuery(storage, expr, ev.startMs, ev.endMs, ev.stepMs, TEST_ENGINE_OPTS),
+    );
     if (!o.ok) return ev.fail ? checkFailure(o.error) : `error: ${errText(o.error)}`;
     if (ev.fail) return 'expected an error but got none';
     return (
@@ -316,7 +331,12 @@ export async function runEval(
     if (!unsafe) {
       const ts = ev.evalMs;
       const times = ts === 0 ? [-1000, 0, 1000] : [-10 * ts, 0, Math.trunc(ts / 5), ts, 10 * ts];
-      for (const t of times) variants.push({ expr: atExpr, timeMs: t, label: ` (with @ ${ts / 1000}, evaluated at ${t / 1000}s)` });
+      for (const t of times)
+        variants.push({
+          expr: atExpr,
+          timeMs: t,
+          label: ` (with @ ${ts / 1000}, evaluated at ${t / 1000}s)`,
+        });
     }
   }
   const matrixRange = { startMs: ev.startMs, endMs: ev.endMs, stepMs: ev.stepMs };
@@ -339,10 +359,13 @@ export async function runEval(
     if (!stepInvariance || ev.expectRangeVector || ev.expectedString !== null) continue;
     if (RE_QUERY_CONTEXT_FUNCS.test(ev.expr)) continue;
     const t = variant.timeMs;
-    const r = await run(() => engine.rangeQuery(storage, variant.expr, t - 60_000, t + 60_000, 60_000, TEST_ENGINE_OPTS));
+    const r = await run(() =>
+      engine.rangeQuery(storage, variant.expr, t - 60_000, t + 60_000, 60_000, TEST_ENGINE_OPTS),
+    );
     if (!r.ok) return `error in range mode${variant.label}: ${errText(r.error)}`;
     if (ev.ordered) continue;
-    if (r.res.value.type !== 'matrix') return `range mode${variant.label}: a range query returned a ${r.res.value.type}`;
+    if (r.res.value.type !== 'matrix')
+      return `range mode${variant.label}: a range query returned a ${r.res.value.type}`;
     const series = r.res.value.series;
     for (let i = 0; i + 1 < series.length; i++) {
       const x = series[i];

@@ -475,7 +475,8 @@ export function goRegex(pattern: string, anchored = false): RegExp {
 
 function parseExpectLine(line: string): { type: string; matcher: ExpectMatcher } {
   const m = RE_EXPECT.exec(line);
-  if (!m) throw new Error('invalid expect statement, must match `expect <type> <match_type>: <string>` format');
+  if (!m)
+    throw new Error('invalid expect statement, must match `expect <type> <match_type>: <string>` format');
   const type = m[1] ?? '';
   if (m[2] === 'msg') return { type, matcher: { message: (m[3] ?? '').trim() } };
   if (m[2] === 'regex') return { type, matcher: { regex: goRegex((m[3] ?? '').trim()) } };
@@ -532,7 +533,13 @@ export function parseScript(text: string, file: string): Command[] {
       } catch (e) {
         throw new ScriptError(i + 1, `invalid step definition: ${(e as Error).message}`);
       }
-      const cmd: LoadCmd = { kind: 'load', line: i + 1, intervalMs, withNhcb: m[1] === 'with_nhcb', series: [] };
+      const cmd: LoadCmd = {
+        kind: 'load',
+        line: i + 1,
+        intervalMs,
+        withNhcb: m[1] === 'with_nhcb',
+        series: [],
+      };
       while (i + 1 < lines.length && (lines[i + 1] ?? '') !== '') {
         i++;
         const def = lines[i] ?? '';
@@ -614,7 +621,8 @@ export function parseScript(text: string, file: string): Command[] {
           }
           if (def.startsWith('expect string')) {
             const rest = def.slice('expect string'.length).trim();
-            if (rest === '') throw new Error('expected string literal not valid - a quoted string literal is required');
+            if (rest === '')
+              throw new Error('expected string literal not valid - a quoted string literal is required');
             cmd.expectedString = unquote(rest);
             continue;
           }

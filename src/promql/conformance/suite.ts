@@ -99,62 +99,76 @@ async function runIsolated(path: string, file: string, runOpts: RunOptions): Pro
   const watchdogMs = (runOpts.timeoutMs ?? DEFAULT_TIMEOUT_MS) * 3 + 2000;
   let skipThroughLine: number | undefined;
   for (;;) {
-    const outcome = await new Promise<{ kind: 'done' } | { kind: 'restart'; after: number }>((resolve, reject) => {
-      const worker = new Worker(WORKER_BOOTSTRAP, {
-        eval: true,
-        workerData: { path, file, opts: { ...runOpts, onStart: undefined, onResult: undefined, skipThroughLine } },
-      });
-      let current: Extract<WorkerMessage, { type: 'start' }> | null = null;
-      let timer: NodeJS.Timeout | undefined;
-      let settled = false;
-      const finish = (f: () => void): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        f();
-      };
-      const failCurrent = (reason: string): void => {
-        const c = current;
-        if (!c) return;
-        results.push({ id: c.id, file, line: c.line, query: c.query, ok: false, reason, needsHistograms: c.needsHistograms });
-        current = null;
-        finish(() => resolve({ kind: 'restart', after: c.line }));
-      };
-      worker.on('message', (m: WorkerMessage) => {
-        switch (m.type) {
-          case 'start':
-            current = m;
-            clearTimeout(timer);
-            timer = setTimeout(() => {
-              failCurrent(`timeout: the eval ran longer than ${watchdogMs} ms`);
+    const outcome = await new Promise<{ kind: 'done' } | { kind: 'restart'; after: number }>(
+      (resolve, reject) => {
+        const worker = new Worker(WORKER_BOOTSTRAP, {
+          eval: true,
+          workerData: {
+            path,
+            file,
+            opts: { ...runOpts, onStart: undefined, onResult: undefined, skipThroughLine },
+          },
+        });
+        let current: Extract<WorkerMessage, { type: 'start' }> | null = null;
+        let timer: NodeJS.Timeout | undefined;
+        let settled = false;
+        const finish = (f: () => void): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          f();
+        };
+        const failCurrent = (reason: string): void => {
+          const c = current;
+          if (!c) return;
+          results.push({
+            id: c.id,
+            file,
+            line: c.line,
+            query: c.query,
+            ok: false,
+            reason,
+            needsHistograms: c.needsHistograms,
+          });
+          current = null;
+          finish(() => resolve({ kind: 'restart', after: c.line }));
+        };
+        worker.on('message', (m: WorkerMessage) => {
+          switch (m.type) {
+            case 'start':
+              current = m;
+              clearTimeout(timer);
+              timer = setTimeout(() => {
+                failCurrent(`timeout: the eval ran longer than ${watchdogMs} ms`);
+                void worker.terminate();
+              }, watchdogMs);
+              break;
+            case 'result':
+              clearTimeout(timer);
+              current = null;
+              results.push(m.result);
+              break;
+            case 'done':
+              finish(() => resolve({ kind: 'done' }));
               void worker.terminate();
-            }, watchdogMs);
-            break;
-          case 'result':
-            clearTimeout(timer);
-            current = null;
-            results.push(m.result);
-            break;
-          case 'done':
-            finish(() => resolve({ kind: 'done' }));
-            void worker.terminate();
-            break;
-          case 'error':
-            finish(() => reject(new Error(m.message)));
-            void worker.terminate();
-            break;
-        }
-      });
-      worker.on('error', (e) => {
-        if (current) failCurrent(`crash: ${e.message}`);
-        else finish(() => reject(e));
-      });
-      worker.on('exit', (code) => {
-        if (settled) return;
-        if (current) failCurrent(`crash: the worker exited with code ${code}`);
-        else finish(() => reject(new Error(`worker exited with code ${code}`)));
-      });
-    });
+              break;
+            case 'error':
+              finish(() => reject(new Error(m.message)));
+              void worker.terminate();
+              break;
+          }
+        });
+        worker.on('error', (e) => {
+          if (current) failCurrent(`crash: ${e.message}`);
+          else finish(() => reject(e));
+        });
+        worker.on('exit', (code) => {
+          if (settled) return;
+          if (current) failCurrent(`crash: the worker exited with code ${code}`);
+          else finish(() => reject(new Error(`worker exited with code ${code}`)));
+        });
+      },
+    );
     if (outcome.kind === 'done') return results;
     skipThroughLine = outcome.after;
   }
@@ -168,7 +182,10 @@ export interface SuiteSummary {
   green: boolean;
 }
 
-export function summarize(reports: readonly FileReport[], expected: Map<string, ExpectedFailure>): SuiteSummary {
+export function summarize(
+  reports: readonly FileReport[],
+  expected: Map<string, ExpectedFailure>,
+): SuiteSummary {
   const all = tally(
     reports.flatMap((r) => r.results),
     expected,
@@ -194,7 +211,8 @@ export function formatReport(
     let line = `${r.file}: ${t.passed} passed, ${t.failed} failed`;
     if (t.expectedFailures.length > 0) line += ` (${t.expectedFailures.length} expected)`;
     if (!r.required) line += ' [not required]';
-    if (t.unexpectedPasses.length > 0) line += ` [${t.unexpectedPasses.length} listed as expected failures but passed]`;
+    if (t.unexpectedPasses.length > 0)
+      line += ` [${t.unexpectedPasses.length} listed as expected failures but passed]`;
     if (r.error) line += ` [script error: ${r.error}]`;
     lines.push(line);
     if (verbose) {
@@ -224,7 +242,10 @@ export function formatReport(
  * The expected-failures file for the current results: every failing case of the required files,
  * keeping existing reasons; new ones get `native histograms` or `engine gap: <reason>`.
  */
-export function expectedFailuresText(reports: readonly FileReport[], previous: Map<string, ExpectedFailure>): string {
+export function expectedFailuresText(
+  reports: readonly FileReport[],
+  previous: Map<string, ExpectedFailure>,
+): string {
   const lines = [
     '# PromQL conformance (npm run promql-conformance): evals of the required files that are known to fail.',
     '# Format: docs/format/expected-failures.md. Regenerate with --write-expected-failures (keeps reasons).',
@@ -239,12 +260,28 @@ export function expectedFailuresText(reports: readonly FileReport[], previous: M
     lines.push(`# ${r.file}`);
     for (const c of failing) {
       const prev = previous.get(c.id)?.reason;
-      const reason = prev && prev !== '' ? prev : c.needsHistograms ? 'native histograms' : `engine gap: ${shortReason(c.reason)}`;
+      const reason =
+        prev && prev !== ''
+          ? prev
+          : c.needsHistograms
+            ? 'native histograms'
+            : `engine gap: ${shortReason(c.reason)}`;
       if (reason.startsWith('native histograms')) hist++;
       else other++;
       lines.push(`${c.id}   # ${reason}`);
     }
     lines.push('');
+  }
+  // entries of files that were not run (--files) are kept
+  const ran = new Set(reports.map((r) => r.file));
+  const kept = [...previous.values()].filter((e) => !ran.has(e.id.slice(0, e.id.lastIndexOf(':'))));
+  if (kept.length > 0) {
+    lines.push('# files not run when this list was last written');
+    for (const e of kept) {
+      if (e.reason.startsWith('native histograms')) hist++;
+      else other++;
+      lines.push(e.reason === '' ? e.id : `${e.id}   # ${e.reason}`);
+    }
   }
   lines.splice(2, 0, `# ${hist} need native histograms, ${other} are other engine gaps.`);
   return `${lines.join('\n').trimEnd()}\n`;
