@@ -4,6 +4,7 @@
  * the WAL, then exit (RELIABILITY.md D7).
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,7 @@ import type { Config } from './config/config.ts';
 import { decodeOtlp } from './ingest/otlp/decode.ts';
 import { otlpHandler } from './ingest/otlp/handler.ts';
 import { remoteWriteHandler } from './ingest/remote-write/handler.ts';
+import { promApiHandlers } from './promql/api/handlers.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
 import { SeriesRegistry } from './write/series-registry.ts';
 import { armCrashpoint } from './lib/crashpoint.ts';
@@ -47,6 +49,10 @@ function faultyWalFs(spec: string): FaultyWalFs {
   else fs.enospcAfter(Number(n));
   return fs;
 }
+
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export interface RunningServer {
   httpPort: number;
@@ -173,6 +179,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       otlpLogs: otlpHandler('logs', ingestDeps),
       otlpTraces: otlpHandler('traces', ingestDeps),
       remoteWrite: remoteWriteHandler({ ...ingestDeps, registry: seriesRegistry, catalog }),
+      prom: promApiHandlers({
+        store: { catalog, store, engines, streams, registry: seriesRegistry },
+        config: config.query,
+        log,
+        version: PACKAGE_VERSION,
+      }),
       search: searchHandler({ executor, limits: config.query }),
       streams: streamHandlers({ streams, catalog, flusher }),
       admin: adminHandlers({ catalog }),

@@ -31,6 +31,9 @@ export interface Config {
     maxSqlBytes: number;
     maxConcurrent: number;
     maxQueueMs: number;
+    maxSamples: number;
+    maxPointsPerSeries: number;
+    lookbackDeltaMs: number;
     defaultSize: number;
     maxSize: number;
     duckdbMemoryLimit: string;

@@ -206,6 +206,24 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: 'How long a query may wait for a slot before 503 (ms).',
   },
   {
+    key: 'query.maxSamples',
+    schema: posInt,
+    default: 50_000_000,
+    help: 'Most samples one PromQL query may hold in memory; more gives a 422 "execution" error.',
+  },
+  {
+    key: 'query.maxPointsPerSeries',
+    schema: posInt,
+    default: 11_000,
+    help: 'Most points per series a PromQL range query may return ((end - start) / step); more is a 400.',
+  },
+  {
+    key: 'query.lookbackDeltaMs',
+    schema: posInt,
+    default: 300_000,
+    help: 'How far back a PromQL instant vector selector looks for a sample (ms; Prometheus default 5m).',
+  },
+  {
     key: 'query.defaultSize',
     schema: posInt,
     default: 1000,

@@ -14,13 +14,56 @@ export interface RouteHandlers {
   otlpLogs: H;
   otlpTraces: H;
   remoteWrite: H;
+  prom: {
+    query: H;
+    queryRange: H;
+    series: H;
+    labels: H;
+    labelValues: H;
+    metadata: H;
+    queryExemplars: H;
+    formatQuery: H;
+    buildinfo: H;
+    tsdbStatus: H;
+  };
   search: H;
   streams: { list: H; schema: H; settings: H; flush: H };
   admin: { listOrgs: H; createOrg: H; listUsers: H; addUser: H; listKeys: H; createKey: H; revokeKey: H };
 }
 
+/** The Prometheus HTTP API, at `/api/v1/...` (org from X-Scope-OrgID or the credential) and `/api/{org}/prometheus/api/v1/...`. */
+function promRoutes(h: RouteHandlers['prom']): Route[] {
+  const list: [string, H, ('GET' | 'POST')[]][] = [
+    ['query', h.query, ['GET', 'POST']],
+    ['query_range', h.queryRange, ['GET', 'POST']],
+    ['series', h.series, ['GET', 'POST']],
+    ['labels', h.labels, ['GET', 'POST']],
+    ['label/:name/values', h.labelValues, ['GET']],
+    ['metadata', h.metadata, ['GET']],
+    ['query_exemplars', h.queryExemplars, ['GET', 'POST']],
+    ['format_query', h.formatQuery, ['GET', 'POST']],
+    ['status/buildinfo', h.buildinfo, ['GET']],
+    ['status/tsdb', h.tsdbStatus, ['GET']],
+  ];
+  const routes: Route[] = [];
+  for (const [path, handler, methods] of list) {
+    for (const method of methods) {
+      routes.push({ method, path: `/api/v1/${path}`, access: 'query', org: 'implicit', handler });
+      routes.push({
+        method,
+        path: `/api/:org/prometheus/api/v1/${path}`,
+        access: 'query',
+        org: 'path',
+        handler,
+      });
+    }
+  }
+  return routes;
+}
+
 export function buildRoutes(h: RouteHandlers): Route[] {
   return [
+    ...promRoutes(h.prom),
     { method: 'GET', path: '/healthz', access: 'open', org: 'none', handler: h.healthz },
     { method: 'GET', path: '/readyz', access: 'open', org: 'none', handler: h.readyz },
     { method: 'GET', path: '/ready', access: 'open', org: 'none', handler: h.readyz },
