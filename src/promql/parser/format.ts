@@ -10,8 +10,15 @@ const LEGACY_LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** names the grammar does not read back as label names unquoted */
 const RESERVED = new Set(['without', 'inf', 'nan']);
 
+/** A double-quoted string the lexer reads back; escaped invalid bytes (see decodeUtf8) as `\xNN`. */
 export function quoteString(s: string): string {
-  return JSON.stringify(s);
+  let out = '';
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    if (ch.length === 1 && c >= 0xdc80 && c <= 0xdcff) out += `\\x${(c - 0xdc00).toString(16).padStart(2, '0')}`;
+    else out += JSON.stringify(ch).slice(1, -1);
+  }
+  return `"${out}"`;
 }
 
 function labelName(n: string): string {

@@ -189,5 +189,36 @@ function lexString(
     }
     fail(i, i + 2, 'unknown escape sequence U+' + (e.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0') + ` '${e}'`);
   }
-  return { value: new TextDecoder().decode(new Uint8Array(bytes)), end: i + 1 };
+  return { value: decodeUtf8(bytes), end: i + 1 };
+}
+
+/**
+ * UTF-8 bytes to a string. Bytes that are not valid UTF-8 (from `\x` escapes) become lone
+ * surrogates U+DC80..U+DCFF ("surrogateescape"), so they survive and `isWellFormed()` is false.
+ */
+export function decodeUtf8(bytes: number[]): string {
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  try {
+    return strict.decode(new Uint8Array(bytes));
+  } catch {
+    // fall through to the byte-by-byte decoding
+  }
+  let out = '';
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] ?? 0;
+    const n = b < 0x80 ? 1 : (b & 0xe0) === 0xc0 ? 2 : (b & 0xf0) === 0xe0 ? 3 : (b & 0xf8) === 0xf0 ? 4 : 0;
+    if (n > 0 && i + n <= bytes.length) {
+      try {
+        out += strict.decode(new Uint8Array(bytes.slice(i, i + n)));
+        i += n;
+        continue;
+      } catch {
+        // an invalid sequence: escape its first byte
+      }
+    }
+    out += String.fromCharCode(0xdc00 + b);
+    i++;
+  }
+  return out;
 }

@@ -41,6 +41,8 @@ const TREES: [string, object][] = [
   ["'it\\'s'", { type: 'StringLiteral', val: "it's" }],
   ['`raw\\n`', { type: 'StringLiteral', val: 'raw\\n' }],
   ['"\\u00e9\\x41"', { type: 'StringLiteral', val: 'éA' }],
+  ['"\\xc3\\xa9"', { type: 'StringLiteral', val: 'é' }],
+  ['"a\\xc5z"', { type: 'StringLiteral', val: 'a\udcc5z' }],
   ['foo', sel('foo')],
   ['job:rate5m:sum', sel('job:rate5m:sum')],
   ['foo{a="b", c!="d", e=~"f.*", g!~"h"}', sel('foo', [
@@ -126,6 +128,8 @@ const FORMATS: [string, string][] = [
   ['1e3 + 0x10 + inf + NaN', '1000 + 16 + Inf + NaN'],
   ['topk(3, foo)', 'topk(3, foo)'],
   ['"a\\"b"', '"a\\"b"'],
+  ['"a\\xc5z\\\\"', '"a\\xc5z\\\\"'],
+  ["'\\n\\u2603'", '"\\n☃"'],
   ['predict_linear(foo[5m], 1h)', 'predict_linear(foo[5m], 3600)'],
 ];
 
@@ -214,6 +218,8 @@ test('experimental functions can be disabled', () => {
   assert.throws(() => parseExpr('mad_over_time(foo[5m])', { enableExperimentalFunctions: false }), /function "mad_over_time" is not enabled/);
   assert.throws(() => parseExpr('step()', { enableExperimentalFunctions: false }), /unknown function with name "step"/);
   assert.equal(exprType(parseExpr('step() * 2')), 'scalar');
+  assert.equal(parseExpr('limitk(1, foo)').type, 'AggregateExpr');
+  assert.throws(() => parseExpr('limitk(1, foo)', { enableExperimentalFunctions: false }), /are experimental/);
 });
 
 test('positions are character offsets', () => {

@@ -383,6 +383,9 @@ class Parser {
       end = this.toks[this.i - 1]?.end ?? end;
     }
     const pos = { start: t.start, end };
+    if ((op === 'limitk' || op === 'limit_ratio') && this.opts.enableExperimentalFunctions === false) {
+      this.fail(pos, 'limitk() and limit_ratio() are experimental and must be enabled with --enable-feature=promql-experimental-functions');
+    }
     const want = aggregateHasParam(op) ? 2 : 1;
     if (args.length !== want) {
       this.fail(pos, `wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`);
