@@ -4,6 +4,7 @@ import { parseExpr } from '../parser/index.ts';
 import { formatFloat } from './format.ts';
 import { kahanSumInc, quantile } from './aggregate.ts';
 import { instantQuery, PromQLExecError } from './index.ts';
+import { xxhash64 } from './xxhash.ts';
 import { MemoryQueryable } from './memory-queryable.ts';
 import { instant, MIN } from './test-helpers.ts';
 
@@ -123,4 +124,11 @@ test('Kahan summation keeps small addends', () => {
   let c = 0;
   for (const x of [1e16, 1, 1, -1e16]) [sum, c] = kahanSumInc(x, sum, c);
   assert.equal(sum + c, 2);
+});
+
+test('xxHash64 known answers (limit_ratio samples as Prometheus does)', () => {
+  const e = new TextEncoder();
+  assert.equal(xxhash64(e.encode('')).toString(16), 'ef46db3751d8e999');
+  assert.equal(xxhash64(e.encode('abc')).toString(16), '44bc2cf5ad770999');
+  assert.equal(xxhash64(e.encode('Nobody inspects the spammish repetition')).toString(16), 'fbcea83c8a378bf1');
 });

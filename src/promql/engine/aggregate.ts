@@ -4,6 +4,7 @@ import { type Labels, METRIC_NAME } from '../labels.ts';
 import type { Annotation, Sample } from '../value.ts';
 import { execError } from './errors.ts';
 import { formatFloat, posString } from './format.ts';
+import { labelsHash } from './xxhash.ts';
 
 /** Neumaier-improved Kahan summation step (Prometheus' kahanSumInc). */
 export function kahanSumInc(inc: number, sum: number, c: number): [number, number] {
@@ -188,15 +189,9 @@ function addToGroup(op: AggregateExpr['op'], g: Group, x: number): void {
   }
 }
 
-/** 64-bit FNV-1a of the label set, as a fraction of 2^64 in [0, 1). */
+/** Prometheus' HashRatioSampler offset: the label set's hash as a fraction of 2^64, in [0, 1]. */
 export function sampleOffset(m: Labels): number {
-  let h = 0xcbf29ce484222325n;
-  const key = m.key;
-  for (let i = 0; i < key.length; i++) {
-    h ^= BigInt(key.charCodeAt(i));
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return Number(h) / 18446744073709551616;
+  return Number(labelsHash(m)) / 18446744073709551616;
 }
 
 function aggregateK(inp: AggregateInput): Sample[] {
