@@ -82,10 +82,12 @@ export async function runSuite(dir: string, opts: SuiteOptions = {}): Promise<Fi
   return reports;
 }
 
-/** Worker threads do not inherit the TypeScript loader: register tsx, then load ./worker.ts. */
-const WORKER_BOOTSTRAP = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(
-  new URL('./worker.ts', import.meta.url).href,
-)}); }).catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String(e && e.stack || e) }); });`;
+/** Worker threads do not inherit the TypeScript loader: register tsx, then load the worker module. */
+const workerBootstrap = (module: URL): string =>
+  `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(module.href)}); })` +
+  `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String(e && e.stack || e) }); });`;
+
+export const WORKER_MODULE = new URL('./worker.ts', import.meta.url);
 
 type WorkerMessage =
   | { type: 'start'; id: string; line: number; query: string; needsHistograms: boolean }
@@ -94,14 +96,19 @@ type WorkerMessage =
   | { type: 'error'; message: string };
 
 /** Runs one file in workers; an eval that takes longer than the watchdog fails and the file goes on after it. */
-async function runIsolated(path: string, file: string, runOpts: RunOptions): Promise<CaseResult[]> {
+export async function runIsolated(
+  path: string,
+  file: string,
+  runOpts: RunOptions,
+  workerModule: URL = WORKER_MODULE,
+): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   const watchdogMs = (runOpts.timeoutMs ?? DEFAULT_TIMEOUT_MS) * 3 + 2000;
   let skipThroughLine: number | undefined;
   for (;;) {
     const outcome = await new Promise<{ kind: 'done' } | { kind: 'restart'; after: number }>(
       (resolve, reject) => {
-        const worker = new Worker(WORKER_BOOTSTRAP, {
+        const worker = new Worker(workerBootstrap(workerModule), {
           eval: true,
           workerData: {
             path,
