@@ -251,3 +251,17 @@ describe('absent_over_time (functions.test)', () => {
     assert.deepEqual(render(call('absent_over_time', [m], 60_000, [ms([])]).out), { '{}': 1 });
   });
 });
+
+describe('name dropping of last/first_over_time over subqueries (name_label_dropping.test)', () => {
+  it('a series that already drops its name keeps dropping it', () => {
+    const series = [
+      {
+        metric: Labels.fromRecord({ __name__: 'metric_total', env: '1' }),
+        points: [{ t: 0, v: 120 }],
+        dropName: true,
+      },
+    ];
+    const out = call('last_over_time', [{ type: 'matrix', series, rangeMs: 600_000 }], 600_000).out;
+    assert.deepEqual(render(out), { '{env="1"}': 120 });
+  });
+});

@@ -21,7 +21,10 @@ function eachSeries(
   for (const s of matrixArg(args, matrixIndex).series) {
     if (s.points.length === 0) continue;
     const v = f(s.points);
-    out.push(keepName ? { metric: s.metric, t: ctx.t, v } : derived(s.metric, ctx.t, v));
+    // last/first_over_time keep the name, unless the series already lost it (a subquery over a
+    // name-dropping expression); WindowSeries has no dropName field, so read it if the engine passes one
+    const inherited = (s as { dropName?: boolean }).dropName === true;
+    out.push(keepName && !inherited ? { metric: s.metric, t: ctx.t, v } : derived(s.metric, ctx.t, v));
   }
   return out;
 }
