@@ -29,7 +29,9 @@ const isAlpha = (c: string | undefined) =>
   c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_');
 const isAlnum = (c: string | undefined) => isAlpha(c) || isDigit(c);
 
-const NUMBER_RE = /^(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/;
+/** Go number syntax as Prometheus lexes it, with `_` between digits: 0x1F, 1_000, 1.5e-3, .5 */
+const NUMBER_RE =
+  /^(?:0[xX]_?[0-9a-fA-F]+(?:_[0-9a-fA-F]+)*|(?:\d+(?:_\d+)*(?:\.(?:\d+(?:_\d+)*)?)?|\.\d+(?:_\d+)*)(?:[eE][+-]?\d+(?:_\d+)*)?)/;
 const DURATION_RE = /^(?:\d+(?:ms|[smhdwy]))+/;
 
 class LexError extends Error {

@@ -47,10 +47,10 @@ export function describe(t: Token): string {
 
 /** Go's strconv.ParseInt(s, 0, 64) then ParseFloat, as Prometheus reads number literals. */
 export function parseNumber(text: string): number {
-  const lower = text.toLowerCase();
+  const lower = text.toLowerCase().replaceAll('_', '');
   if (lower === 'inf') return Infinity;
   if (lower === 'nan') return NaN;
   if (/^0x[0-9a-f]+$/.test(lower)) return parseInt(lower.slice(2), 16);
   if (/^0[0-7]+$/.test(lower)) return parseInt(lower.slice(1), 8);
-  return Number(text);
+  return Number(lower);
 }
