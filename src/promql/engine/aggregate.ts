@@ -3,7 +3,7 @@ import type { AggregateExpr } from '../ast.ts';
 import { type Labels, METRIC_NAME } from '../labels.ts';
 import type { Annotation, Sample } from '../value.ts';
 import { execError } from './errors.ts';
-import { formatFloat, posString } from './format.ts';
+import { formatFloat, goQuote, posString } from './format.ts';
 import { labelsHash } from './xxhash.ts';
 
 /** Neumaier-improved Kahan summation step (Prometheus' kahanSumInc). */
@@ -268,7 +268,7 @@ function stableSort<T>(xs: readonly T[], cmp: (a: T, b: T) => number): T[] {
 function countValues(inp: AggregateInput): Sample[] {
   const { e, samples, t } = inp;
   const label = typeof inp.param === 'string' ? inp.param : '';
-  if (label === '' || hasLoneSurrogate(label)) throw execError(`invalid label name ${JSON.stringify(label)}`);
+  if (label === '' || hasLoneSurrogate(label)) throw execError(`invalid label name ${goQuote(label)}`);
   const grouping = e.without ? e.grouping : [...e.grouping, label];
   const groups = new Map<string, Sample>();
   const order: Sample[] = [];

@@ -3,6 +3,7 @@ import type { BinaryOp, VectorMatching } from '../ast.ts';
 import { type Labels, METRIC_NAME } from '../labels.ts';
 import type { Sample } from '../value.ts';
 import { execError } from './errors.ts';
+import { goQuote } from './format.ts';
 
 const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 const SET_OPS = new Set<BinaryOp>(['and', 'or', 'unless']);
@@ -97,7 +98,7 @@ export function signature(m: Labels, matching: VectorMatching): string {
 
 /** Go's labels.Labels.String(): `{a="1", b="2"}` with every label, the name included. */
 export function goLabelsString(m: Labels): string {
-  return `{${m.list.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ')}}`;
+  return `{${m.list.map((l) => `${l.name}=${goQuote(l.value)}`).join(', ')}}`;
 }
 
 function matchLabelsString(m: Labels, matching: VectorMatching): string {

@@ -38,3 +38,11 @@ export function formatFloat(x: number, fmt: 'f' | 'g'): string {
 export function posString(pos: PosRange): string {
   return `(1:${pos.start + 1})`;
 }
+
+/**
+ * Go's %q of a string. Invalid UTF-8 bytes arrive as lone surrogates U+DC80..U+DCFF (the parser's
+ * surrogate escape) and print as \xNN like Go prints the raw bytes.
+ */
+export function goQuote(s: string): string {
+  return JSON.stringify(s).replace(/\\udc([89a-f][0-9a-f])/g, '\\x$1');
+}

@@ -27,6 +27,8 @@ export interface EngineOptions {
   functions?: ReadonlyMap<string, FunctionImpl>;
 }
 
+const YIELD_EVERY_MS = 50;
+
 interface Prepared {
   ev: Evaluator;
 }
@@ -162,8 +164,14 @@ export async function rangeQuery(
   const maxSamples = opts.maxSamples ?? 50e6;
   const series = new Map<string, Series & { points: Point[] }>();
   let total = 0;
+  let lastYield = Date.now();
   for (let t = startMs; t <= endMs; t += stepMs) {
     ev.checkDeadline();
+    if (Date.now() - lastYield > YIELD_EVERY_MS) {
+      // long range queries let other requests run between steps
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYield = Date.now();
+    }
     const v = ev.eval(expr, t);
     let samples: Sample[];
     if (v.type === 'scalar') samples = [{ metric: Labels.EMPTY, t, v: v.v }];
