@@ -1,6 +1,6 @@
 /** Helpers shared by the function implementations (not part of the engine contract). */
 import { MoleError } from '../../lib/errors.ts';
-import type { Expr } from '../ast.ts';
+import type { AtModifier, Expr } from '../ast.ts';
 import { METRIC_NAME, type Labels } from '../labels.ts';
 import type { Sample } from '../value.ts';
 import type { FnArg, FnContext, FunctionImpl, WindowSeries } from './types.ts';
@@ -51,22 +51,27 @@ export function kahanInc(inc: number, sum: number, c: number): [number, number] 
 }
 
 /**
- * The end (inclusive) of the range window of the matrix argument at `argIndex`, in ms: the step
- * time minus the selector's offset, or the `@` time minus the offset. `@ start()`/`@ end()` cannot
- * be resolved here (the query bounds are not in the context) and fall back to the step time.
+ * The end (inclusive) of the range window of the matrix argument at `argIndex`, in ms: the `@` time
+ * (or the step time) minus the selector's offset. `@ start()`/`@ end()` use the query bounds when
+ * the engine's context carries them (`startMs`/`endMs`, beyond the FnContext contract), else the step.
  */
 export function windowEnd(ctx: FnContext, argIndex = 0): number {
   const e = unwrapParens(ctx.argExprs[argIndex]);
   let offset = 0;
-  let at: number | null = null;
+  let at: AtModifier = null;
   if (e?.type === 'MatrixSelector') {
     offset = e.vector.offsetMs;
-    if (e.vector.at?.kind === 'time') at = e.vector.at.timeMs;
+    at = e.vector.at;
   } else if (e?.type === 'SubqueryExpr') {
     offset = e.offsetMs;
-    if (e.at?.kind === 'time') at = e.at.timeMs;
+    at = e.at;
   }
-  return (at ?? ctx.t) - offset;
+  const bounds = ctx as FnContext & { startMs?: number; endMs?: number };
+  let ref = ctx.t;
+  if (at?.kind === 'time') ref = at.timeMs;
+  else if (at?.kind === 'start' && bounds.startMs !== undefined) ref = bounds.startMs;
+  else if (at?.kind === 'end' && bounds.endMs !== undefined) ref = bounds.endMs;
+  return ref - offset;
 }
 
 export function unwrapParens(e: Expr | undefined): Expr | undefined {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FUNCTIONS } from './index.ts';
 import { close, call, load, matrix, matrixSelector, min, render, scalar, selector } from './testing.ts';
 
 function assertResult(actual: ReturnType<typeof render>, expected: Record<string, number>): void {
@@ -300,5 +301,28 @@ describe('double_exponential_smoothing / holt_winters', () => {
       () => call('double_exponential_smoothing', [m, scalar(0.5), scalar(0)], 8_000_000),
       /invalid trend factor\. Expected: 0 < tf < 1, got: 0\.000000/,
     );
+  });
+});
+
+describe('window end from the selector (offset and @)', () => {
+  const s = [load({ __name__: 'c_total' }, min(1), '0+1x100')];
+  it('@ <time> fixes the window', () => {
+    const vs = { ...selector('c_total'), at: { kind: 'time' as const, timeMs: min(30) } };
+    const r = call('increase', [matrix(s, min(30), min(10))], min(50), [matrixSelector(vs, min(10))]);
+    assertResult(render(r.out), { '{}': 10 });
+  });
+  it('@ end() uses the query bounds the engine passes', () => {
+    const vs = { ...selector('c_total'), at: { kind: 'end' as const } };
+    const f = FUNCTIONS.get('increase');
+    assert.ok(f !== undefined);
+    const ctx = {
+      t: min(20),
+      argExprs: [matrixSelector(vs, min(10))],
+      pos: { start: 0, end: 0 },
+      annotations: [],
+      startMs: 0,
+      endMs: min(40),
+    };
+    assertResult(render(f.call([matrix(s, min(40), min(10))], ctx)), { '{}': 10 });
   });
 });
