@@ -84,7 +84,7 @@ export async function runSuite(dir: string, opts: SuiteOptions = {}): Promise<Fi
 
 /** Worker threads do not inherit the TypeScript loader: register tsx, then load the worker module. */
 const workerBootstrap = (module: URL): string =>
-  `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(module.href)}); })` +
+  `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(module.href)}); })` +
   `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String(e && e.stack || e) }); });`;
 
 export const WORKER_MODULE = new URL('./worker.ts', import.meta.url);
