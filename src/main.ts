@@ -178,7 +178,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       },
       otlpLogs: otlpHandler('logs', ingestDeps),
       otlpTraces: otlpHandler('traces', ingestDeps),
-      remoteWrite: remoteWriteHandler({ ...ingestDeps, registry: seriesRegistry, catalog }),
+      remoteWrite: remoteWriteHandler({
+        ...ingestDeps,
+        registry: seriesRegistry,
+        catalog,
+        limits: config.limits,
+      }),
       prom: promApiHandlers({
         store: { catalog, store, engines, streams, registry: seriesRegistry },
         config: config.query,

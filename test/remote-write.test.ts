@@ -128,4 +128,30 @@ describe('remote_write ingest', () => {
     const ids = new Set((await samples()).map((r) => r.series_id));
     assert.ok(ids.has(3) || ids.has(4), `a new series gets a fresh id: ${[...ids].join(',')}`);
   });
+
+  test('a series limit refuses new series with 429 naming the metric and the label driving growth', async () => {
+    const limited = await startServer({ env: { MOLESIGNAL_LIMITS_MAX_SERIES_PER_METRIC: '3' } });
+    try {
+      const body = writeRequest(
+        [1, 2, 3, 4, 5].map((i) => ({
+          labels: { __name__: 'logins_total', user_id: `u${i}`, job: 'auth' },
+          samples: [[1_700_000_000_000, i]] as [number, number][],
+        })),
+      );
+      const res = await limited.fetch('/api/v1/write', {
+        method: 'POST',
+        headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf' },
+        body: snappyCompress(body),
+      });
+      assert.equal(res.status, 429);
+      const err = ((await res.json()) as { error: { message: string; reason: string } }).error;
+      assert.equal(err.reason, 'series_limit');
+      assert.match(err.message, /limits\.maxSeriesPerMetric=3 for metric "logins_total"/);
+      assert.match(err.message, /label "user_id"/);
+      const stored = await limited.search('SELECT count(*) AS c FROM metrics._samples');
+      assert.equal(stored.hits[0]!.c, 3, 'the series within the limit were stored');
+    } finally {
+      await limited.stop();
+    }
+  });
 });

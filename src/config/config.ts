@@ -19,6 +19,7 @@ export interface Config {
     segmentBytes: number;
     repair: boolean;
   };
+  limits: { maxSeriesPerOrg: number; maxSeriesPerMetric: number };
   memtable: {
     maxRows: number;
     maxBytes: number;

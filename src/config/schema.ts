@@ -182,6 +182,18 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: 'How often the flush policy is checked (ms).',
   },
   {
+    key: 'limits.maxSeriesPerOrg',
+    schema: posInt,
+    default: 100_000,
+    help: 'Most metric series an org may have; new series past it are refused with 429 (reason series_limit) naming the metric and the label driving its growth.',
+  },
+  {
+    key: 'limits.maxSeriesPerMetric',
+    schema: posInt,
+    default: 50_000,
+    help: 'Most series one metric name may have in an org; past it, new series of that metric are refused (429, series_limit).',
+  },
+  {
     key: 'query.timeoutMs',
     schema: posInt,
     default: 30_000,

@@ -20,6 +20,7 @@ export type ErrorReason =
   | 'conflict'
   | 'query_timeout'
   | 'query_queue_full'
+  | 'series_limit'
   | 'internal';
 
 export interface MoleErrorOptions {

@@ -25,14 +25,14 @@ test('series get stable ids, persisted and reloaded; matchers select through the
       l({ __name__: 'http_requests_total', job: 'api', code: '200' }),
       l({ job: 'api', __name__: 'up', instance: 'a' }), // same as the first
     ];
-    const ids = await reg.resolve(org, series);
+    const { ids } = await reg.resolve(org, series);
     assert.deepEqual([...ids], [1, 2, 3, 1]);
 
     const again = new SeriesRegistry(catalog);
     assert.equal(await again.load(), 3);
     assert.deepEqual([...again.lookup(org, series)!], [1, 2, 3, 1]);
     assert.equal(again.lookup(org, [l({ __name__: 'new' })]), null);
-    assert.deepEqual([...(await again.resolve(org, [l({ __name__: 'new' })]))], [4]);
+    assert.deepEqual([...(await again.resolve(org, [l({ __name__: 'new' })])).ids], [4]);
 
     const sel = (...m: [string, LabelMatcher['type'], string][]) =>
       again.select(
@@ -69,4 +69,34 @@ test('invalid series are refused with a clear message', () => {
     (e: MoleError) => /"a" twice/.test(e.message),
   );
   assert.throws(() => seriesLabels([{ name: '', value: '1' }]), /empty name/);
+});
+
+test('concurrent resolves of the same new series share one id; limits refuse new series only', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'series-'));
+  try {
+    const catalog = new SqliteCatalog(join(dir, 'c.sqlite'));
+    const org = newOrgId();
+    await catalog.createOrg(org, 'o');
+    const reg = new SeriesRegistry(catalog);
+    const s = l({ __name__: 'm', a: '1' });
+    const [x, y] = await Promise.all([reg.resolve(org, [s]), reg.resolve(org, [s])]);
+    assert.equal(x.ids[0], y.ids[0]);
+    assert.equal(reg.count(org), 1);
+
+    const limits = { maxSeriesPerOrg: 10, maxSeriesPerMetric: 3 };
+    const batch = [1, 2, 3, 4, 5].map((i) => l({ __name__: 'm', user: `u${i}` }));
+    const r = await reg.resolve(org, batch, limits);
+    assert.deepEqual(
+      [...r.ids].map((id) => id > 0),
+      [true, true, false, false, false],
+      'm has 1 series already: 2 more fit',
+    );
+    assert.equal(r.rejected.length, 3);
+    const known = await reg.resolve(org, [s], limits);
+    assert.ok(known.ids[0]! > 0, 'known series are never refused');
+    assert.deepEqual(reg.growthLabel(org, 'm'), { name: 'user', values: 2 });
+    await catalog.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -10,8 +10,23 @@ import { Labels, METRIC_NAME, type LabelMatcher } from '../promql/labels.ts';
 import { compileAnchored } from '../promql/regex.ts';
 import type { OrgId } from '../tenancy/org-id.ts';
 
+export interface SeriesLimits {
+  maxSeriesPerOrg: number;
+  maxSeriesPerMetric: number;
+}
+const NO_LIMITS: SeriesLimits = { maxSeriesPerOrg: Infinity, maxSeriesPerMetric: Infinity };
+
+export interface Resolved {
+  /** per input series; 0 = rejected by a limit */
+  ids: Uint32Array;
+  rejected: Labels[];
+}
+
 interface OrgSeries {
   nextId: number;
+  /** new series being persisted: their ids are taken, their index entries not yet written */
+  pending: Map<string, { id: number; done: Promise<void> }>;
+  pendingPerMetric: Map<string, number>;
   byKey: Map<string, number>;
   /** index = series id */
   labels: Labels[];
@@ -46,7 +61,18 @@ export class SeriesRegistry {
 
   private org(org: OrgId): OrgSeries {
     let o = this.orgs.get(org);
-    if (!o) this.orgs.set(org, (o = { nextId: 1, byKey: new Map(), labels: [], postings: new Map() }));
+    if (!o)
+      this.orgs.set(
+        org,
+        (o = {
+          nextId: 1,
+          pending: new Map(),
+          pendingPerMetric: new Map(),
+          byKey: new Map(),
+          labels: [],
+          postings: new Map(),
+        }),
+      );
     return o;
   }
 
@@ -70,36 +96,96 @@ export class SeriesRegistry {
     return rows.length;
   }
 
-  /** Ids for the given series, creating (and persisting) the new ones. */
-  async resolve(org: OrgId, series: readonly Labels[]): Promise<Uint32Array> {
+  /**
+   * Ids for the given series, creating (and persisting) the new ones. Concurrent calls that meet
+   * the same new series share one id (and wait for it to be persisted). A new series past a limit
+   * gets id 0 and is reported in `rejected`: the caller drops its samples.
+   */
+  async resolve(org: OrgId, series: readonly Labels[], limits: SeriesLimits = NO_LIMITS): Promise<Resolved> {
     const o = this.org(org);
     const ids = new Uint32Array(series.length);
     const fresh: { id: number; labels: Labels }[] = [];
+    const waits: Promise<void>[] = [];
+    const rejected: Labels[] = [];
     const freshByKey = new Map<string, number>();
+    let total = o.byKey.size + o.pending.size;
     series.forEach((labels, i) => {
-      const known = o.byKey.get(labels.key) ?? freshByKey.get(labels.key);
+      const known = o.byKey.get(labels.key);
       if (known !== undefined) {
         ids[i] = known;
         return;
       }
-      const id = o.nextId + fresh.length;
+      const sameBatch = freshByKey.get(labels.key);
+      if (sameBatch !== undefined) {
+        ids[i] = sameBatch;
+        return;
+      }
+      const pending = o.pending.get(labels.key);
+      if (pending) {
+        ids[i] = pending.id;
+        waits.push(pending.done);
+        return;
+      }
+      const metric = labels.get(METRIC_NAME);
+      const perMetric =
+        (o.postings.get(METRIC_NAME)?.get(metric)?.length ?? 0) + (o.pendingPerMetric.get(metric) ?? 0);
+      if (total >= limits.maxSeriesPerOrg || perMetric >= limits.maxSeriesPerMetric) {
+        rejected.push(labels);
+        return;
+      }
+      const id = o.nextId++;
+      total++;
+      o.pendingPerMetric.set(metric, (o.pendingPerMetric.get(metric) ?? 0) + 1);
       fresh.push({ id, labels });
       freshByKey.set(labels.key, id);
       ids[i] = id;
     });
     if (fresh.length > 0) {
-      o.nextId += fresh.length;
-      await this.catalog.addSeries(
-        fresh.map((f) => ({
-          org,
-          id: f.id,
-          metricName: f.labels.get(METRIC_NAME),
-          labels: f.labels.list.map((l) => [l.name, l.value] as [string, string]),
-        })),
-      );
-      for (const f of fresh) this.index(o, f.id, f.labels);
+      const done = this.catalog
+        .addSeries(
+          fresh.map((f) => ({
+            org,
+            id: f.id,
+            metricName: f.labels.get(METRIC_NAME),
+            labels: f.labels.list.map((l) => [l.name, l.value] as [string, string]),
+          })),
+        )
+        .then(() => {
+          for (const f of fresh) this.index(o, f.id, f.labels);
+        })
+        .finally(() => {
+          for (const f of fresh) {
+            o.pending.delete(f.labels.key);
+            const metric = f.labels.get(METRIC_NAME);
+            const left = (o.pendingPerMetric.get(metric) ?? 1) - 1;
+            if (left > 0) o.pendingPerMetric.set(metric, left);
+            else o.pendingPerMetric.delete(metric);
+          }
+        });
+      for (const f of fresh) o.pending.set(f.labels.key, { id: f.id, done });
+      waits.push(done);
     }
-    return ids;
+    await Promise.all(waits);
+    return { ids, rejected };
+  }
+
+  /** The label with the most distinct values among a metric's series: what drives its growth. */
+  growthLabel(org: OrgId, metric: string): { name: string; values: number } | null {
+    const o = this.orgs.get(org);
+    const ids = o?.postings.get(METRIC_NAME)?.get(metric);
+    if (!o || !ids) return null;
+    const values = new Map<string, Set<string>>();
+    for (const id of ids.slice(-10_000)) {
+      for (const l of o.labels[id]!.list) {
+        if (l.name === METRIC_NAME) continue;
+        let v = values.get(l.name);
+        if (!v) values.set(l.name, (v = new Set()));
+        v.add(l.value);
+      }
+    }
+    let best: { name: string; values: number } | null = null;
+    for (const [name, v] of values) if (!best || v.size > best.values) best = { name, values: v.size };
+    return best;
   }
 
   /** Synchronous lookup (WAL replay): null when a series is unknown. */

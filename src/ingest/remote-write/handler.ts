@@ -11,11 +11,37 @@ import { snappyDecompress } from '../../lib/snappy.ts';
 import { readRawBody } from '../../server/body.ts';
 import { headerOf } from '../../server/http-server.ts';
 import type { RequestContext } from '../../server/router.ts';
-import type { SeriesRegistry } from '../../write/series-registry.ts';
+import type { SeriesLimits, SeriesRegistry } from '../../write/series-registry.ts';
+import type { Labels } from '../../promql/labels.ts';
+import type { OrgId } from '../../tenancy/org-id.ts';
 import type { IngestPayload } from '../../write/wal-payload.ts';
 import type { WritePath } from '../../write/write-path.ts';
 import type { IngestConfig } from '../otlp/types.ts';
 import { SAMPLES_STREAM, decodeRemoteWrite, labelsOf, samplesBatch } from './to-batch.ts';
+
+/**
+ * 429 naming the limit, the metric and the label driving its growth (samples of known series in
+ * the same request were stored).
+ */
+export function seriesLimitError(
+  registry: SeriesRegistry,
+  org: OrgId,
+  rejected: Labels[],
+  limits: SeriesLimits,
+): MoleError {
+  const metric = rejected[0]!.get('__name__');
+  const perMetric = registry.select(org, [{ name: '__name__', type: '=', value: metric }]).length;
+  const growth = registry.growthLabel(org, metric);
+  const which =
+    perMetric >= limits.maxSeriesPerMetric
+      ? `limits.maxSeriesPerMetric=${limits.maxSeriesPerMetric} for metric "${metric}"`
+      : `limits.maxSeriesPerOrg=${limits.maxSeriesPerOrg} (metric "${metric}" has ${perMetric} series)`;
+  const driver = growth ? `; its label "${growth.name}" has ${growth.values} distinct values` : '';
+  return new MoleError(
+    `${rejected.length} new series refused: over ${which}${driver}. Drop or aggregate that label before sending, or raise the limit`,
+    { code: 'MS_ERR_SERIES_LIMIT', status: 429, reason: 'series_limit', retryable: false },
+  );
+}
 
 function versionOf(ctx: RequestContext): 'prw-v1' | 'prw-v2' {
   const ct = (headerOf(ctx.req, 'content-type') ?? '').toLowerCase();
@@ -29,6 +55,7 @@ export function remoteWriteHandler(deps: {
   registry: SeriesRegistry;
   catalog: Catalog;
   config: IngestConfig;
+  limits: SeriesLimits;
 }) {
   return async (ctx: RequestContext): Promise<void> => {
     const org = ctx.org!.id;
@@ -47,7 +74,7 @@ export function remoteWriteHandler(deps: {
     }
     const body = enc === 'snappy' ? snappyDecompress(raw, deps.config.maxDecodedBytes) : raw;
     const rw = decodeRemoteWrite({ format, body });
-    const ids = await deps.registry.resolve(org, labelsOf(rw));
+    const { ids, rejected } = await deps.registry.resolve(org, labelsOf(rw), deps.limits);
     if (rw.metadata.length > 0)
       await deps.catalog.upsertMetricMetadata(
         org,
@@ -67,6 +94,7 @@ export function remoteWriteHandler(deps: {
       };
       await deps.writePath.write(payload, samplesBatch(rw, ids));
     }
+    if (rejected.length > 0) throw seriesLimitError(deps.registry, org, rejected, deps.limits);
     const headers: Record<string, string | number> = { 'content-length': 0 };
     if (format === 'prw-v2') {
       headers['x-prometheus-remote-write-samples-written'] = rw.sampleCount;

@@ -17,25 +17,31 @@ export function decodeRemoteWrite(p: Pick<IngestPayload, 'format' | 'body'>): Re
 
 export const labelsOf = (rw: RemoteWriteBatch): Labels[] => rw.series.map(seriesLabels);
 
+/** The samples of series with an id (id 0 = a series refused by a limit: its samples are dropped). */
 export function samplesBatch(rw: RemoteWriteBatch, seriesIds: Uint32Array): ColumnBatch {
-  const n = rw.sampleCount;
-  const ts = new Array<bigint>(n);
-  const ids = new Array<number>(n);
-  const values = new Array<number>(n);
-  const stale = new Array<boolean>(n);
-  for (let i = 0; i < n; i++) {
-    ts[i] = BigInt(rw.timestampsMs[i]!) * 1_000_000n;
-    ids[i] = seriesIds[rw.sampleSeries[i]!]!;
-    values[i] = rw.values[i]!;
-    stale[i] = rw.stale[i] === 1;
+  const ts: bigint[] = [];
+  const ids: number[] = [];
+  const values: number[] = [];
+  const stale: boolean[] = [];
+  let dropped = 0;
+  for (let i = 0; i < rw.sampleCount; i++) {
+    const id = seriesIds[rw.sampleSeries[i]!]!;
+    if (id === 0) {
+      dropped++;
+      continue;
+    }
+    ts.push(BigInt(rw.timestampsMs[i]!) * 1_000_000n);
+    ids.push(id);
+    values.push(rw.values[i]!);
+    stale.push(rw.stale[i] === 1);
   }
   return {
     signal: 'metrics',
-    rowCount: n,
+    rowCount: ids.length,
     fixed: { _timestamp: ts, series_id: ids, value: values, stale },
     dynamic: [],
-    rejectedCount: 0,
-    rejectedMessage: '',
+    rejectedCount: dropped,
+    rejectedMessage: dropped > 0 ? `${dropped} samples of series over a series limit were dropped` : '',
   };
 }
 
