@@ -112,3 +112,12 @@ export function define(
 ): FunctionImpl {
   return { name, call };
 }
+
+/**
+ * Pushes an annotation with Prometheus' position suffix: ` (line:column)` of the argument expression
+ * the annotation is about (the engine formats single-line queries as line 1, column start+1).
+ */
+export function annotate(ctx: FnContext, level: 'warn' | 'info', message: string, argIndex: number): void {
+  const pos = ctx.argExprs[argIndex]?.pos;
+  ctx.annotations.push({ level, message: pos === undefined ? message : `${message} (1:${pos.start + 1})` });
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Sample } from '../value.ts';
 import { bucketQuantile, parseGoFloat } from './histogram.ts';
-import { call, close, render, scalar, vec } from './testing.ts';
+import { call, close, render, scalar, selector, vec } from './testing.ts';
 
 /** Bucket values at 50m of `0+Nx10` series = 10*N. */
 const testhistogram = vec([
@@ -227,5 +227,27 @@ describe("le parsing as Go's strconv.ParseFloat", () => {
   it('rejects what Go rejects', () => {
     for (const bad of ['', ' 1', 'Hello World', '0x10', '1_000', '1e'])
       assert.equal(parseGoFloat(bad), undefined, bad);
+  });
+});
+
+describe('annotation positions', () => {
+  it('the bad-le warning points at the vector argument, like Prometheus (1:25)', () => {
+    const argExprs = [
+      { type: 'NumberLiteral' as const, val: 0.8, pos: { start: 19, end: 22 } },
+      { ...selector('series'), pos: { start: 24, end: 30 } },
+    ];
+    const r = call(
+      'histogram_quantile',
+      [scalar(0.8), vec([{ labels: { __name__: 'series', le: 'x' }, v: 1 }])],
+      0,
+      argExprs,
+    );
+    assert.deepEqual(r.annotations, [
+      {
+        level: 'warn',
+        message:
+          'PromQL warning: bucket label "le" is missing or has a malformed value of "x" for metric name "series" (1:25)',
+      },
+    ]);
   });
 });

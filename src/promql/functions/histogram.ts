@@ -5,7 +5,7 @@
  */
 import { Labels, METRIC_NAME } from '../labels.ts';
 import type { Sample } from '../value.ts';
-import { define, derived, formatG, scalarArg, stringArg, vectorArg } from './common.ts';
+import { annotate, define, derived, formatG, scalarArg, stringArg, vectorArg } from './common.ts';
 import { invalidQuantileWarning } from './over-time.ts';
 import type { FnArg, FnContext, FunctionImpl } from './types.ts';
 
@@ -167,13 +167,13 @@ interface Group {
 }
 
 /** Groups classic bucket samples by their labels without `le`; warns on a missing/malformed `le`. */
-export function groupBuckets(samples: readonly Sample[], ctx: FnContext): Group[] {
+export function groupBuckets(samples: readonly Sample[], ctx: FnContext, vectorArgIndex: number): Group[] {
   const groups = new Map<string, Group>();
   for (const s of samples) {
     const le = s.metric.get(BUCKET_LABEL);
     const upperBound = parseGoFloat(le);
     if (upperBound === undefined) {
-      ctx.annotations.push({ level: 'warn', message: badBucketLabelWarning(s.metric.get(METRIC_NAME), le) });
+      annotate(ctx, 'warn', badBucketLabelWarning(s.metric.get(METRIC_NAME), le), vectorArgIndex);
       continue;
     }
     const metric = s.metric.without([BUCKET_LABEL]);
@@ -204,15 +204,20 @@ export function forcedMonotonicityInfo(name: string): string {
   );
 }
 
-function quantiles(samples: readonly Sample[], qs: number[], ctx: FnContext, label: string | null): Sample[] {
+function quantiles(
+  samples: readonly Sample[],
+  qs: number[],
+  ctx: FnContext,
+  label: string | null,
+  vectorArgIndex: number,
+): Sample[] {
   const out: Sample[] = [];
-  const groups = groupBuckets(samples, ctx);
+  const groups = groupBuckets(samples, ctx, vectorArgIndex);
   for (const q of qs) {
     for (const g of groups) {
       if (g.buckets.length === 0) continue;
       const [v, forced] = bucketQuantile(q, g.buckets);
-      if (forced)
-        ctx.annotations.push({ level: 'info', message: forcedMonotonicityInfo(g.metric.get(METRIC_NAME)) });
+      if (forced) annotate(ctx, 'info', forcedMonotonicityInfo(g.metric.get(METRIC_NAME)), 1);
       const metric = label === null ? g.metric : g.metric.with(label, formatOpenMetricsFloat(q));
       out.push(derived(metric, ctx.t, v));
     }
@@ -227,9 +232,8 @@ export function formatOpenMetricsFloat(q: number): string {
   return `${s}.0`;
 }
 
-function checkQuantile(q: number, ctx: FnContext): void {
-  if (Number.isNaN(q) || q < 0 || q > 1)
-    ctx.annotations.push({ level: 'warn', message: invalidQuantileWarning(q) });
+function checkQuantile(q: number, ctx: FnContext, argIndex: number): void {
+  if (Number.isNaN(q) || q < 0 || q > 1) annotate(ctx, 'warn', invalidQuantileWarning(q), argIndex);
 }
 
 /** Native-histogram-only functions: no float sample is a native histogram, so nothing is returned. */
@@ -238,8 +242,8 @@ const nativeOnly = (name: string): FunctionImpl => define(name, (): Sample[] => 
 export const HISTOGRAM_FUNCTIONS: FunctionImpl[] = [
   define('histogram_quantile', (args: FnArg[], ctx) => {
     const q = scalarArg(args, 0);
-    checkQuantile(q, ctx);
-    return quantiles(vectorArg(args, 1), [q], ctx, null);
+    checkQuantile(q, ctx, 0);
+    return quantiles(vectorArg(args, 1), [q], ctx, null, 1);
   }),
   // not in signatures.ts (Prometheus' experimental histogram_quantiles); provided for completeness
   define('histogram_quantiles', (args: FnArg[], ctx) => {
@@ -247,15 +251,15 @@ export const HISTOGRAM_FUNCTIONS: FunctionImpl[] = [
     const qs: number[] = [];
     for (let k = 2; k < args.length; k++) {
       const q = scalarArg(args, k);
-      checkQuantile(q, ctx);
+      checkQuantile(q, ctx, k);
       qs.push(q);
     }
-    return quantiles(vectorArg(args, 0), qs, ctx, label);
+    return quantiles(vectorArg(args, 0), qs, ctx, label, 0);
   }),
   define('histogram_fraction', (args: FnArg[], ctx) => {
     const lower = scalarArg(args, 0);
     const upper = scalarArg(args, 1);
-    return groupBuckets(vectorArg(args, 2), ctx)
+    return groupBuckets(vectorArg(args, 2), ctx, 2)
       .filter((g) => g.buckets.length > 0)
       .map((g) => derived(g.metric, ctx.t, bucketFraction(lower, upper, g.buckets)));
   }),

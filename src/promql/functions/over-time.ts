@@ -2,7 +2,7 @@
 import type { Labels } from '../labels.ts';
 import type { Point, Sample } from '../value.ts';
 import { absentLabels } from './absent.ts';
-import { define, derived, formatG, kahanInc, matrixArg, scalarArg } from './common.ts';
+import { annotate, define, derived, formatG, kahanInc, matrixArg, scalarArg } from './common.ts';
 import type { FnArg, FnContext, FunctionImpl } from './types.ts';
 
 /** One output sample per series with at least one point; `keepName` series keep their name. */
@@ -153,7 +153,7 @@ export const OVER_TIME_FUNCTIONS: FunctionImpl[] = [
       1,
     );
     if (out.length > 0 && (Number.isNaN(q) || q < 0 || q > 1)) {
-      ctx.annotations.push({ level: 'warn', message: invalidQuantileWarning(q) });
+      annotate(ctx, 'warn', invalidQuantileWarning(q), 0);
     }
     return out;
   }),

@@ -1,6 +1,7 @@
 /** rate/increase/delta (extrapolated), irate/idelta, deriv, predict_linear, resets, changes, smoothing. */
 import type { Point, Sample } from '../value.ts';
 import {
+  annotate,
   define,
   derived,
   execError,
@@ -70,7 +71,7 @@ function rateFn(name: string, isCounter: boolean, isRate: boolean): FunctionImpl
       if (isCounter) {
         const n = metricName(s.metric);
         if (n !== '' && !COUNTER_SUFFIXES.some((suf) => n.endsWith(suf))) {
-          ctx.annotations.push({ level: 'info', message: possibleNonCounterInfo(n) });
+          annotate(ctx, 'info', possibleNonCounterInfo(n), 0);
         }
       }
     }
