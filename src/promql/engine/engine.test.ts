@@ -132,3 +132,15 @@ test('timeout between steps', async () => {
   };
   await assert.rejects(rangeQuery(slow, parseExpr('m'), 0, 3 * MIN, MIN, { timeoutMs: 5 }), PromQLTimeoutError);
 });
+
+test('info() adds data labels of target_info as of the base samples reference time', async () => {
+  const qi = new MemoryQueryable([
+    MemoryQueryable.every(MIN, { __name__: 'up', instance: 'a', job: 'j' }, [1, 1, 1, 1]),
+    MemoryQueryable.every(MIN, { __name__: 'target_info', instance: 'a', job: 'j', v: 'old' }, [1, 1, 'stale']),
+    MemoryQueryable.every(MIN, { __name__: 'target_info', instance: 'a', job: 'j', v: 'new' }, [null, null, 1, 1]),
+  ]);
+  assert.deepEqual(await instant(qi, 'info(up)', 3 * MIN), { 'up{instance="a", job="j", v="new"}': 1 });
+  assert.deepEqual(await instant(qi, 'info(up @ 60)', 3 * MIN), { 'up{instance="a", job="j", v="old"}': 1 });
+  assert.deepEqual(await instant(qi, 'info(up offset 2m)', 3 * MIN), { 'up{instance="a", job="j", v="old"}': 1 });
+  assert.deepEqual(await instant(qi, 'info(up, {v=~"x.+"})', 3 * MIN), {});
+});

@@ -22,6 +22,7 @@ import { MoleError } from '../../lib/errors.ts';
 import { execError, PromQLExecError, PromQLTimeoutError } from './errors.ts';
 import { posString } from './format.ts';
 import type { FunctionTable } from './functions.ts';
+import { enrich, infoSelector, referenceTime } from './info.ts';
 import { atTime, type QueryBounds, selectInstant, selectRange } from './selectors.ts';
 import type { MatrixValue, StepSeries, StepValue, VectorValue } from './types.ts';
 
@@ -235,6 +236,12 @@ export class Evaluator {
   }
 
   private evalCall(e: Call, t: number): StepValue {
+    if (e.func === 'info' && e.args[0]) {
+      const base = this.evalVector(e.args[0], t);
+      const ref = referenceTime(e.args[0], t, this.s.bounds);
+      const infos = this.selectVector(infoSelector(e), ref);
+      return { type: 'vector', samples: enrich(e, base, infos.samples, infos.origT) };
+    }
     const fn = this.s.functions.get(e.func);
     if (!fn) {
       const d = this.durationFunction(e, t);

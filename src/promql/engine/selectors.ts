@@ -5,6 +5,7 @@
 import type { AtModifier, Expr, VectorSelector } from '../ast.ts';
 import type { Queryable, StoredSeries } from '../storage.ts';
 import type { Point, Sample } from '../value.ts';
+import { infoSelector, referenceTime } from './info.ts';
 import type { StepSeries } from './types.ts';
 
 export interface QueryBounds {
@@ -77,6 +78,14 @@ export function selectorRanges(expr: Expr, b: QueryBounds, lookbackMs: number): 
         walk(e.expr, lo, hi);
         return;
       case 'Call':
+        if (e.func === 'info') {
+          // the second argument only describes the info series, which the engine selects itself
+          if (e.args[0]) walk(e.args[0], lo, hi);
+          const r1 = referenceTime(e.args[0], lo, b);
+          const r2 = referenceTime(e.args[0], hi, b);
+          add(infoSelector(e), Math.min(r1, r2), Math.max(r1, r2), 0);
+          return;
+        }
         for (const a of e.args) walk(a, lo, hi);
         return;
     }
