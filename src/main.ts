@@ -148,6 +148,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   appenderTimer.unref();
 
   const executor = new QueryExecutor({
+    registry: seriesRegistry,
     catalog,
     engines,
     streams,

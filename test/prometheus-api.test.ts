@@ -187,4 +187,47 @@ describe('Prometheus HTTP API', () => {
     const noMatch = await form('/api/v1/series', {});
     assert.match(noMatch.body.error, /no match\[\]/);
   });
+
+  test('SQL views of metrics: metrics."<name>", metrics._series, metrics._samples, joined with logs', async () => {
+    const byInstance = await server.search(
+      `SELECT instance, max(value) AS v, count(*) AS n FROM metrics.http_requests_total GROUP BY 1 ORDER BY 1`,
+    );
+    assert.deepEqual(byInstance.hits, [
+      { instance: 'a:80', v: 600, n: 41 },
+      { instance: 'b:80', v: 1200, n: 41 },
+    ]);
+    const cols = (await server.search(`SELECT * FROM metrics.up`)).columns.map((c) => c.name);
+    assert.deepEqual(cols, ['_timestamp', 'value', 'instance', 'job']);
+    const series = await server.search(`SELECT metric_name, labels FROM metrics._series ORDER BY series_id`);
+    assert.deepEqual(series.hits[2], { metric_name: 'up', labels: '{"instance":"a:80","job":"api"}' });
+    const raw = await server.search(`SELECT count(*) AS c FROM metrics._samples`);
+    assert.equal(raw.hits[0]!.c, 83);
+    const log = await server.fetch('/v1/logs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceLogs: [
+          {
+            resource: { attributes: [{ key: 'instance', value: { stringValue: 'b:80' } }] },
+            scopeLogs: [
+              {
+                logRecords: [
+                  { timeUnixNano: String(BigInt(T0) * 1_000_000n), body: { stringValue: 'slow' } },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    });
+    assert.equal(log.status, 200);
+    const joined = await server.search(
+      `SELECT l.body, max(m.value) AS v FROM logs.default l JOIN metrics.http_requests_total m ON m.instance = l."resource.instance" GROUP BY 1`,
+    );
+    assert.deepEqual(joined.hits, [{ body: 'slow', v: 1200 }]);
+    await assert.rejects(
+      server.search('SELECT * FROM metrics.no_such_metric'),
+      /not found or not accessible/,
+    );
+  });
 });

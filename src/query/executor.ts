@@ -18,6 +18,9 @@ import type { OrgId } from '../tenancy/org-id.ts';
 import type { StreamRegistry, StreamState } from '../write/streams.ts';
 import { validateAndRewrite } from './sql-validator.ts';
 import { streamRelation } from './stream-relation.ts';
+import { createMetricView, createSeriesTable, isMetricRelation, SERIES_VIEW } from './metric-views.ts';
+import { SAMPLES_STREAM } from '../write/fixed-columns.ts';
+import type { SeriesRegistry } from '../write/series-registry.ts';
 
 export interface SearchRequest {
   sql: string;
@@ -66,6 +69,7 @@ export class QueryExecutor {
       metrics: ServerMetrics;
       log: Logger;
       config: QueryConfig;
+      registry: SeriesRegistry;
     },
   ) {
     this.slots = new Semaphore(deps.config.maxConcurrent);
@@ -94,19 +98,32 @@ export class QueryExecutor {
       const stats: SearchStats = { files_scanned: 0, bytes_read: 0, memtable_rows: 0, rows: 0, took_ms: 0 };
       let sql = req.sql;
       if (!this.deps.config.disableValidator) {
+        const samples = this.deps.streams.get(org, 'metrics', SAMPLES_STREAM);
         const view = {
-          has: (type: StreamType, name: string) => this.deps.streams.get(org, type, name) !== undefined,
+          has: (type: StreamType, name: string) =>
+            type === 'metrics'
+              ? isMetricRelation(this.deps.registry, org, name, samples !== undefined)
+              : this.deps.streams.get(org, type, name) !== undefined,
         };
         const validated = await validateAndRewrite(conn, req.sql, view, relationName, {
           maxSqlBytes: this.deps.config.maxSqlBytes,
         });
         sql = validated.rewrittenSql;
         for (const t of validated.tables) {
-          const s = this.deps.streams.get(org, t.streamType, t.stream);
+          const relation = relationName(t.streamType, t.stream);
+          if (t.streamType === 'metrics' && t.stream === SERIES_VIEW) {
+            await createSeriesTable(conn, this.deps.registry, org, relation);
+            continue;
+          }
+          const isMetric = t.streamType === 'metrics' && t.stream !== SAMPLES_STREAM;
+          const s = isMetric ? samples : this.deps.streams.get(org, t.streamType, t.stream);
           if (!s) continue;
           const tables = s.mem.pin();
           pinned.push({ s, tables });
-          await this.createView(conn, s, tables, req, stats);
+          if (isMetric) {
+            const samplesSql = await streamRelation(this.deps, s, tables, req.startNs, req.endNs, stats);
+            await createMetricView(conn, this.deps.registry, org, t.stream, relation, samplesSql);
+          } else await this.createView(conn, s, tables, req, stats);
         }
       }
       if (this.deps.config.disableValidator) return await this.runUnvalidated(conn, req, stats, started);
