@@ -92,8 +92,11 @@ export class Evaluator {
         }
         throw execError(`unary expression only allowed on expressions of type scalar or instant vector, got ${v.type}`);
       }
-      case 'VectorSelector':
-        return { type: 'vector', samples: this.selectVector(e, t).samples };
+      case 'VectorSelector': {
+        const samples = this.selectVector(e, t).samples;
+        if (samples.length > this.s.maxSamples) throw execError(TOO_MANY_SAMPLES);
+        return { type: 'vector', samples };
+      }
       case 'MatrixSelector': {
         const vs = e.vector;
         const ref = (atTime(vs.at, this.s.bounds) ?? t) - vs.offsetMs;
@@ -171,10 +174,8 @@ export class Evaluator {
   }
 
   private evalBinary(e: BinaryExpr, t: number): StepValue {
+    // both sides always evaluate (as in Prometheus), so their errors and annotations surface
     const l = this.eval(e.lhs, t);
-    if (isSetOp(e.op) && l.type === 'vector') {
-      if (e.op === 'and' && l.samples.length === 0) return l;
-    }
     const r = this.eval(e.rhs, t);
     if (l.type === 'scalar' && r.type === 'scalar') {
       return { type: 'scalar', v: scalarScalar(e.op, l.v, r.v, e.returnBool) };
