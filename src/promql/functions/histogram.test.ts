@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Sample } from '../value.ts';
 import { bucketQuantile, parseGoFloat } from './histogram.ts';
-import { call, close, render, scalar, selector, vec } from './testing.ts';
+import { call, close, render, scalar, selector, str, vec } from './testing.ts';
 
 /** Bucket values at 50m of `0+Nx10` series = 10*N. */
 const testhistogram = vec([
@@ -249,5 +249,20 @@ describe('annotation positions', () => {
           'PromQL warning: bucket label "le" is missing or has a malformed value of "x" for metric name "series" (1:25)',
       },
     ]);
+  });
+});
+
+describe('histogram_quantiles (not in signatures.ts yet)', () => {
+  it('one output series per quantile, labelled in OpenMetrics float format', () => {
+    const r = call('histogram_quantiles', [testhistogram, str('q'), scalar(0.5), scalar(1), scalar(NaN)], 0);
+    expectAll(render(r.out), {
+      '{q="0.5", start="positive"}': 0.15,
+      '{q="0.5", start="negative"}': -0.15,
+      '{q="1.0", start="positive"}': 1,
+      '{q="1.0", start="negative"}': 0.3,
+      '{q="NaN", start="positive"}': NaN,
+      '{q="NaN", start="negative"}': NaN,
+    });
+    assert.equal(r.annotations.length, 1);
   });
 });
