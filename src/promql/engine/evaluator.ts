@@ -4,7 +4,7 @@
  * memoized per node, since evaluating any expression at a time depends only on that time.
  */
 import type { AggregateExpr, BinaryExpr, Call, Expr, SubqueryExpr, VectorMatching, VectorSelector } from '../ast.ts';
-import type { FnArg, FnContext } from '../functions/types.ts';
+import type { FnArg, FnContext, FunctionImpl } from '../functions/types.ts';
 import { Labels } from '../labels.ts';
 import type { StoredSeries } from '../storage.ts';
 import type { Annotation, Sample } from '../value.ts';
@@ -21,10 +21,11 @@ import {
 import { MoleError } from '../../lib/errors.ts';
 import { execError, PromQLExecError, PromQLTimeoutError } from './errors.ts';
 import { posString } from './format.ts';
-import type { FunctionTable } from './functions.ts';
 import { enrich, infoSelector, referenceTime } from './info.ts';
 import { atTime, type QueryBounds, selectInstant, selectRange } from './selectors.ts';
 import type { MatrixValue, StepSeries, StepValue, VectorValue } from './types.ts';
+
+export type FunctionTable = ReadonlyMap<string, FunctionImpl>;
 
 export interface EvalSettings {
   bounds: QueryBounds;

@@ -3,13 +3,13 @@
  * Selector data is fetched once per selector, then the expression is evaluated step by step.
  */
 import type { Expr } from '../ast.ts';
+import { FUNCTIONS } from '../functions/index.ts';
 import type { FunctionImpl } from '../functions/types.ts';
 import { Labels } from '../labels.ts';
 import type { Queryable } from '../storage.ts';
 import type { Point, QueryResult, Sample, Series } from '../value.ts';
 import { execError, PromQLExecError, PromQLTimeoutError } from './errors.ts';
 import { DUPLICATE_LABELSET, type EvalSettings, Evaluator, TOO_MANY_SAMPLES, unwrapParens } from './evaluator.ts';
-import { type FunctionTable, loadFunctions } from './functions.ts';
 import { fetchSelectors, selectorRanges } from './selectors.ts';
 
 export { PromQLExecError, PromQLTimeoutError };
@@ -33,26 +33,6 @@ interface Prepared {
   ev: Evaluator;
 }
 
-function usesFunctions(e: Expr): boolean {
-  switch (e.type) {
-    case 'Call':
-      return true;
-    case 'NumberLiteral':
-    case 'StringLiteral':
-    case 'VectorSelector':
-    case 'MatrixSelector':
-      return false;
-    case 'SubqueryExpr':
-    case 'ParenExpr':
-    case 'UnaryExpr':
-      return usesFunctions(e.expr);
-    case 'BinaryExpr':
-      return usesFunctions(e.lhs) || usesFunctions(e.rhs);
-    case 'AggregateExpr':
-      return (e.param !== null && usesFunctions(e.param)) || usesFunctions(e.expr);
-  }
-}
-
 async function prepare(
   q: Queryable,
   expr: Expr,
@@ -65,7 +45,7 @@ async function prepare(
   const lookbackMs = opts.lookbackDeltaMs ?? 300_000;
   const bounds = { startMs, endMs };
   const data = await fetchSelectors(q, selectorRanges(expr, bounds, lookbackMs));
-  const functions: FunctionTable = opts.functions ?? (usesFunctions(expr) ? await loadFunctions() : new Map());
+  const functions = opts.functions ?? FUNCTIONS;
   const settings: EvalSettings = {
     bounds,
     stepMs,
