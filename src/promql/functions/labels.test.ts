@@ -208,6 +208,7 @@ describe('RE2 translation', () => {
     assert.equal(m('(?i)[a-c]+', 'AbC'), true);
     assert.equal(m('\\s', '\u00a0'), false);
     assert.equal(m('[]a]', ']'), true);
+    assert.equal(m('(?i)k', '\u212A'), true);
   });
   it('rejects what RE2 rejects', () => {
     for (const bad of ['(.*', '(?=a)', '(?!a)', '(?<=a)b', '(a)\\1', 'a{1001}', '\\k<x>', 'a**', '(?U)a']) {

@@ -39,12 +39,16 @@ function unicodeClass(name: string, negated: boolean): string {
   return `\\${p}{Script=${name}}`;
 }
 
-/** Both cases of an ASCII/Unicode letter as class content, or the escaped character. */
+/** Simple case-folding orbits beyond lower/upper case (RE2 folds these too). */
+const FOLD_EXTRA: Record<string, string> = { k: '\u212A', s: '\u017F', å: '\u212B' };
+
+/** All simple case folds of a character as class content, or the escaped character. */
 function foldedClassItem(c: string): string {
   const lo = c.toLowerCase();
   const up = c.toUpperCase();
+  const extra = FOLD_EXTRA[lo] ?? '';
   if (lo === up || [...lo].length !== 1 || [...up].length !== 1) return hex(c);
-  return hex(lo) + hex(up);
+  return hex(lo) + hex(up) + (extra === '' ? '' : hex(extra));
 }
 
 interface Out {
