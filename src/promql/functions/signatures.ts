@@ -68,6 +68,7 @@ const LIST: FunctionSignature[] = [
   sig('histogram_count', [v], v),
   sig('histogram_fraction', [s, s, v], v),
   sig('histogram_quantile', [s, v], v),
+  sig('histogram_quantiles', [v, str, s], v, -1, true),
   sig('histogram_stddev', [v], v),
   sig('histogram_stdvar', [v], v),
   sig('histogram_sum', [v], v),
