@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { MoleError } from '../../lib/errors.ts';
 import type { FunctionImpl } from '../functions/types.ts';
+import { Labels } from '../labels.ts';
 import { parseExpr } from '../parser/index.ts';
 import type { Sample } from '../value.ts';
 import { instantQuery, PromQLExecError, PromQLTimeoutError, rangeQuery } from './index.ts';
@@ -143,4 +145,45 @@ test('info() adds data labels of target_info as of the base samples reference ti
   assert.deepEqual(await instant(qi, 'info(up @ 60)', 3 * MIN), { 'up{instance="a", job="j", v="old"}': 1 });
   assert.deepEqual(await instant(qi, 'info(up offset 2m)', 3 * MIN), { 'up{instance="a", job="j", v="old"}': 1 });
   assert.deepEqual(await instant(qi, 'info(up, {v=~"x.+"})', 3 * MIN), {});
+});
+
+test('sort functions warn in range queries; annotations are deduplicated across steps', async () => {
+  const fns = new Map<string, FunctionImpl>([
+    ['sort', { name: 'sort', call: (args) => (args[0]?.type === 'vector' ? args[0].samples : []) }],
+  ]);
+  const r = await rangeQuery(q, parseExpr('sum(sort(m))'), 0, 3 * MIN, MIN, { functions: fns });
+  assert.deepEqual(r.annotations, [
+    {
+      level: 'warn',
+      message: 'PromQL warning: sort is ineffective for range queries since results are always ordered by labels (1:5)',
+    },
+  ]);
+  const i = await instantQuery(q, parseExpr('sort(m)'), 0, { functions: fns });
+  assert.deepEqual(i.annotations, []);
+});
+
+test('function failures become execution errors; duplicate output label sets fail', async () => {
+  const fns = new Map<string, FunctionImpl>([
+    [
+      'label_replace',
+      {
+        name: 'label_replace',
+        call: () => {
+          throw new MoleError('bad regex', { code: 'X', status: 400, reason: 'bad_request' });
+        },
+      },
+    ],
+    [
+      'abs',
+      {
+        name: 'abs',
+        call: (args) => (args[0]?.type === 'vector' ? args[0].samples.map((s) => ({ ...s, metric: Labels.EMPTY })) : []),
+      },
+    ],
+  ]);
+  await assert.rejects(instantQuery(q, parseExpr('label_replace(m, "a", "b", "c", "(")'), 0, { functions: fns }), (e: unknown) => {
+    return e instanceof PromQLExecError && e.message === 'bad regex';
+  });
+  await assert.rejects(instantQuery(q, parseExpr('abs(m)'), 0, { functions: fns }), /vector cannot contain metrics with the same labelset/);
+  await assert.rejects(rangeQuery(q, parseExpr('abs(m)'), 0, MIN, MIN, { functions: fns }), /same labelset/);
 });
