@@ -142,6 +142,11 @@ export class Evaluator {
       this.subqueryCache.set(e, cache);
     }
     const first = Math.floor((ref - e.rangeMs) / interval) * interval + interval;
+    // steps move forward, so results before this window are not needed again (bounded memory)
+    for (const ts of cache.keys()) {
+      if (ts >= first) break;
+      cache.delete(ts);
+    }
     const byKey = new Map<string, StepSeries>();
     let total = 0;
     for (let ts = first; ts <= ref; ts += interval) {
