@@ -16,6 +16,11 @@ import type { Config } from './config/config.ts';
 import { decodeOtlp } from './ingest/otlp/decode.ts';
 import { otlpHandler } from './ingest/otlp/handler.ts';
 import { remoteWriteHandler } from './ingest/remote-write/handler.ts';
+import {
+  isOtlpMetricsFormat,
+  otlpMetricsHandler,
+  replayOtlpMetricsBatch,
+} from './ingest/otlp-metrics/handler.ts';
 import { promApiHandlers } from './promql/api/handlers.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
 import { SeriesRegistry } from './write/series-registry.ts';
@@ -120,7 +125,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     catalog,
     metrics,
     log,
-    decode: (p) => (p.signal === 'metrics' ? replayMetricsBatch(p, seriesRegistry) : decodeOtlp(p)),
+    decode: (p) =>
+      p.signal !== 'metrics'
+        ? decodeOtlp(p)
+        : isOtlpMetricsFormat(p.format)
+          ? replayOtlpMetricsBatch(p, seriesRegistry)
+          : replayMetricsBatch(p, seriesRegistry),
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
   });
   const replayStarted = performance.now();
@@ -180,6 +190,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       otlpLogs: otlpHandler('logs', ingestDeps),
       otlpTraces: otlpHandler('traces', ingestDeps),
       remoteWrite: remoteWriteHandler({
+        ...ingestDeps,
+        registry: seriesRegistry,
+        catalog,
+        limits: config.limits,
+      }),
+      otlpMetrics: otlpMetricsHandler({
         ...ingestDeps,
         registry: seriesRegistry,
         catalog,

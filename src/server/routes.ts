@@ -13,6 +13,7 @@ export interface RouteHandlers {
   metrics: H;
   otlpLogs: H;
   otlpTraces: H;
+  otlpMetrics: H;
   remoteWrite: H;
   prom: {
     query: H;
@@ -83,6 +84,31 @@ export function buildRoutes(h: RouteHandlers): Route[] {
       access: 'ingest',
       org: 'implicit',
       handler: h.otlpTraces,
+      errorBody: 'otlp',
+    },
+    {
+      method: 'POST',
+      path: '/v1/metrics',
+      access: 'ingest',
+      org: 'implicit',
+      handler: h.otlpMetrics,
+      errorBody: 'otlp',
+    },
+    {
+      method: 'POST',
+      path: '/api/:org/v1/metrics',
+      access: 'ingest',
+      org: 'path',
+      handler: h.otlpMetrics,
+      errorBody: 'otlp',
+    },
+    // Prometheus' own OTLP receiver path, so a Collector or SDK pointed at Prometheus works unchanged.
+    {
+      method: 'POST',
+      path: '/api/v1/otlp/v1/metrics',
+      access: 'ingest',
+      org: 'implicit',
+      handler: h.otlpMetrics,
       errorBody: 'otlp',
     },
     {

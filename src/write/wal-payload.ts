@@ -7,7 +7,8 @@
 import { asOrgId, type OrgId } from '../tenancy/org-id.ts';
 import type { SignalType } from './column-batch.ts';
 
-export type WireFormat = 'otlp-proto' | 'otlp-json' | 'prw-v1' | 'prw-v2';
+export type WireFormat =
+  'otlp-proto' | 'otlp-json' | 'prw-v1' | 'prw-v2' | 'otlp-metrics-proto' | 'otlp-metrics-json';
 
 export interface IngestPayload {
   org: OrgId;
@@ -21,7 +22,15 @@ export interface IngestPayload {
 }
 
 const SIGNALS: SignalType[] = ['logs', 'traces', 'metrics'];
-const FORMATS: WireFormat[] = ['otlp-proto', 'otlp-json', 'prw-v1', 'prw-v2'];
+/** Stored in every WAL record by index: append only, never reorder. */
+const FORMATS: WireFormat[] = [
+  'otlp-proto',
+  'otlp-json',
+  'prw-v1',
+  'prw-v2',
+  'otlp-metrics-proto',
+  'otlp-metrics-json',
+];
 const VERSION = 1;
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -19,26 +19,43 @@ export const labelsOf = (rw: RemoteWriteBatch): Labels[] => rw.series.map(series
 
 /** The samples of series with an id (id 0 = a series refused by a limit: its samples are dropped). */
 export function samplesBatch(rw: RemoteWriteBatch, seriesIds: Uint32Array): ColumnBatch {
+  return samplesColumnBatch(seriesIds, rw.sampleSeries, rw.timestampsMs, rw.values, rw.stale, rw.sampleCount);
+}
+
+/**
+ * The `metrics._samples` ColumnBatch of `n` samples, shared by every metrics ingest path
+ * (remote_write, OTLP metrics): per sample an index into `seriesIds` (the registry ids of the
+ * request's series), a millisecond timestamp, a value and a staleness flag (1). Samples of a series
+ * whose id is 0 (refused by a limit) are dropped and counted as rejected.
+ */
+export function samplesColumnBatch(
+  seriesIds: Uint32Array,
+  sampleSeries: ArrayLike<number>,
+  timestampsMs: ArrayLike<number>,
+  values: ArrayLike<number>,
+  staleFlags: ArrayLike<number>,
+  n: number,
+): ColumnBatch {
   const ts: bigint[] = [];
   const ids: number[] = [];
-  const values: number[] = [];
+  const vals: number[] = [];
   const stale: boolean[] = [];
   let dropped = 0;
-  for (let i = 0; i < rw.sampleCount; i++) {
-    const id = seriesIds[rw.sampleSeries[i]!]!;
+  for (let i = 0; i < n; i++) {
+    const id = seriesIds[sampleSeries[i]!]!;
     if (id === 0) {
       dropped++;
       continue;
     }
-    ts.push(BigInt(rw.timestampsMs[i]!) * 1_000_000n);
+    ts.push(BigInt(timestampsMs[i]!) * 1_000_000n);
     ids.push(id);
-    values.push(rw.values[i]!);
-    stale.push(rw.stale[i] === 1);
+    vals.push(values[i]!);
+    stale.push(staleFlags[i] === 1);
   }
   return {
     signal: 'metrics',
     rowCount: ids.length,
-    fixed: { _timestamp: ts, series_id: ids, value: values, stale },
+    fixed: { _timestamp: ts, series_id: ids, value: vals, stale },
     dynamic: [],
     rejectedCount: dropped,
     rejectedMessage: dropped > 0 ? `${dropped} samples of series over a series limit were dropped` : '',
