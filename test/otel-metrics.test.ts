@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { OTLPMetricExporter as MetricsHttpJson } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as MetricsProto } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -193,7 +194,7 @@ describe('OpenTelemetry JS SDK metrics → MoleSignal → Prometheus API', () =>
     assert.equal(meta.data.queue_size?.[0]?.type, 'gauge');
   });
 
-  test('OTLP responses: partial success for exponential histograms, google.rpc.Status / JSON errors', async () => {
+  test('OTLP responses: gzip, partial success for exponential histograms, google.rpc.Status / JSON errors', async () => {
     const body = {
       resourceMetrics: [
         {
@@ -216,8 +217,8 @@ describe('OpenTelemetry JS SDK metrics → MoleSignal → Prometheus API', () =>
     };
     const res = await server.fetch('/v1/metrics', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify(body)),
     });
     assert.equal(res.status, 200);
     const answer = (await res.json()) as {
@@ -225,6 +226,7 @@ describe('OpenTelemetry JS SDK metrics → MoleSignal → Prometheus API', () =>
     };
     assert.equal(answer.partialSuccess.rejectedDataPoints, '1');
     assert.match(answer.partialSuccess.errorMessage, /exponential histogram/);
+    assert.equal(await value('raw_exp_count{job="raw"}'), 3);
 
     const bad = await server.fetch('/v1/metrics', {
       method: 'POST',
