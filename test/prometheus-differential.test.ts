@@ -102,6 +102,14 @@ function exposition(n: number): string {
     s('ms_latency_seconds_sum', { handler }, n * (handler === 'a' ? 1.234 : 5.5));
     s('ms_latency_seconds_count', { handler }, n * w[w.length - 1]!);
   }
+  // bucket counts that are not monotonic in le (histogram_quantile's monotonicity fix)
+  fam('ms_broken', 'histogram', 'Non-monotonic buckets.');
+  s('ms_broken_bucket', { le: '1' }, 10 + n);
+  s('ms_broken_bucket', { le: '2' }, 8 + n);
+  s('ms_broken_bucket', { le: '4' }, 20 + 2 * n);
+  s('ms_broken_bucket', { le: '+Inf' }, 20 + 2 * n);
+  s('ms_broken_sum', {}, 30 * n);
+  s('ms_broken_count', {}, 20 + 2 * n);
   fam('ms_rpc_duration_seconds', 'summary', 'RPC latency.');
   for (const [q, base] of [
     ['0.5', 0.05],
@@ -278,7 +286,7 @@ const QUERIES: QuerySpec[] = [
   { q: 'sum(ms_special)' },
   { q: 'count by (job) ({__name__=~".+"})' },
   // duplicate label sets after the name is dropped: an execution error in Prometheus
-  { q: 'count_over_time({__name__=~"ms_requests_total|ms_resets_total"}[5s])' },
+  { q: 'count_over_time({__name__=~"ms_latency_seconds_sum|ms_latency_seconds_count"}[5s])' },
   // binary operators
   { q: 'ms_requests_total{code="200"} / on (path) group_left sum by (path) (ms_requests_total)' },
   { q: 'ms_requests_total / ignoring (code) group_left sum without (code) (ms_requests_total)' },
@@ -347,6 +355,27 @@ const QUERIES: QuerySpec[] = [
   { q: 'rate(prometheus_http_requests_total[10s])' },
   { q: 'sum by (job) (rate(scrape_samples_scraped[5s]))' },
   { q: 'topk(3, prometheus_tsdb_head_series)' },
+  // NaN, ±Inf and overflow in aggregations and sorting
+  { q: 'sort(ms_special)', ordered: true },
+  { q: 'sort_desc(ms_special)', ordered: true },
+  { q: 'max(ms_special)' },
+  { q: 'min(ms_special)' },
+  { q: 'sum(ms_special{kind=~"inf|ninf"})' },
+  { q: 'count_values("v", ms_special)' },
+  { q: 'stddev(ms_special{kind=~"big|neg|tiny"})' },
+  {
+    q: 'avg(ms_special{kind="big"} * 1e8 or label_replace(ms_special{kind="big"} * 1.1e8, "kind", "big2", "", ""))',
+  },
+  { q: 'quantile(2, ms_temperature_celsius) + quantile(-1, ms_temperature_celsius)' },
+  { q: 'quantile(0.5, ms_special)' },
+  { q: 'topk(scalar(count(ms_flaky)) + 1, ms_temperature_celsius)' },
+  // float summation: naive (2.42) vs Kahan-compensated (newer) sums
+  { q: 'sum(ms_requests_total{path="/b"}) - 1e9' },
+  { q: 'sum_over_time((ms_requests_total{code="404"} + 1e9)[5s:1s]) - 5e9' },
+  // duplicate series after a function drops the name: an execution error in both
+  // a classic histogram with a non-monotonic bucket
+  { q: 'histogram_quantile(0.7, ms_broken_bucket)' },
+  { q: 'histogram_quantile(0.5, rate(ms_latency_seconds_bucket{le!="+Inf"}[10s]))' },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -388,6 +417,27 @@ function extrapolatedIncrease(
   }
   if (toEnd >= threshold) toEnd = avg / 2;
   return result * ((sampled + toStart + toEnd) / sampled);
+}
+
+/** Prometheus' kahanSumInc (Neumaier's variant). */
+function kahanSumInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  if (!Number.isFinite(t)) return [t, 0];
+  return [t, Math.abs(sum) >= Math.abs(inc) ? c + (sum - t + inc) : c + (inc - t + sum)];
+}
+/** avg_over_time in 2.42: an incremental mean, Kahan-compensated. */
+function avgIncremental(vals: number[]): number {
+  let mean = 0;
+  let c = 0;
+  vals.forEach((v, i) => ([mean, c] = kahanSumInc(v / (i + 1) - mean / (i + 1), mean, c)));
+  return mean + c;
+}
+/** avg_over_time in 3.x without overflow: a Kahan sum divided by the count. */
+function avgKahan(vals: number[]): number {
+  let sum = 0;
+  let c = 0;
+  for (const v of vals) [sum, c] = kahanSumInc(v, sum, c);
+  return sum / vals.length + c / vals.length;
 }
 
 async function freePort(): Promise<number> {
@@ -750,6 +800,47 @@ describe(
       assert.ok(floatsEqual(num(p[0]?.value[1]), want2), 'Prometheus 2.42 follows the 2.42 formula');
       assert.ok(floatsEqual(num(m[0]?.value[1]), want3), 'MoleSignal follows the 3.x formula');
       assert.ok(!floatsEqual(want2, want3), 'the data exercise the difference');
+    });
+
+    test('2→3 #7: avg_over_time: Kahan sum then divide in 3.x, incremental mean in 2.42 (PR #14413)', async () => {
+      // 1e9 + 0.1·n is not exact in float64 (ulp 1.2e-7): the two algorithms round differently
+      // at about half of the times; subtracting 1e9 makes the last bit visible beyond 1e-9.
+      const inner = '(ms_requests_total{code="404"} * 100 + 1e9)[10s:1s]';
+      const q = `avg_over_time(${inner}) - 1e9`;
+      let differ = 0;
+      for (let t = win.start; t <= win.end; t += 1000) {
+        const raw = await promQuery('/api/v1/query', { query: inner, time: sec(t) });
+        const vals: number[] = raw.data.result[0].values.map(([, v]: [number, string]) => num(v));
+        const want2 = avgIncremental(vals) - 1e9;
+        const want3 = avgKahan(vals) - 1e9;
+        const { p, m } = await instant(q, t);
+        const pv = num(p[0]?.value[1]);
+        const mv = num(m[0]?.value[1]);
+        const at = `${q} @${sec(t)}: prometheus ${pv} (2.42 formula ${want2}), molesignal ${mv} (3.x formula ${want3})`;
+        assert.ok(floatsEqual(pv, want2), `Prometheus 2.42 computes an incremental mean: ${at}`);
+        assert.ok(floatsEqual(mv, want3), `MoleSignal (3.x) divides a Kahan sum: ${at}`);
+        if (!floatsEqual(want2, want3)) differ++;
+      }
+      console.log(`${q}: the 2.42 and 3.x results differ at ${differ} of 13 times`);
+      assert.ok(differ > 0, 'the data exercise the difference');
+    });
+
+    test('#8 (not a 2→3 difference): delayed __name__ removal lets aggregations merge what a function would duplicate', async () => {
+      // count_over_time drops __name__, so _sum and _count of one histogram share a label set.
+      // Prometheus (2.42, and 3.x by default) fails the query; MoleSignal removes __name__ only at
+      // the end, as Prometheus 3 does with --enable-feature=promql-delayed-name-removal and as
+      // Prometheus' own test suite (name_label_dropping.test) expects.
+      const q =
+        'sum by (job) (count_over_time({__name__=~"ms_latency_seconds_sum|ms_latency_seconds_count"}[5s]))';
+      const [p, m] = await Promise.all([
+        promQuery('/api/v1/query', { query: q, time: sec(win.end) }),
+        moleQuery('/api/v1/query', { query: q, time: sec(win.end) }),
+      ]);
+      assert.equal(p.status, 'error', JSON.stringify(p));
+      assert.match(p.error, /same labelset/);
+      assert.equal(m.status, 'success', JSON.stringify(m));
+      assert.deepEqual(m.data.result[0].metric, { job: 'target' });
+      assert.equal(m.data.result[0].value[1], '20'); // 2 handlers × 2 series × 5 samples
     });
   },
 );
