@@ -2,26 +2,33 @@
  * Differential test against the real Prometheus (issue 3, Done-when 2).
  *
  * Debian's Prometheus 2.42 is started on 127.0.0.1; it scrapes itself and a tiny in-test target
- * every second and remote-writes everything into MoleSignal. After ~20 s, a fixed time window that
- * both stores hold completely is queried through both Prometheus HTTP APIs with the same PromQL
- * (instant queries at three times, a range query with a 2 s step) and the answers are compared:
- * same series (label sets), same timestamps, values equal within 1e-9 relative (NaN == NaN).
+ * (counters, a counter that resets once, gauges, NaN/±Inf/1e300/1e-300, a series that comes and
+ * goes, classic histograms, a summary) every second and remote-writes everything into MoleSignal.
+ * After ~28 s the raw samples of every series are checked equal through both APIs; then a fixed
+ * 12 s window that ended before the last scrape is queried through both Prometheus HTTP APIs with
+ * the same PromQL (instant queries at three times, a range query with a 2 s step) and the answers
+ * are compared: same series (label sets), same timestamps, values equal within 1e-9 relative
+ * (NaN == NaN, ±Inf equal), same order for sort/sort_desc, same error type when both fail.
  *
- * Version gap. MoleSignal follows Prometheus 3 semantics; Debian ships 2.42. The differences that
- * can show in this test (checked against the Prometheus 3.0 migration guide, docs/migration.md of
- * prometheus/prometheus; details in docs/prometheus-compatibility.md):
+ * Version gap. MoleSignal follows Prometheus 3 semantics; Debian ships 2.42. The differences
+ * (checked against the Prometheus 3.0 migration guide, docs/migration.md of prometheus/prometheus,
+ * and the PRs named; details in docs/prometheus-compatibility.md), each asserted by a test below:
  *
- * | # | Prometheus 2.42                               | Prometheus 3 / MoleSignal                       | How this test handles it |
- * |---|-----------------------------------------------|-------------------------------------------------|--------------------------|
- * | 1 | range selectors and the lookback window are   | left-open `(t-r, t]`: a sample exactly on the   | query times are placed at a millisecond phase no sample |
- * |   | closed `[t-r, t]`                             | left boundary is excluded                       | has; 'aligned' cases assert the one-sample difference |
- * | 2 | subqueries: inner steps are multiples of the  | same steps, but the left-open range drops the   | 'aligned' case asserts 5 points (2.42) vs 4 (3) for |
- * |   | step, so `x[4s:1s]` at a whole second has 5   | point on the boundary: 4 points                 | `[4s:1s]` at a whole second |
- * | 3 | `holt_winters(v, sf, tf)`                     | renamed `double_exponential_smoothing` (behind  | both names sent; results must be equal |
- * |   |                                               | promql-experimental-functions in Prometheus 3)  | |
- * | 4 | regex `.` does not match `\n`                 | `.` matches `\n` (matchers and label_replace)   | asserted on a label value with a newline |
- * | 5 | `le`/`quantile` kept as exposed in the text   | a Prometheus 3 scraper normalises them to float | MoleSignal stores what remote_write sends, so both show |
- * |   | format (`le="1"`)                             | form (`le="1.0"`)                               | `le="1"`; asserted |
+ * | #  | Prometheus 2.42                            | Prometheus 3 (and MoleSignal)                | In this test |
+ * |----|--------------------------------------------|----------------------------------------------|--------------|
+ * | 1  | range selectors and lookback closed:       | left-open `(t-r, t]`: a sample exactly on    | query times sit at a ms phase no sample has; |
+ * |    | `[t-r, t]`                                 | the left boundary is excluded                | an aligned case asserts 6 vs 5 samples |
+ * | 2  | subquery `x[4s:1s]` at a whole second      | 4 points (the step on the left boundary      | asserted |
+ * |    | has 5 points                               | is excluded)                                 | |
+ * | 3  | `holt_winters`                             | renamed `double_exponential_smoothing`       | both names sent, results equal |
+ * | 4  | regex `.` does not match `\n`              | `.` matches `\n` (matchers, label_replace)   | asserted; MoleSignal's matchers are a known bug |
+ * | 5  | `le`/`quantile` as exposed (`le="1"`)      | normalised at scrape (`le="1.0"`)            | both show what 2.42 remote-wrote; asserted |
+ * | 6  | rate/increase: zero-point limit applied    | half-interval rule first, then the zero      | both formulas computed here and asserted |
+ * |    | before the half-interval rule              | point (prometheus#13725)                     | |
+ * | 7  | avg_over_time: incremental mean            | Kahan sum / count (prometheus#14413)         | both formulas computed here and asserted |
+ * | 8* | function output with duplicate label sets  | same in 3.x by default; MoleSignal removes   | asserted (* a MoleSignal choice, not 2→3: |
+ * |    | fails even under an aggregation            | `__name__` late, as promql-delayed-name-     | Prometheus' own test suite expects it) |
+ * |    |                                            | removal does                                 | |
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -218,6 +225,12 @@ interface QuerySpec {
   ordered?: boolean;
   /** a MoleSignal bug (not a 2→3 difference): reported as an expected failure, still counted */
   knownBug?: string;
+  /**
+   * ranges evaluated inside a subquery end on whole seconds: if a scrape happened to land exactly
+   * on a whole second (about 1 run in 100), 2.42 and 3.x legitimately differ (#1) and the query is
+   * skipped
+   */
+  rangesOnSubquerySteps?: boolean;
 }
 
 const sec = (ms: number) => (ms / 1000).toFixed(3);
@@ -329,7 +342,7 @@ const QUERIES: QuerySpec[] = [
   { q: 'hour() + day_of_week() + day_of_month() + month() + year() + days_in_month()' },
   { q: 'day_of_year(vector(1700000000))' },
   // subqueries
-  { q: 'max_over_time(rate(ms_requests_total[5s])[10s:1s])' },
+  { q: 'max_over_time(rate(ms_requests_total[5s])[10s:1s])', rangesOnSubquerySteps: true },
   { q: 'avg_over_time(ms_temperature_celsius[10s:2s])' },
   { q: 'rate(ms_resets_total[8s:1s])' },
   { q: 'min_over_time(sum(ms_requests_total)[6s:500ms] offset 1s)' },
@@ -475,6 +488,7 @@ describe(
     let dir = '';
     let scrapes = 0;
     let win: Window;
+    let scrapeOnWholeSecond = false;
     const knownBugFailures: string[] = [];
     const stats = { queries: 0, evaluations: 0, agree: 0 };
 
@@ -565,6 +579,7 @@ describe(
       const lastCommon = Math.min(...jobs.map((s: any) => Math.round(s.values.at(-1)[0] * 1000)));
       // A millisecond phase that no sample has (nor 0, the phase of subquery steps), as far from
       // them as possible: no range or lookback boundary then falls on a sample (difference #1).
+      scrapeOnWholeSecond = tss.some((t) => t % 1000 === 0);
       const phases = [...tss.map((t) => t % 1000), 0];
       let phase = 500;
       let best = -1;
@@ -687,7 +702,11 @@ describe(
       test(
         name,
         { ...(spec.knownBug ? { todo: `known MoleSignal bug: ${spec.knownBug}` } : {}) },
-        async () => {
+        async (t) => {
+          if (spec.rangesOnSubquerySteps && scrapeOnWholeSecond) {
+            t.skip('a scrape landed on a whole second, where the subquery steps put range boundaries');
+            return;
+          }
           const diffs = await differences(spec);
           if (diffs.length && spec.knownBug)
             knownBugFailures.push(`- ${name}: ${spec.knownBug}\n${diffs.join('\n')}`);
