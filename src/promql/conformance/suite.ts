@@ -290,7 +290,11 @@ export function expectedFailuresText(
       lines.push(e.reason === '' ? e.id : `${e.id}   # ${e.reason}`);
     }
   }
-  lines.splice(2, 0, `# ${hist} need native histograms, ${other} are other engine gaps.`);
+  lines.splice(
+    2,
+    0,
+    `# ${hist} need native histograms, ${other} ${other === 1 ? 'is another engine gap' : 'are other engine gaps'}.`,
+  );
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
