@@ -316,7 +316,7 @@ eval instant at 1m scalar
   assert.equal(ok(14), false);
   assert.equal(ok(17), false, 'a TypeError is not an expected failure');
   assert.equal(ok(20), false, 'expected an error but got none');
-  assert.equal(ok(23), true);
+  assert.equal(ok(23), false, 'a query that does not parse never passes');
   assert.equal(ok(26), true);
   assert.equal(ok(30), false);
   assert.equal(ok(34), false);
