@@ -247,6 +247,7 @@ const QUERIES: QuerySpec[] = [
   { q: 'ms_flaky' },
   { q: 'ms_info{desc!="plain"}' },
   { q: 'ms_requests_total offset 3s' },
+  { q: 'ms_temperature_celsius offset -2s' },
   { q: (w) => `ms_temperature_celsius @ ${sec(w.mid)}` },
   { q: 'ms_requests_total{path="/a",code="200"}[5s]', instantOnly: true },
   { q: 'ms_flaky[6s]', instantOnly: true },
@@ -388,6 +389,16 @@ const QUERIES: QuerySpec[] = [
   // duplicate series after a function drops the name: an execution error in both
   // a classic histogram with a non-monotonic bucket
   { q: 'histogram_quantile(0.7, ms_broken_bucket)' },
+  // more staleness and time
+  { q: 'timestamp(ms_flaky)' },
+  { q: 'irate(ms_resets_total[3s])' },
+  { q: 'delta(ms_resets_total[4s])' },
+  { q: 'changes(ms_flaky[10s])' },
+  // errors: both must fail with the same errorType
+  { q: 'rate(ms_requests_total)' },
+  { q: 'sum(ms_requests_total' },
+  { q: 'label_replace(up, "a", "b", "c", "(")' },
+  { q: 'ms_requests_total + on (path) ms_requests_total' },
   { q: 'histogram_quantile(0.5, rate(ms_latency_seconds_bucket{le!="+Inf"}[10s]))' },
 ];
 
