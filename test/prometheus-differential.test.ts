@@ -517,145 +517,152 @@ describe(
       }
     };
 
-    before(async () => {
-      dir = await tempDir('molesignal-promdiff-');
-      server = await startServer();
-      target = createServer((req, res) => {
-        if (req.url !== '/metrics') {
-          res.writeHead(404).end();
-          return;
-        }
-        const body = exposition(scrapes++);
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
-      });
-      await new Promise<void>((resolve) => target!.listen(0, '127.0.0.1', resolve));
-      const targetAddr = target.address();
-      if (!targetAddr || typeof targetAddr === 'string') throw new Error('no target port');
-      const promPort = await freePort();
-      promUrl = `http://127.0.0.1:${promPort}`;
-      const config = {
-        global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
-        scrape_configs: [
-          { job_name: 'prometheus', static_configs: [{ targets: [`127.0.0.1:${promPort}`] }] },
-          { job_name: 'target', static_configs: [{ targets: [`127.0.0.1:${targetAddr.port}`] }] },
-        ],
-        remote_write: [
-          {
-            url: `${server.url}/api/v1/write`,
-            basic_auth: { username: ROOT_USER, password: ROOT_PASSWORD },
-            queue_config: { batch_send_deadline: '1s', max_samples_per_send: 2000 },
-            metadata_config: { send_interval: '1s' },
-          },
-        ],
-      };
-      // JSON is YAML
-      await writeFile(join(dir, 'prometheus.yml'), JSON.stringify(config, null, 2));
-      prom = spawn(
-        PROMETHEUS!,
-        [
-          `--config.file=${join(dir, 'prometheus.yml')}`,
-          `--storage.tsdb.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${promPort}`,
-          '--log.level=warn',
-        ],
-        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      const p = prom;
-      promExited = new Promise((resolve) => p.once('exit', () => resolve()));
-      p.stdout!.on('data', (b: Buffer) => promOut.push(b.toString()));
-      p.stderr!.on('data', (b: Buffer) => promOut.push(b.toString()));
-
-      // ready, then the first scrape of the target
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        if (p.exitCode !== null) throw new Error(`prometheus exited:\n${promOut.join('')}`);
-        if (Date.now() > deadline) throw new Error(`prometheus not ready:\n${promOut.join('')}`);
-        const ok = await fetch(`${promUrl}/-/ready`).then(
-          (r) => r.ok,
-          () => false,
+    before(
+      async () => {
+        dir = await tempDir('molesignal-promdiff-');
+        server = await startServer();
+        target = createServer((req, res) => {
+          if (req.url !== '/metrics') {
+            res.writeHead(404).end();
+            return;
+          }
+          const body = exposition(scrapes++);
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
+        });
+        await new Promise<void>((resolve) => target!.listen(0, '127.0.0.1', resolve));
+        const targetAddr = target.address();
+        if (!targetAddr || typeof targetAddr === 'string') throw new Error('no target port');
+        const promPort = await freePort();
+        promUrl = `http://127.0.0.1:${promPort}`;
+        const config = {
+          global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
+          scrape_configs: [
+            { job_name: 'prometheus', static_configs: [{ targets: [`127.0.0.1:${promPort}`] }] },
+            { job_name: 'target', static_configs: [{ targets: [`127.0.0.1:${targetAddr.port}`] }] },
+          ],
+          remote_write: [
+            {
+              url: `${server.url}/api/v1/write`,
+              basic_auth: { username: ROOT_USER, password: ROOT_PASSWORD },
+              queue_config: { batch_send_deadline: '1s', max_samples_per_send: 2000 },
+              metadata_config: { send_interval: '1s' },
+            },
+          ],
+        };
+        // JSON is YAML
+        await writeFile(join(dir, 'prometheus.yml'), JSON.stringify(config, null, 2));
+        prom = spawn(
+          PROMETHEUS!,
+          [
+            `--config.file=${join(dir, 'prometheus.yml')}`,
+            `--storage.tsdb.path=${join(dir, 'data')}`,
+            `--web.listen-address=127.0.0.1:${promPort}`,
+            '--log.level=warn',
+          ],
+          { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
         );
-        if (ok && scrapes > 0) break;
-        await sleep(200);
-      }
-      // ~28 s of 1 s scrapes; the window is the last 12 s of it minus a margin, so ranges of up to
-      // ~12 s at the window start lie after the first scrape (#6 needs a range reaching before it)
-      await sleep(28_000);
+        const p = prom;
+        promExited = new Promise((resolve) => p.once('exit', () => resolve()));
+        p.stdout!.on('data', (b: Buffer) => promOut.push(b.toString()));
+        p.stderr!.on('data', (b: Buffer) => promOut.push(b.toString()));
 
-      // Every sample of a scrape shares its timestamp: `up` gives all sample timestamps.
-      const ups = await promQuery('/api/v1/query', { query: 'up[1m]', time: sec(Date.now()) });
-      const jobs: any[] = ups.data.result;
-      assert.equal(jobs.length, 2, JSON.stringify(ups));
-      const tss = jobs.flatMap((s: any) => s.values.map(([t]: [number]) => Math.round(t * 1000)));
-      // the window must end before the last scrape of every job, with margin
-      const lastCommon = Math.min(...jobs.map((s: any) => Math.round(s.values.at(-1)[0] * 1000)));
-      // A millisecond phase that no sample has (nor 0, the phase of subquery steps), as far from
-      // them as possible: no range or lookback boundary then falls on a sample (difference #1).
-      scrapeOnWholeSecond = tss.some((t) => t % 1000 === 0);
-      const phases = [...tss.map((t) => t % 1000), 0];
-      let phase = 500;
-      let best = -1;
-      for (let p2 = 0; p2 < 1000; p2++) {
-        const d = Math.min(...phases.map((x) => Math.min(Math.abs(x - p2), 1000 - Math.abs(x - p2))));
-        if (d > best) [best, phase] = [d, p2];
-      }
-      const endCand = lastCommon - 2000;
-      const end = Math.floor((endCand - phase) / 1000) * 1000 + phase;
-      const start = end - 12_000;
-      const mid = start + 5_000;
-      win = { start, end, mid, instants: [start, mid, end] };
-      console.log(
-        `window ${new Date(start).toISOString()} .. ${new Date(end).toISOString()}, phase ${phase} ms ` +
-          `(nearest sample phase ${best} ms away), ${scrapes} target scrapes`,
-      );
-
-      // MoleSignal must hold every sample Prometheus holds up to the window end: the raw samples of
-      // every series over the last 2 minutes must be equal (remote_write lags up to ~1 s).
-      const raw = { query: '{__name__=~".+"}[2m]', time: sec(end) };
-      const want = await promQuery('/api/v1/query', raw);
-      assert.equal(want.status, 'success', JSON.stringify(want).slice(0, 500));
-      const until = Date.now() + 20_000;
-      for (;;) {
-        const got = await moleQuery('/api/v1/query', raw);
-        const diff = got.status === 'success' ? compareData(want.data, got.data, false) : JSON.stringify(got);
-        if (diff === null) break;
-        if (Date.now() > until)
-          throw new Error(
-            `MoleSignal never received every sample Prometheus scraped (${want.data.result.length} series):\n${diff}\n` +
-              promOut.join('').slice(-3000),
+        // ready, then the first scrape of the target
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+          if (p.exitCode !== null) throw new Error(`prometheus exited:\n${promOut.join('')}`);
+          if (Date.now() > deadline) throw new Error(`prometheus not ready:\n${promOut.join('')}`);
+          const ok = await fetch(`${promUrl}/-/ready`).then(
+            (r) => r.ok,
+            () => false,
           );
-        await sleep(500);
-      }
-      console.log(`raw data equal: ${want.data.result.length} series`);
-    });
-
-    after(async () => {
-      if (knownBugFailures.length)
-        console.log(
-          `known MoleSignal bugs (expected failures, ${knownBugFailures.length}):\n` +
-            knownBugFailures.join('\n'),
-        );
-      console.log(
-        `differential: ${stats.queries} queries, ${stats.evaluations} evaluations per server, ${stats.agree} agree`,
-      );
-      if (prom && prom.exitCode === null && prom.signalCode === null) {
-        prom.kill('SIGTERM');
-        let timer: NodeJS.Timeout | undefined;
-        const killed = await Promise.race([
-          promExited.then(() => false),
-          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 10_000))),
-        ]);
-        clearTimeout(timer);
-        if (killed) {
-          prom.kill('SIGKILL');
-          await promExited;
+          if (ok && scrapes > 0) break;
+          await sleep(200);
         }
-      }
-      if (target) await new Promise<void>((resolve) => target!.close(() => resolve()));
-      target?.closeAllConnections();
-      if (server) await server.stop();
-      if (dir) await removeDir(dir);
-      if (server) await removeDir(server.dataDir);
-    });
+        // ~28 s of 1 s scrapes; the window is the last 12 s of it minus a margin, so ranges of up to
+        // ~12 s at the window start lie after the first scrape (#6 needs a range reaching before it)
+        await sleep(28_000);
+
+        // Every sample of a scrape shares its timestamp: `up` gives all sample timestamps.
+        const ups = await promQuery('/api/v1/query', { query: 'up[1m]', time: sec(Date.now()) });
+        const jobs: any[] = ups.data.result;
+        assert.equal(jobs.length, 2, JSON.stringify(ups));
+        const tss = jobs.flatMap((s: any) => s.values.map(([t]: [number]) => Math.round(t * 1000)));
+        // the window must end before the last scrape of every job, with margin
+        const lastCommon = Math.min(...jobs.map((s: any) => Math.round(s.values.at(-1)[0] * 1000)));
+        // A millisecond phase that no sample has (nor 0, the phase of subquery steps), as far from
+        // them as possible: no range or lookback boundary then falls on a sample (difference #1).
+        scrapeOnWholeSecond = tss.some((t) => t % 1000 === 0);
+        const phases = [...tss.map((t) => t % 1000), 0];
+        let phase = 500;
+        let best = -1;
+        for (let p2 = 0; p2 < 1000; p2++) {
+          const d = Math.min(...phases.map((x) => Math.min(Math.abs(x - p2), 1000 - Math.abs(x - p2))));
+          if (d > best) [best, phase] = [d, p2];
+        }
+        const endCand = lastCommon - 2000;
+        const end = Math.floor((endCand - phase) / 1000) * 1000 + phase;
+        const start = end - 12_000;
+        const mid = start + 5_000;
+        win = { start, end, mid, instants: [start, mid, end] };
+        console.log(
+          `window ${new Date(start).toISOString()} .. ${new Date(end).toISOString()}, phase ${phase} ms ` +
+            `(nearest sample phase ${best} ms away), ${scrapes} target scrapes`,
+        );
+
+        // MoleSignal must hold every sample Prometheus holds up to the window end: the raw samples of
+        // every series over the last 2 minutes must be equal (remote_write lags up to ~1 s).
+        const raw = { query: '{__name__=~".+"}[2m]', time: sec(end) };
+        const want = await promQuery('/api/v1/query', raw);
+        assert.equal(want.status, 'success', JSON.stringify(want).slice(0, 500));
+        const until = Date.now() + 20_000;
+        for (;;) {
+          const got = await moleQuery('/api/v1/query', raw);
+          const diff =
+            got.status === 'success' ? compareData(want.data, got.data, false) : JSON.stringify(got);
+          if (diff === null) break;
+          if (Date.now() > until)
+            throw new Error(
+              `MoleSignal never received every sample Prometheus scraped (${want.data.result.length} series):\n${diff}\n` +
+                promOut.join('').slice(-3000),
+            );
+          await sleep(500);
+        }
+        console.log(`raw data equal: ${want.data.result.length} series`);
+      },
+      { timeout: 90_000 },
+    );
+
+    after(
+      async () => {
+        if (knownBugFailures.length)
+          console.log(
+            `known MoleSignal bugs (expected failures, ${knownBugFailures.length}):\n` +
+              knownBugFailures.join('\n'),
+          );
+        console.log(
+          `differential: ${stats.queries} queries, ${stats.evaluations} evaluations per server, ${stats.agree} agree`,
+        );
+        if (prom && prom.exitCode === null && prom.signalCode === null) {
+          prom.kill('SIGTERM');
+          let timer: NodeJS.Timeout | undefined;
+          const killed = await Promise.race([
+            promExited.then(() => false),
+            new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 10_000))),
+          ]);
+          clearTimeout(timer);
+          if (killed) {
+            prom.kill('SIGKILL');
+            await promExited;
+          }
+        }
+        if (target) await new Promise<void>((resolve) => target!.close(() => resolve()));
+        target?.closeAllConnections();
+        if (server) await server.stop();
+        if (dir) await removeDir(dir);
+        if (server) await removeDir(server.dataDir);
+      },
+      { timeout: 30_000 },
+    );
 
     /** Runs one query on both servers; returns the differences (empty when they agree). */
     async function differences(spec: QuerySpec): Promise<string[]> {
