@@ -786,22 +786,16 @@ describe(
       console.log(`molesignal on holt_winters(): ${old.status} ${old.error ?? ''}`);
     });
 
-    test(
-      "2→3 #4a: a regex matcher's . matches a newline in 3.x, not in 2.42",
-      {
-        todo: KNOWN_BUG_REGEX_MATCHER_NEWLINE,
-      },
-      async () => {
-        const { p, m } = await instant('ms_info{desc=~"line1.line2"}', win.end);
-        assert.equal(p.length, 0, `2.42 must not match: ${JSON.stringify(p)}`);
-        if (m.length !== 1)
-          knownBugFailures.push(
-            `- ms_info{desc=~"line1.line2"}: ${KNOWN_BUG_REGEX_MATCHER_NEWLINE}\n  prometheus 2.42 (expected: none): ${JSON.stringify(p)}\n  molesignal (expected: the series, as Prometheus 3): ${JSON.stringify(m)}`,
-          );
-        assert.equal(m.length, 1, `MoleSignal (Prometheus 3 semantics) must match: ${JSON.stringify(m)}`);
-        assert.equal(m[0].metric.desc, 'line1\nline2');
-      },
-    );
+    test("2→3 #4a: a regex matcher's . matches a newline in 3.x, not in 2.42", async () => {
+      const { p, m } = await instant('ms_info{desc=~"line1.line2"}', win.end);
+      assert.equal(p.length, 0, `2.42 must not match: ${JSON.stringify(p)}`);
+      if (m.length !== 1)
+        knownBugFailures.push(
+          `- ms_info{desc=~"line1.line2"}: ${KNOWN_BUG_REGEX_MATCHER_NEWLINE}\n  prometheus 2.42 (expected: none): ${JSON.stringify(p)}\n  molesignal (expected: the series, as Prometheus 3): ${JSON.stringify(m)}`,
+        );
+      assert.equal(m.length, 1, `MoleSignal (Prometheus 3 semantics) must match: ${JSON.stringify(m)}`);
+      assert.equal(m[0].metric.desc, 'line1\nline2');
+    });
 
     test("2→3 #4b: label_replace's . matches a newline in 3.x, not in 2.42", async () => {
       const lr = await instant('label_replace(ms_info, "first", "$1", "desc", "(.*)2")', win.end);

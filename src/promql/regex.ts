@@ -1,8 +1,8 @@
 /**
- * Regular expressions of PromQL label matchers: fully anchored (`^(?:re)$`), RE2 syntax
- * (DESIGN.md decision 13). RE2's leading flag groups `(?i)`, `(?s)`, `(?m)`, `(?is)` become
- * JavaScript flags; `.` matches newlines only under `(?s)`, as in RE2. JavaScript's engine
- * backtracks, so patterns are cached and capped in length; a linear-time engine is still to come.
+ * Regular expressions of PromQL label matchers, as Prometheus 3 compiles them: `^(?s:re)$` —
+ * fully anchored, and `.` matches a newline (RE2 syntax, DESIGN.md decision 13). RE2's leading
+ * flag groups `(?i)`, `(?m)` become JavaScript flags. JavaScript's engine backtracks, so patterns
+ * are cached and capped in length; a linear-time engine is still to come.
  */
 import { badRequest } from '../lib/errors.ts';
 
@@ -14,7 +14,7 @@ export function compileAnchored(pattern: string): RegExp {
   if (re) return re;
   if (pattern.length > MAX_PATTERN_BYTES)
     throw badRequest(`regular expression is longer than ${MAX_PATTERN_BYTES} bytes`, 'MS_ERR_BAD_REGEX');
-  let flags = 'u';
+  let flags = 'su';
   let body = pattern;
   const m = /^\(\?([ims]+)\)/.exec(body);
   if (m) {
