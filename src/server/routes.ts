@@ -26,6 +26,8 @@ export interface RouteHandlers {
     formatQuery: H;
     buildinfo: H;
     tsdbStatus: H;
+    rules: H;
+    alerts: H;
   };
   search: H;
   streams: { list: H; schema: H; settings: H; flush: H };
@@ -45,6 +47,8 @@ function promRoutes(h: RouteHandlers['prom']): Route[] {
     ['format_query', h.formatQuery, ['GET', 'POST']],
     ['status/buildinfo', h.buildinfo, ['GET']],
     ['status/tsdb', h.tsdbStatus, ['GET']],
+    ['rules', h.rules, ['GET']],
+    ['alerts', h.alerts, ['GET']],
   ];
   const routes: Route[] = [];
   for (const [path, handler, methods] of list) {

@@ -227,6 +227,13 @@ export function promApiHandlers(deps: {
       if (!q) throw badData('invalid parameter "query": no query given');
       success(ctx.res, formatExpr(parseExpr(q)));
     }, log),
+    /** No recording or alerting rules exist yet: an empty list, as Prometheus answers without rules. */
+    rules: prom(async (ctx) => {
+      success(ctx.res, { groups: [] });
+    }, log),
+    alerts: prom(async (ctx) => {
+      success(ctx.res, { alerts: [] });
+    }, log),
     buildinfo: prom(async (ctx) => {
       success(ctx.res, {
         version: '3.0.0',
