@@ -9,8 +9,8 @@
  * runs (after 1 warm-up) of the ten PromQL queries of the notes' appendix, and the live shape
  * (one sample per series per request) on a second fresh server.
  *
- * Flags: --hosts N (1000) --points N (1440) --values int|float|both (int) --quick (100 hosts × 360
- * points) --targets molesignal,prometheus,victoriametrics --seed N (123) --lanes N (4)
+ * Flags: --hosts N (1000) --points N (1440) --values int|float|both (int) --quick 1 (100 hosts × 360
+ * points; a bare --quick only as the last flag) --targets molesignal,prometheus,victoriametrics --seed N (123) --lanes N (4)
  * --live-points N (60; 0 skips the live shape) --live-targets (same as --targets) --runs N (5)
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -186,13 +186,35 @@ async function spawnPeer(
   return { proc, stop, log: () => out.join('') };
 }
 
+/** fixed at the start of the run (the working tree is shared; HEAD may move during a run) */
+let MOLE_REV = 'working tree';
+
+/** stop functions of the targets running now, for SIGINT/SIGTERM */
+const RUNNING = new Set<() => Promise<void>>();
+
+async function stopAllAndExit(signal: string): Promise<void> {
+  console.error(`\n${signal}: stopping ${RUNNING.size} target(s)`);
+  await Promise.allSettled([...RUNNING].map((stop) => stop()));
+  process.exit(130);
+}
+
 async function startTarget(name: TargetName): Promise<Target> {
+  const t = await startTargetRaw(name);
+  const tracked = async () => {
+    RUNNING.delete(tracked);
+    await t.stop();
+  };
+  RUNNING.add(tracked);
+  return { ...t, stop: tracked };
+}
+
+async function startTargetRaw(name: TargetName): Promise<Target> {
   if (name === 'molesignal') {
     const server = await startServer();
     const pid = server.proc.pid!;
     return {
       name,
-      version: `MoleSignal ${gitRev()}`,
+      version: `MoleSignal ${MOLE_REV}`,
       url: server.url,
       pid,
       headers: { authorization: ROOT_AUTH },
@@ -624,7 +646,8 @@ function resultsAgree(a: QueryStat, b: QueryStat): boolean {
 }
 
 export async function run(args: Record<string, string>): Promise<BenchResult> {
-  const quick = 'quick' in args;
+  // bench/run.ts reads every flag as `--name value`: write `--quick 1`, or `--quick` as the last flag
+  const quick = 'quick' in args && !['0', 'false', 'no'].includes(args.quick ?? '');
   const hosts = Number(args.hosts ?? (quick ? 100 : 1000));
   const points = Number(args.points ?? (quick ? 360 : 1440));
   const seed = Number(args.seed ?? 123);
@@ -638,6 +661,10 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
   const requested = (args.targets ?? ALL_TARGETS.join(',')).split(',').map((s) => s.trim()) as TargetName[];
   for (const t of requested)
     if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t}; known: ${ALL_TARGETS.join(', ')}`);
+  MOLE_REV = gitRev();
+  const onSignal = (sig: string) => void stopAllAndExit(sig);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const skipped: string[] = [];
   const targets = requested.filter((t) => {
     const ok =
@@ -848,14 +875,21 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
   }
   console.log(table.join('\n'));
   if (notes.length) console.log(`\nproblems:\n  ${notes.join('\n  ')}`);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   return {
     title: `tsbs: TSBS cpu-only remote_write ingest, storage and PromQL vs ${targets.filter((t) => t !== 'molesignal').join(' and ') || 'no peers'}${quick ? ' (--quick)' : ''}`,
     workload,
     figures,
     notes: [
       "All targets on 127.0.0.1, each started fresh by the bench (fresh data dir, stopped after), fed the same pre-encoded requests; client and servers share the machine's cores, so wall-clock rates are whole-box numbers and \"per CPU-s\" uses only the server process's utime+stime. Other engineers' test runs were loading the shared 2-core machine, so expect tens of percent run-to-run noise; compare ratios from the same run.",
-      "Queries exactly as listed in ../shared/notes/performance.md (appendix), H1/H8 hosts from the seed; VictoriaMetrics with -search.disableCache; results compared by series count, point count and value sum (VictoriaMetrics' rate() differs from Prometheus by design).",
+      "Queries exactly as listed in ../shared/notes/performance.md (appendix), H1/H8 hosts from the seed; VictoriaMetrics with -search.disableCache; results compared by series count, point count and value sum. Expected differences: VictoriaMetrics' rate() (no extrapolation) by design; Prometheus 2.42 range selectors are closed on the left ([t-r, t]) while Prometheus 3 (which MoleSignal follows) and VictoriaMetrics exclude t-r, and TSBS timestamps fall on the step grid, so *_over_time and rate windows hold one more sample on 2.42.",
       ...(skipped.length ? [`skipped (could not be installed): ${skipped.join(', ')}`] : []),
+      ...(MOLE_REV.includes('local')
+        ? [
+            `MoleSignal ran from a shared working tree with uncommitted src/ changes by other engineers (${MOLE_REV}).`,
+          ]
+        : []),
       ...notes,
     ].join(' '),
   };
