@@ -12,6 +12,7 @@ import type { OrgId } from '../tenancy/org-id.ts';
 import type { SeriesRegistry } from '../write/series-registry.ts';
 import type { StreamRegistry } from '../write/streams.ts';
 import { streamRelation, type RelationStats } from './stream-relation.ts';
+import { readSeriesSamples } from './sample-reader.ts';
 import { SAMPLES_STREAM } from '../write/fixed-columns.ts';
 
 export interface MetricsStoreDeps {
@@ -52,46 +53,15 @@ export class MetricsQueryable implements Queryable {
         BigInt(Math.floor(maxT) + 1) * 1_000_000n,
         this.stats,
       );
-      const idList = ids.join(',');
-      const reader = await conn.runAndReadAll(
-        `SELECT series_id, _timestamp // 1000000 AS t, value, stale FROM (${relation}) WHERE series_id IN (${idList}) ORDER BY series_id, t`,
+      const rows = await readSeriesSamples(
+        conn,
+        `SELECT series_id::INTEGER, (_timestamp // 1000000)::DOUBLE AS t, value, stale FROM (${relation}) WHERE series_id IN (${ids.join(',')})`,
       );
-      const [sid, ts, vs, st] = reader.getColumnsJS() as [bigint[], bigint[], number[], boolean[]];
       const out: StoredSeries[] = [];
-      let i = 0;
-      const n = sid.length;
-      this.stats.samples += n;
-      while (i < n) {
-        const id = sid[i]!;
-        let j = i;
-        while (j < n && sid[j] === id) j++;
-        // duplicates of one timestamp (a retried write) keep the last value written
-        const t: number[] = [];
-        const v: number[] = [];
-        const stale: number[] = [];
-        let anyStale = false;
-        for (let k = i; k < j; k++) {
-          const tk = Number(ts[k]!);
-          if (t.length > 0 && t[t.length - 1] === tk) {
-            v[v.length - 1] = vs[k]!;
-            stale[stale.length - 1] = st[k] ? 1 : 0;
-            continue;
-          }
-          t.push(tk);
-          v.push(vs[k] ?? Number.NaN);
-          stale.push(st[k] ? 1 : 0);
-          anyStale ||= st[k] === true;
-        }
-        const labels = this.deps.registry.labels(this.org, Number(id));
-        if (labels) {
-          out.push({
-            labels,
-            t: Float64Array.from(t),
-            v: Float64Array.from(v),
-            stale: anyStale ? Uint8Array.from(stale) : null,
-          });
-        }
-        i = j;
+      for (const r of rows) {
+        this.stats.samples += r.t.length;
+        const labels = this.deps.registry.labels(this.org, r.id);
+        if (labels) out.push({ labels, t: r.t, v: r.v, stale: r.stale });
       }
       this.stats.series += out.length;
       return out;
