@@ -14,6 +14,9 @@ export interface SeriesLimits {
   maxSeriesPerOrg: number;
   maxSeriesPerMetric: number;
 }
+/** bounds the raw-bytes cache (a sender that varies label order gets several keys per series) */
+const MAX_RAW_KEYS = 1_000_000;
+
 const NO_LIMITS: SeriesLimits = { maxSeriesPerOrg: Infinity, maxSeriesPerMetric: Infinity };
 
 export interface Resolved {
@@ -27,6 +30,8 @@ interface OrgSeries {
   /** new series being persisted: their ids are taken, their index entries not yet written */
   pending: Map<string, { id: number; done: Promise<void> }>;
   pendingPerMetric: Map<string, number>;
+  /** a sender's exact label bytes → series id (remote_write), so known series skip decoding */
+  rawIds: Map<string, number>;
   byKey: Map<string, number>;
   /** index = series id */
   labels: Labels[];
@@ -68,6 +73,7 @@ export class SeriesRegistry {
           nextId: 1,
           pending: new Map(),
           pendingPerMetric: new Map(),
+          rawIds: new Map(),
           byKey: new Map(),
           labels: [],
           postings: new Map(),
@@ -186,6 +192,18 @@ export class SeriesRegistry {
     let best: { name: string; values: number } | null = null;
     for (const [name, v] of values) if (!best || v.size > best.values) best = { name, values: v.size };
     return best;
+  }
+
+  /** The id remembered for a sender's exact label bytes (see `rememberRaw`). */
+  lookupRaw(org: OrgId, rawKey: string): number | undefined {
+    return this.orgs.get(org)?.rawIds.get(rawKey);
+  }
+
+  /** Remembers that these exact label bytes are series `id` (only ids of persisted series). */
+  rememberRaw(org: OrgId, rawKey: string, id: number): void {
+    const o = this.org(org);
+    if (o.rawIds.size >= MAX_RAW_KEYS) o.rawIds.clear();
+    o.rawIds.set(rawKey, id);
   }
 
   /** Synchronous lookup (WAL replay): null when a series is unknown. */

@@ -17,7 +17,7 @@ import type { OrgId } from '../../tenancy/org-id.ts';
 import type { IngestPayload } from '../../write/wal-payload.ts';
 import type { WritePath } from '../../write/write-path.ts';
 import type { IngestConfig } from '../otlp/types.ts';
-import { SAMPLES_STREAM, decodeRemoteWrite, labelsOf, samplesBatch } from './to-batch.ts';
+import { SAMPLES_STREAM, decodeRemoteWrite, resolveSeries, samplesBatch } from './to-batch.ts';
 
 /**
  * 429 naming the limit, the metric and the label driving its growth (samples of known series in
@@ -74,7 +74,7 @@ export function remoteWriteHandler(deps: {
     }
     const body = enc === 'snappy' ? snappyDecompress(raw, deps.config.maxDecodedBytes) : raw;
     const rw = decodeRemoteWrite({ format, body });
-    const { ids, rejected } = await deps.registry.resolve(org, labelsOf(rw), deps.limits);
+    const { ids, rejected } = await resolveSeries(deps.registry, org, rw, deps.limits);
     if (rw.metadata.length > 0)
       await deps.catalog.upsertMetricMetadata(
         org,

@@ -35,8 +35,16 @@ export interface RemoteWriteMetadata {
 }
 
 export interface RemoteWriteBatch {
-  /** the labels of each series, as sent (not yet validated or sorted) */
-  series: RemoteWriteLabel[][];
+  /** the labels of each series, as sent (not yet validated or sorted); decoded on first use */
+  readonly series: RemoteWriteLabel[][];
+  seriesCount: number;
+  /** the labels of series i (decoded on demand) */
+  labelsAt(i: number): RemoteWriteLabel[];
+  /**
+   * The raw bytes of series i's label fields (v1; '' for v2, whose labels are per-request symbol
+   * references): equal bytes are an equal series, so a known series is found without decoding.
+   */
+  rawKey(i: number): string;
   sampleCount: number;
   /** per sample: index into `series` */
   sampleSeries: Uint32Array;
@@ -142,7 +150,8 @@ export function decodeRemoteWriteV1(body: Uint8Array): RemoteWriteBatch {
   const r = new ProtobufReader(body);
   const end = body.length;
   const out = new SampleColumns();
-  const series: RemoteWriteLabel[][] = [];
+  /** per series: [start, end) pairs of its label fields, tag included (so they self-delimit) */
+  const ranges: number[][] = [];
   const metadata: RemoteWriteMetadata[] = [];
   let histogramCount = 0;
   let exemplarCount = 0;
@@ -152,24 +161,18 @@ export function decodeRemoteWriteV1(body: Uint8Array): RemoteWriteBatch {
     if (field === 1) {
       expect(r, tag, WIRE_LEN, 'WriteRequest.timeseries');
       const tsEnd = r.lengthDelimited(end);
-      const idx = series.length;
-      const labels: RemoteWriteLabel[] = [];
-      series.push(labels);
+      const idx = ranges.length;
+      const own: number[] = [];
+      ranges.push(own);
       while (r.pos < tsEnd) {
+        const at = r.pos;
         const t2 = r.tag(tsEnd);
         const f2 = t2 >>> 3;
         if (f2 === 1) {
           expect(r, t2, WIRE_LEN, 'TimeSeries.labels');
           const lEnd = r.lengthDelimited(tsEnd);
-          let name = '';
-          let value = '';
-          while (r.pos < lEnd) {
-            const t3 = r.tag(lEnd);
-            if (t3 >>> 3 === 1 && (t3 & 7) === WIRE_LEN) name = str(r, lEnd, 'label name');
-            else if (t3 >>> 3 === 2 && (t3 & 7) === WIRE_LEN) value = str(r, lEnd, 'label value');
-            else r.skip(t3, lEnd);
-          }
-          labels.push({ name, value });
+          own.push(at, lEnd);
+          r.pos = lEnd;
         } else if (f2 === 2) {
           expect(r, t2, WIRE_LEN, 'TimeSeries.samples');
           const [t, v, stale] = sample(r, r.lengthDelimited(tsEnd));
@@ -196,7 +199,33 @@ export function decodeRemoteWriteV1(body: Uint8Array): RemoteWriteBatch {
       metadata.push(md);
     } else r.skip(tag, end);
   }
-  return finish(series, out, metadata, histogramCount, exemplarCount);
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const labelsAt = (i: number): RemoteWriteLabel[] => {
+    const own = ranges[i]!;
+    const labels: RemoteWriteLabel[] = [];
+    for (let k = 0; k < own.length; k += 2) {
+      r.pos = own[k]!;
+      r.tag(own[k + 1]!);
+      const lEnd = r.lengthDelimited(own[k + 1]!);
+      let name = '';
+      let value = '';
+      while (r.pos < lEnd) {
+        const t3 = r.tag(lEnd);
+        if (t3 >>> 3 === 1 && (t3 & 7) === WIRE_LEN) name = str(r, lEnd, 'label name');
+        else if (t3 >>> 3 === 2 && (t3 & 7) === WIRE_LEN) value = str(r, lEnd, 'label value');
+        else r.skip(t3, lEnd);
+      }
+      labels.push({ name, value });
+    }
+    return labels;
+  };
+  const rawKey = (i: number): string => {
+    const own = ranges[i]!;
+    let key = '';
+    for (let k = 0; k < own.length; k += 2) key += bytes.toString('latin1', own[k], own[k + 1]);
+    return key;
+  };
+  return finish(ranges.length, labelsAt, rawKey, out, metadata, histogramCount, exemplarCount);
 }
 
 export function decodeRemoteWriteV2(body: Uint8Array): RemoteWriteBatch {
@@ -284,18 +313,34 @@ export function decodeRemoteWriteV2(body: Uint8Array): RemoteWriteBatch {
       });
     }
   }
-  return finish(series, out, metadata, histogramCount, exemplarCount);
+  return finish(
+    series.length,
+    (i) => series[i]!,
+    () => '',
+    out,
+    metadata,
+    histogramCount,
+    exemplarCount,
+  );
 }
 
 function finish(
-  series: RemoteWriteLabel[][],
+  seriesCount: number,
+  labelsAt: (i: number) => RemoteWriteLabel[],
+  rawKey: (i: number) => string,
   c: SampleColumns,
   metadata: RemoteWriteMetadata[],
   histogramCount: number,
   exemplarCount: number,
 ): RemoteWriteBatch {
+  let decoded: RemoteWriteLabel[][] | null = null;
   return {
-    series,
+    get series() {
+      return (decoded ??= Array.from({ length: seriesCount }, (_, i) => labelsAt(i)));
+    },
+    seriesCount,
+    labelsAt,
+    rawKey,
     sampleCount: c.count,
     sampleSeries: c.series.subarray(0, c.count),
     timestampsMs: c.ts.subarray(0, c.count),

@@ -5,7 +5,13 @@
  */
 import type { ColumnBatch } from '../../write/column-batch.ts';
 import type { Labels } from '../../promql/labels.ts';
-import { seriesLabels, type SeriesRegistry } from '../../write/series-registry.ts';
+import {
+  seriesLabels,
+  type Resolved,
+  type SeriesLimits,
+  type SeriesRegistry,
+} from '../../write/series-registry.ts';
+import type { OrgId } from '../../tenancy/org-id.ts';
 import type { IngestPayload } from '../../write/wal-payload.ts';
 import { decodeRemoteWriteV1, decodeRemoteWriteV2, type RemoteWriteBatch } from './parse.ts';
 
@@ -15,7 +21,54 @@ export function decodeRemoteWrite(p: Pick<IngestPayload, 'format' | 'body'>): Re
   return p.format === 'prw-v2' ? decodeRemoteWriteV2(p.body) : decodeRemoteWriteV1(p.body);
 }
 
-export const labelsOf = (rw: RemoteWriteBatch): Labels[] => rw.series.map(seriesLabels);
+/**
+ * Series ids of a request. Series whose exact label bytes were seen before are found without
+ * decoding a label (Prometheus sends every series in every request); the others are decoded,
+ * validated and resolved (new ones created), and their bytes remembered.
+ */
+export async function resolveSeries(
+  registry: SeriesRegistry,
+  org: OrgId,
+  rw: RemoteWriteBatch,
+  limits: SeriesLimits,
+): Promise<Resolved> {
+  const ids = new Uint32Array(rw.seriesCount);
+  const missing: number[] = [];
+  const keys: string[] = new Array<string>(rw.seriesCount);
+  for (let i = 0; i < rw.seriesCount; i++) {
+    const key = rw.rawKey(i);
+    keys[i] = key;
+    const id = key === '' ? undefined : registry.lookupRaw(org, key);
+    if (id === undefined) missing.push(i);
+    else ids[i] = id;
+  }
+  if (missing.length === 0) return { ids, rejected: [] };
+  const labels: Labels[] = missing.map((i) => seriesLabels(rw.labelsAt(i)));
+  const r = await registry.resolve(org, labels, limits);
+  missing.forEach((i, k) => {
+    const id = r.ids[k]!;
+    ids[i] = id;
+    if (id !== 0 && keys[i] !== '') registry.rememberRaw(org, keys[i]!, id);
+  });
+  return { ids, rejected: r.rejected };
+}
+
+/** WAL replay: every series is known (persisted before the WAL write): a synchronous lookup. */
+function lookupSeries(registry: SeriesRegistry, org: OrgId, rw: RemoteWriteBatch): Uint32Array | null {
+  const ids = new Uint32Array(rw.seriesCount);
+  for (let i = 0; i < rw.seriesCount; i++) {
+    const key = rw.rawKey(i);
+    let id = key === '' ? undefined : registry.lookupRaw(org, key);
+    if (id === undefined) {
+      const found = registry.lookup(org, [seriesLabels(rw.labelsAt(i))]);
+      if (found === null) return null;
+      id = found[0]!;
+      if (key !== '') registry.rememberRaw(org, key, id);
+    }
+    ids[i] = id;
+  }
+  return ids;
+}
 
 /** The samples of series with an id (id 0 = a series refused by a limit: its samples are dropped). */
 export function samplesBatch(rw: RemoteWriteBatch, seriesIds: Uint32Array): ColumnBatch {
@@ -65,7 +118,7 @@ export function samplesColumnBatch(
 /** WAL replay: decode again and look the (already persisted) series up. */
 export function replayMetricsBatch(p: IngestPayload, registry: SeriesRegistry): ColumnBatch {
   const rw = decodeRemoteWrite(p);
-  const ids = registry.lookup(p.org, labelsOf(rw));
+  const ids = lookupSeries(registry, p.org, rw);
   if (ids === null)
     throw new Error(
       `WAL record of org ${p.org} names a series the catalog does not know; it was not recorded before the WAL write`,
