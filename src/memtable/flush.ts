@@ -29,6 +29,13 @@ export interface FlushPolicy {
   checkIntervalMs: number;
 }
 
+/**
+ * Metric samples: sorted by (series, time), zstd level 9 and large row groups, which the notes
+ * measured at 0.59 B/sample on TSBS integer data against 0.83 with the defaults.
+ */
+const METRIC_PARQUET_OPTIONS =
+  'FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 9, ROW_GROUP_SIZE 1048576';
+
 const STATS_TYPES = new Set(['BIGINT', 'INTEGER', 'DOUBLE', 'VARCHAR', 'BOOLEAN']);
 const MAX_STATS_COLUMNS = 64;
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -97,7 +104,7 @@ export class Flusher {
           const staging = join(stagingDir, `${id}.parquet.tmp`);
           const where = `_timestamp >= ${lo} AND _timestamp < ${hi}`;
           await conn.run(
-            `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY ${s.type === 'metrics' ? 'series_id, _timestamp' : '_timestamp'}) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+            `COPY (SELECT ${s.type === 'metrics' ? '_timestamp, series_id, value, stale' : '*'} FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY ${s.type === 'metrics' ? 'series_id, _timestamp' : '_timestamp'}) TO ${sqlString(staging)} (${s.type === 'metrics' ? METRIC_PARQUET_OPTIONS : 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880'})`,
           );
           const statCols = t.columns.filter((c) => STATS_TYPES.has(c.sqlType)).slice(0, MAX_STATS_COLUMNS);
           const statSql = statCols
