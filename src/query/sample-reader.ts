@@ -70,30 +70,34 @@ export function groupBySeries(
   st: Uint8Array,
   total: number,
 ): SeriesSamples[] {
-  // counting sort by series id (ids are dense small integers within an org)
-  const counts = new Map<number, number>();
-  for (let i = 0; i < total; i++) counts.set(ids[i]!, (counts.get(ids[i]!) ?? 0) + 1);
-  const order = [...counts.keys()].sort((x, y) => x - y);
-  const out = new Map<number, { s: SeriesSamples; fill: number; anyStale: boolean }>();
-  for (const id of order) {
-    const n = counts.get(id)!;
-    out.set(id, {
-      s: { id, t: new Float64Array(n), v: new Float64Array(n), stale: new Uint8Array(n) },
-      fill: 0,
-      anyStale: false,
-    });
-  }
+  // counting sort by series id: ids are dense, small integers within an org
+  let maxId = 0;
+  for (let i = 0; i < total; i++) if (ids[i]! > maxId) maxId = ids[i]!;
+  const counts = new Int32Array(maxId + 1);
+  for (let i = 0; i < total; i++) counts[ids[i]!]!++;
+  const offsets = new Int32Array(maxId + 2);
+  for (let id = 0; id <= maxId; id++) offsets[id + 1] = offsets[id]! + counts[id]!;
+  const fill = offsets.slice(0, maxId + 1);
+  const t = new Float64Array(total);
+  const v = new Float64Array(total);
+  const s = new Uint8Array(total);
   for (let i = 0; i < total; i++) {
-    const e = out.get(ids[i]!)!;
-    const k = e.fill++;
-    e.s.t[k] = ts[i]!;
-    e.s.v[k] = vs[i]!;
-    if (st[i]) {
-      e.s.stale![k] = 1;
-      e.anyStale = true;
-    }
+    const k = fill[ids[i]!]!++;
+    t[k] = ts[i]!;
+    v[k] = vs[i]!;
+    s[k] = st[i]!;
   }
-  return order.map((id) => normalize(out.get(id)!));
+  const out: SeriesSamples[] = [];
+  for (let id = 0; id <= maxId; id++) {
+    const a = offsets[id]!;
+    const b = offsets[id + 1]!;
+    if (a === b) continue;
+    const stale = s.subarray(a, b);
+    out.push(
+      normalize({ s: { id, t: t.subarray(a, b), v: v.subarray(a, b), stale }, anyStale: stale.includes(1) }),
+    );
+  }
+  return out;
 }
 
 function normalize(e: { s: SeriesSamples; anyStale: boolean }): SeriesSamples {
