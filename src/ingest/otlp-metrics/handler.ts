@@ -7,17 +7,16 @@
  * `partial_success.rejected_data_points` for points not (fully) stored.
  * Spec: https://opentelemetry.io/docs/specs/otlp/#otlphttp
  */
+import { readIngestRequest } from '../ingest-request.ts';
 import type { Catalog } from '../../catalog/catalog.ts';
 import { MoleError } from '../../lib/errors.ts';
 import { varint } from '../../lib/varint.ts';
-import { decodeBody, readRawBody } from '../../server/body.ts';
 import { headerOf } from '../../server/http-server.ts';
 import type { RequestContext } from '../../server/router.ts';
 import type { ColumnBatch } from '../../write/column-batch.ts';
 import type { SeriesLimits, SeriesRegistry } from '../../write/series-registry.ts';
 import type { IngestPayload, WireFormat } from '../../write/wal-payload.ts';
 import type { WritePath } from '../../write/write-path.ts';
-import { MAX_IDEMPOTENCY_KEY_BYTES } from '../otlp/handler.ts';
 import type { IngestConfig } from '../otlp/types.ts';
 import { seriesLimitError } from '../remote-write/handler.ts';
 import { SAMPLES_STREAM, samplesColumnBatch } from '../remote-write/to-batch.ts';
@@ -87,26 +86,12 @@ export function otlpMetricsHandler(deps: {
     const { req, res } = ctx;
     const org = ctx.org!.id;
     const format = formatOf(headerOf(req, 'content-type'));
-    const idempotencyKey = headerOf(req, 'idempotency-key') ?? '';
-    if (Buffer.byteLength(idempotencyKey) > MAX_IDEMPOTENCY_KEY_BYTES) {
-      throw new MoleError(`Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY_BYTES} bytes`, {
-        code: 'MS_ERR_BAD_HEADER',
-        status: 400,
-        reason: 'bad_request',
-      });
-    }
-    const raw = await readRawBody(req, deps.config.maxBodyBytes);
-    const body = decodeBody(raw, headerOf(req, 'content-encoding'), deps.config.maxDecodedBytes);
-    const now = Date.now();
     const payload: IngestPayload = {
       org,
       signal: 'metrics',
       stream: SAMPLES_STREAM,
       format,
-      idempotencyKey,
-      receivedAtMs: now,
-      nowNs: BigInt(now) * 1_000_000n,
-      body,
+      ...(await readIngestRequest(req, deps.config)),
     };
     const t = translateOtlpMetrics(payload);
     const { ids, rejected: refusedSeries } = await deps.registry.resolve(org, t.series, deps.limits);

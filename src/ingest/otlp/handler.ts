@@ -8,12 +8,12 @@ import type { IngestConfig } from './types.ts';
 import { MoleError } from '../../lib/errors.ts';
 import type { RequestContext } from '../../server/router.ts';
 import { headerOf } from '../../server/http-server.ts';
-import { decodeBody, readRawBody } from '../../server/body.ts';
 import type { SignalType } from '../../write/column-batch.ts';
 import { checkStreamName } from '../../write/streams.ts';
 import type { IngestPayload, WireFormat } from '../../write/wal-payload.ts';
 import type { IngestResult, WritePath } from '../../write/write-path.ts';
 import { decodeOtlp } from './decode.ts';
+import { readIngestRequest } from '../ingest-request.ts';
 import { varint } from '../../lib/varint.ts';
 
 const unsupportedType = (ct: string) =>
@@ -48,33 +48,17 @@ function jsonResponse(signal: SignalType, r: IngestResult): string {
   return JSON.stringify({ partialSuccess: { [field]: String(r.rejected), errorMessage: r.rejectedMessage } });
 }
 
-export const MAX_IDEMPOTENCY_KEY_BYTES = 256;
-
 export function otlpHandler(signal: SignalType, deps: { writePath: WritePath; config: IngestConfig }) {
   return async (ctx: RequestContext): Promise<void> => {
     const { req, res } = ctx;
     const format = formatOf(headerOf(req, 'content-type'));
     const stream = checkStreamName(headerOf(req, 'stream-name') ?? 'default');
-    const idempotencyKey = headerOf(req, 'idempotency-key') ?? '';
-    if (Buffer.byteLength(idempotencyKey) > MAX_IDEMPOTENCY_KEY_BYTES) {
-      throw new MoleError(`Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY_BYTES} bytes`, {
-        code: 'MS_ERR_BAD_HEADER',
-        status: 400,
-        reason: 'bad_request',
-      });
-    }
-    const raw = await readRawBody(req, deps.config.maxBodyBytes);
-    const body = decodeBody(raw, headerOf(req, 'content-encoding'), deps.config.maxDecodedBytes);
-    const now = Date.now();
     const payload: IngestPayload = {
       org: ctx.org!.id,
       signal,
       stream,
       format,
-      idempotencyKey,
-      receivedAtMs: now,
-      nowNs: BigInt(now) * 1_000_000n,
-      body,
+      ...(await readIngestRequest(req, deps.config)),
     };
     const batch = decodeOtlp(payload);
     const result = await deps.writePath.write(payload, batch);

@@ -21,7 +21,13 @@ import {
 } from './batch-builder.ts';
 import type { LogBatchBuilder, SpanBatchBuilder } from './batch-builder.ts';
 import { doubleJson, objectJson } from './otlp-mapping.ts';
-import { malformedProtobuf, ProtobufReader, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../../lib/protobuf-reader.ts';
+import {
+  malformedProtobuf,
+  ProtobufReader,
+  WIRE_I64,
+  WIRE_LEN,
+  WIRE_VARINT,
+} from '../../lib/protobuf-reader.ts';
 import { StringCache } from './string-cache.ts';
 import type { FieldValue } from '../../write/column-batch.ts';
 

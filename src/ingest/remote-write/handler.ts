@@ -5,6 +5,7 @@
  * request also gets the X-Prometheus-Remote-Write-*-Written headers.
  * Spec: https://prometheus.io/docs/specs/prw/remote_write_spec_2_0/
  */
+import { idempotencyKeyOf } from '../ingest-request.ts';
 import type { Catalog } from '../../catalog/catalog.ts';
 import { MoleError } from '../../lib/errors.ts';
 import { snappyDecompress } from '../../lib/snappy.ts';
@@ -87,7 +88,7 @@ export function remoteWriteHandler(deps: {
         signal: 'metrics',
         stream: SAMPLES_STREAM,
         format,
-        idempotencyKey: headerOf(ctx.req, 'idempotency-key') ?? '',
+        idempotencyKey: idempotencyKeyOf(ctx.req),
         receivedAtMs: now,
         nowNs: BigInt(now) * 1_000_000n,
         body,
