@@ -217,7 +217,7 @@ function quantiles(
     for (const g of groups) {
       if (g.buckets.length === 0) continue;
       const [v, forced] = bucketQuantile(q, g.buckets);
-      if (forced) annotate(ctx, 'info', forcedMonotonicityInfo(g.metric.get(METRIC_NAME)), 1);
+      if (forced) annotate(ctx, 'info', forcedMonotonicityInfo(g.metric.get(METRIC_NAME)), vectorArgIndex);
       const metric = label === null ? g.metric : g.metric.with(label, formatOpenMetricsFloat(q));
       out.push(derived(metric, ctx.t, v));
     }
@@ -245,7 +245,7 @@ export const HISTOGRAM_FUNCTIONS: FunctionImpl[] = [
     checkQuantile(q, ctx, 0);
     return quantiles(vectorArg(args, 1), [q], ctx, null, 1);
   }),
-  // not in signatures.ts (Prometheus' experimental histogram_quantiles); provided for completeness
+  // Prometheus' experimental histogram_quantiles(vector, label, q...)
   define('histogram_quantiles', (args: FnArg[], ctx) => {
     const label = stringArg(args, 1);
     const qs: number[] = [];
