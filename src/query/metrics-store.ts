@@ -55,7 +55,7 @@ export class MetricsQueryable implements Queryable {
       );
       const rows = await readSeriesSamples(
         conn,
-        `SELECT series_id::INTEGER, (_timestamp // 1000000)::DOUBLE AS t, value, stale FROM (${relation}) WHERE series_id IN (${ids.join(',')})`,
+        `SELECT series_id::INTEGER, (_timestamp // 1000000)::DOUBLE AS t, value, stale FROM (${relation}) WHERE series_id IN (${ids.join(',')}) ORDER BY series_id, t`,
       );
       const out: StoredSeries[] = [];
       for (const r of rows) {
