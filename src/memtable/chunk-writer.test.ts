@@ -10,7 +10,7 @@ import {
   INTEGER,
   VARCHAR,
 } from '@duckdb/node-api';
-import { fillChunk, type ChunkColumnKind } from './chunk-writer.ts';
+import { fillChunk, MillisAsNanos, type ChunkColumnKind } from './chunk-writer.ts';
 
 test('fillChunk writes every kind, NULLs and raw UTF-8 bytes, and a row window', async () => {
   const db = await DuckDBInstance.create(':memory:');
@@ -50,6 +50,25 @@ test('fillChunk writes every kind, NULLs and raw UTF-8 bytes, and a row window',
       `x row ${i}`,
     );
   });
+  conn.closeSync();
+  db.closeSync();
+});
+
+test('millisecond timestamps become exact int64 nanoseconds without BigInt, incl. the fallback', async () => {
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  await conn.run('CREATE TABLE t (ts BIGINT)');
+  const ms = Float64Array.from([0, 1, 1_700_000_000_123, 4_294_967_296, 9_199_999_999_999, -5, 1.5]);
+  const appender = await conn.createAppender('t');
+  const chunk = DuckDBDataChunk.create([BIGINT], ms.length);
+  fillChunk(chunk, ['BIGINT'], [new MillisAsNanos(ms)], 0, ms.length, () => assert.fail('no nested columns'));
+  appender.appendDataChunk(chunk);
+  appender.closeSync();
+  const got = (await conn.runAndReadAll('SELECT ts FROM t')).getRowsJS().map((r) => r[0]);
+  assert.deepEqual(
+    got,
+    [...ms].map((m) => BigInt(Math.round(m)) * 1_000_000n),
+  );
   conn.closeSync();
   db.closeSync();
 });

@@ -11,8 +11,26 @@ import type { DuckDBDataChunk, DuckDBValue } from '@duckdb/node-api';
 
 export type ChunkColumnKind = 'BIGINT' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR' | 'BLOB' | 'NESTED';
 
+/** A BIGINT nanosecond column given as milliseconds (see ColumnBatch.nanosFromMillis). */
+export class MillisAsNanos {
+  constructor(readonly ms: Float64Array) {}
+}
+
 /** A column's values for rows [start, end): null/undefined = NULL. */
-export type ColumnSource = readonly unknown[];
+export type ColumnSource = readonly unknown[] | MillisAsNanos;
+
+const TWO_32 = 4294967296;
+
+/** ms × 10^6 into int64 words without BigInt: exact for 0 ≤ ms < 9.2e12 (until the year 2262). */
+function writeNanos(words: Uint32Array, i: number, ms: number): boolean {
+  if (!(ms >= 0 && ms < 9.2e12) || !Number.isInteger(ms)) return false;
+  const mh = Math.floor(ms / TWO_32);
+  const low = (ms - mh * TWO_32) * 1e6; // < 2^52: exact
+  const carry = Math.floor(low / TWO_32);
+  words[2 * i] = low - carry * TWO_32;
+  words[2 * i + 1] = mh * 1e6 + carry;
+  return true;
+}
 
 interface RawChunk {
   chunk: bindings.DataChunk;
@@ -31,7 +49,18 @@ export function fillChunk(
   const words = Math.ceil(n / 64);
   for (let j = 0; j < kinds.length; j++) {
     const kind = kinds[j]!;
-    const src = columns[j]!;
+    const col = columns[j]!;
+    if (col instanceof MillisAsNanos) {
+      const a = new BigInt64Array(n);
+      const words = new Uint32Array(a.buffer);
+      for (let i = 0; i < n; i++) {
+        const ms = col.ms[start + i]!;
+        if (!writeNanos(words, i, ms)) a[i] = BigInt(Math.round(ms)) * 1_000_000n;
+      }
+      bindings.copy_data_to_vector(bindings.data_chunk_get_vector(raw, j), 0, a.buffer, 0, a.byteLength);
+      continue;
+    }
+    const src = col;
     if (kind === 'NESTED') {
       nested(j, src.slice(start, end) as DuckDBValue[]);
       continue;
@@ -89,7 +118,7 @@ export function fillChunk(
 /** Copies one number column into a typed array (booleans as 0/1) and that into the vector. */
 function copyNumbers(
   a: Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer> | Uint8Array<ArrayBuffer>,
-  src: ColumnSource,
+  src: readonly unknown[],
   start: number,
   setNull: (i: number) => void,
   vec: bindings.Vector,

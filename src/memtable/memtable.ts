@@ -26,7 +26,7 @@ import {
 import type { ColumnBatch, SpanEvent, SpanLink } from '../write/column-batch.ts';
 import { OVERFLOW_COLUMN, type ColumnDef, type StreamSchema } from '../write/stream-schema.ts';
 import type { OrgEngine } from './org-engine.ts';
-import { fillChunk, type ChunkColumnKind } from './chunk-writer.ts';
+import { fillChunk, MillisAsNanos, type ChunkColumnKind, type ColumnSource } from './chunk-writer.ts';
 
 export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
@@ -90,7 +90,7 @@ export interface MemTable {
 const NO_VALUES: readonly unknown[] = [];
 
 /** The source array of each table column (no per-value copy except nested and overflow columns). */
-function columnSources(batch: ColumnBatch, table: MemTable, schema: StreamSchema): (readonly unknown[])[] {
+function columnSources(batch: ColumnBatch, table: MemTable, schema: StreamSchema): ColumnSource[] {
   const n = batch.rowCount;
   const byColumn = new Map<string, readonly unknown[]>();
   let overflow: Record<string, { type: string; value: unknown }>[] | null = null;
@@ -126,6 +126,8 @@ function columnSources(batch: ColumnBatch, table: MemTable, schema: StreamSchema
       }
       return out;
     }
+    const asMillis = batch.nanosFromMillis?.[c.name];
+    if (asMillis) return new MillisAsNanos(asMillis);
     return (c.fixedType ? batch.fixed[c.name] : byColumn.get(c.name)) ?? NO_VALUES;
   });
 }

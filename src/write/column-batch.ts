@@ -44,6 +44,12 @@ export interface ColumnBatch {
   rowCount: number;
   /** Fixed column name → dense values (null where the record had none). */
   fixed: Record<string, FixedValue[]>;
+  /**
+   * BIGINT nanosecond columns given as millisecond doubles instead (metric samples): the memtable
+   * writes ms × 10^6 exactly into the int64 vector, without a BigInt per value. Takes precedence
+   * over `fixed` for the same column.
+   */
+  nanosFromMillis?: Record<string, Float64Array>;
   dynamic: DynamicColumn[];
   /** Records the adapter refused (OTLP partial_success), with the first reason. */
   rejectedCount: number;

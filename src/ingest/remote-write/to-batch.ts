@@ -89,7 +89,7 @@ export function samplesColumnBatch(
   staleFlags: ArrayLike<number>,
   n: number,
 ): ColumnBatch {
-  const ts: bigint[] = [];
+  const ts = new Float64Array(n);
   const ids: number[] = [];
   const vals: number[] = [];
   const stale: boolean[] = [];
@@ -100,7 +100,7 @@ export function samplesColumnBatch(
       dropped++;
       continue;
     }
-    ts.push(BigInt(timestampsMs[i]!) * 1_000_000n);
+    ts[ids.length] = timestampsMs[i]!;
     ids.push(id);
     vals.push(values[i]!);
     stale.push(staleFlags[i] === 1);
@@ -108,7 +108,8 @@ export function samplesColumnBatch(
   return {
     signal: 'metrics',
     rowCount: ids.length,
-    fixed: { _timestamp: ts, series_id: ids, value: vals, stale },
+    fixed: { series_id: ids, value: vals, stale },
+    nanosFromMillis: { _timestamp: ts.subarray(0, ids.length) },
     dynamic: [],
     rejectedCount: dropped,
     rejectedMessage: dropped > 0 ? `${dropped} samples of series over a series limit were dropped` : '',
