@@ -6,7 +6,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MoleError } from '../../lib/errors.ts';
 import { ProtobufWriter as W } from '../../lib/protobuf-writer.ts';
-import { decodeMetricsJson, decodeMetricsProto, formatFloat, type OtlpMetricsRequest } from './parse.ts';
+import {
+  decodeMetricsJson,
+  decodeMetricsProto,
+  formatFloat,
+  newPoint,
+  type OtlpMetricsRequest,
+} from './parse.ts';
 
 const T = 1_700_000_000_000_000_000n;
 const fixed64 = (w: W, field: number, n: bigint | number) =>
@@ -187,20 +193,7 @@ const jsonRequest = {
 
 const point = (
   p: Partial<OtlpMetricsRequest['resources'][number]['scopes'][number]['metrics'][number]['points'][number]>,
-) => ({
-  attributes: [],
-  startTimeNs: 0n,
-  timeNs: T,
-  flags: 0,
-  value: null,
-  count: 0,
-  sum: null,
-  bucketCounts: [],
-  explicitBounds: [],
-  quantiles: [],
-  expBuckets: 0,
-  ...p,
-});
+) => ({ ...newPoint(), timeNs: T, ...p });
 
 const expected: OtlpMetricsRequest = {
   resources: [

@@ -98,7 +98,8 @@ export interface OtlpMetricsRequest {
 export const FLAG_NO_RECORDED_VALUE = 1;
 const MAX_DEPTH = 32;
 
-const newPoint = (): OtlpPoint => ({
+/** An empty data point (every field at its proto3 default). */
+export const newPoint = (): OtlpPoint => ({
   attributes: [],
   startTimeNs: 0n,
   timeNs: 0n,

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Attr, OtlpMetric, OtlpMetricsRequest, OtlpPoint } from './parse.ts';
+import { newPoint, type Attr, type OtlpMetric, type OtlpMetricsRequest, type OtlpPoint } from './parse.ts';
 import {
   promLabelName,
   promMetricName,
@@ -17,20 +17,7 @@ import {
 const T_MS = 1_700_000_000_000;
 const T = BigInt(T_MS) * 1_000_000n;
 
-const point = (p: Partial<OtlpPoint>): OtlpPoint => ({
-  attributes: [],
-  startTimeNs: 0n,
-  timeNs: T,
-  flags: 0,
-  value: null,
-  count: 0,
-  sum: null,
-  bucketCounts: [],
-  explicitBounds: [],
-  quantiles: [],
-  expBuckets: 0,
-  ...p,
-});
+const point = (p: Partial<OtlpPoint>): OtlpPoint => ({ ...newPoint(), timeNs: T, ...p });
 
 const metric = (m: Partial<OtlpMetric>): OtlpMetric => ({
   name: 'm',
