@@ -32,6 +32,7 @@ import { EnginePool } from './memtable/org-engine.ts';
 import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtable.ts';
 import { QueryExecutor } from './query/executor.ts';
 import { searchHandler } from './query/search-handler.ts';
+import { SampleCache } from './query/sample-cache.ts';
 import { adminHandlers } from './server/admin-handlers.ts';
 import { createHttpServer, sendJson } from './server/http-server.ts';
 import { Router } from './server/router.ts';
@@ -104,6 +105,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const maxFlushed = Math.max(0, ...streams.list(null).map((s) => s.flushedSeq));
 
   const seriesRegistry = new SeriesRegistry(catalog);
+  const sampleCache = new SampleCache(config.query.sampleCacheBytes);
+  registry.gauge('molesignal_sample_cache_bytes', 'Bytes of decoded metric samples held for PromQL.', () => sampleCache.bytes);
+  registry.counter('molesignal_sample_cache_hits_total', 'Series reads of Parquet files PromQL served from memory.', () => sampleCache.hits);
+  registry.counter('molesignal_sample_cache_misses_total', 'Series reads of Parquet files PromQL decoded with DuckDB.', () => sampleCache.misses);
   const seriesCount = await seriesRegistry.load();
   log.info({ series: seriesCount }, 'metric series loaded');
 
@@ -202,7 +207,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         limits: config.limits,
       }),
       prom: promApiHandlers({
-        store: { catalog, store, engines, streams, registry: seriesRegistry },
+        store: { catalog, store, engines, streams, registry: seriesRegistry, cache: sampleCache },
         config: config.query,
         log,
         version: PACKAGE_VERSION,

@@ -5,28 +5,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProtobufWriter as W } from '../src/lib/protobuf-writer.ts';
 import { snappyCompress } from '../src/lib/snappy.ts';
 import { startServer, type ServerProcess } from './harness.ts';
+import { writeRequest } from './prom-write.ts';
 
 const T0 = 1_700_000_000_000; // ms
 const STEP = 15_000;
 
-function writeRequest(
-  series: { labels: Record<string, string>; samples: [number, number][] }[],
-  metadata: [string, number, string][] = [],
-): Uint8Array {
-  const req = new W();
-  for (const s of series) {
-    const ts = new W();
-    for (const [k, v] of Object.entries(s.labels)) ts.message(1, new W().string(1, k).string(2, v));
-    for (const [t, v] of s.samples) ts.message(2, new W().double(1, v).uint(2, t));
-    req.message(1, ts);
-  }
-  for (const [name, type, help] of metadata)
-    req.message(3, new W().uint(1, type).string(2, name).string(4, help));
-  return req.finish();
-}
 
 describe('Prometheus HTTP API', () => {
   let server: ServerProcess;

@@ -8,23 +8,10 @@ import assert from 'node:assert/strict';
 import { ProtobufWriter as W } from '../src/lib/protobuf-writer.ts';
 import { snappyCompress } from '../src/lib/snappy.ts';
 import { startServer, type ServerProcess } from './harness.ts';
+import { writeRequest } from './prom-write.ts';
 
-const label = (name: string, value: string) => new W().string(1, name).string(2, value);
 const sample = (v: number, t: number) => new W().double(1, v).uint(2, t);
 
-function writeRequest(
-  series: { labels: Record<string, string>; samples: [number, number][]; staleAt?: number }[],
-): Uint8Array {
-  const req = new W();
-  for (const s of series) {
-    const ts = new W();
-    for (const [k, v] of Object.entries(s.labels)) ts.message(1, label(k, v));
-    for (const [t, v] of s.samples) ts.message(2, sample(v, t));
-    if (s.staleAt !== undefined) ts.message(2, new W().doubleBits(1, 0x7ff0000000000002n).uint(2, s.staleAt));
-    req.message(1, ts);
-  }
-  return req.finish();
-}
 
 describe('remote_write ingest', () => {
   let server: ServerProcess;

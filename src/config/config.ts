@@ -39,6 +39,7 @@ export interface Config {
     maxSize: number;
     duckdbMemoryLimit: string;
     duckdbThreads: number;
+    sampleCacheBytes: number;
   };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   shutdown: { timeoutMs: number };

@@ -253,6 +253,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
     default: '25%',
     help: 'DuckDB memory limit per org instance, e.g. `2GiB` or `25%` of RAM.',
   },
+  {
+    key: 'query.sampleCacheBytes',
+    schema: nonNegInt,
+    default: 512 * 1024 * 1024,
+    help: 'Memory for decoded metric samples of Parquet files, shared by all orgs (bytes; 0 turns the cache off). PromQL reads a series from a file once, then from memory; least recently used files go first.',
+  },
   { key: 'query.duckdbThreads', schema: posInt, default: 2, help: 'DuckDB worker threads per org instance.' },
   {
     key: 'log.level',

@@ -38,8 +38,17 @@ abstract class Metric {
 }
 
 export class Counter extends Metric {
-  constructor(name: string, help: string) {
+  /** `collect` reads a total kept elsewhere (it must only grow) each time /metrics renders */
+  constructor(
+    name: string,
+    help: string,
+    private readonly collect?: () => number,
+  ) {
     super(name, help, 'counter');
+  }
+  override render(): string {
+    if (this.collect) this.get({}).value = this.collect();
+    return super.render();
   }
   inc(labels: LabelValues = {}, by = 1): void {
     this.get(labels).value += by;
@@ -68,8 +77,8 @@ export class Gauge extends Metric {
 
 export class MetricsRegistry {
   private readonly metrics: Metric[] = [];
-  counter(name: string, help: string): Counter {
-    const m = new Counter(name, help);
+  counter(name: string, help: string, collect?: () => number): Counter {
+    const m = new Counter(name, help, collect);
     this.metrics.push(m);
     return m;
   }

@@ -100,7 +100,7 @@ export function groupBySeries(
   return out;
 }
 
-function normalize(e: { s: SeriesSamples; anyStale: boolean }): SeriesSamples {
+export function normalize(e: { s: SeriesSamples; anyStale: boolean }): SeriesSamples {
   let { t, v, stale } = e.s;
   let sorted = true;
   let dupes = false;

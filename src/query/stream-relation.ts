@@ -17,19 +17,18 @@ export interface RelationStats {
 
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-/** `startNs` inclusive, `endNs` exclusive; null = unbounded. */
-export async function streamRelation(
-  deps: { catalog: Catalog; store: ObjectStore },
+/**
+ * The catalogued files of a stream for `[startNs, endNs)` that a query over the pinned `tables`
+ * must read: files a flush has written from a pinned memtable are left out, so no row is counted
+ * twice. `startNs` inclusive, `endNs` exclusive; null = unbounded.
+ */
+export async function relationFiles(
+  deps: { catalog: Catalog },
   s: StreamState,
   tables: readonly MemTable[],
   startNs: bigint | null,
   endNs: bigint | null,
-  stats: RelationStats,
-): Promise<string> {
-  const conds: string[] = [];
-  if (startNs !== null) conds.push(`_timestamp >= ${startNs}`);
-  if (endNs !== null) conds.push(`_timestamp < ${endNs}`);
-  const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
+): Promise<FileRow[]> {
   const listed = await deps.catalog.listFiles(
     s.org,
     s.type,
@@ -41,13 +40,42 @@ export async function streamRelation(
   // files either listed and pending (left out here, its rows come from the pinned memtable)
   const pending = new Set<string>();
   for (const t of tables) for (const id of t.pendingFileIds) pending.add(id);
-  const files: FileRow[] = listed.filter((f) => !pending.has(f.id));
-  // the active memtable first: it carries the stream's full, current column list
-  const parts = [...tables].reverse().map((t) => `SELECT * FROM ${quoteIdent(t.name)}${where}`);
+  return listed.filter((f) => !pending.has(f.id));
+}
+
+/** `_timestamp` bounds as a WHERE clause ('' when unbounded). */
+export function timeWhere(startNs: bigint | null, endNs: bigint | null): string {
+  const conds: string[] = [];
+  if (startNs !== null) conds.push(`_timestamp >= ${startNs}`);
+  if (endNs !== null) conds.push(`_timestamp < ${endNs}`);
+  return conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
+}
+
+/** The rows of pinned memtables, newest table first (it carries the full, current column list). */
+export function memtableRelation(tables: readonly MemTable[], where: string): string[] {
+  return [...tables].reverse().map((t) => `SELECT * FROM ${quoteIdent(t.name)}${where}`);
+}
+
+/** The rows of Parquet files, by their local paths. */
+export function parquetRelation(paths: readonly string[], where: string): string {
+  return `SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)${where}`;
+}
+
+/** `startNs` inclusive, `endNs` exclusive; null = unbounded. */
+export async function streamRelation(
+  deps: { catalog: Catalog; store: ObjectStore },
+  s: StreamState,
+  tables: readonly MemTable[],
+  startNs: bigint | null,
+  endNs: bigint | null,
+  stats: RelationStats,
+): Promise<string> {
+  const where = timeWhere(startNs, endNs);
+  const files = await relationFiles(deps, s, tables, startNs, endNs);
+  const parts = memtableRelation(tables, where);
   for (const t of tables) stats.memtable_rows += t.rows;
   if (files.length > 0) {
-    const list = files.map((f) => sqlString(deps.store.localPath(f.key))).join(', ');
-    parts.push(`SELECT * FROM read_parquet([${list}], union_by_name = true)${where}`);
+    parts.push(parquetRelation(files.map((f) => deps.store.localPath(f.key)), where));
     stats.files_scanned += files.length;
     stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
   }

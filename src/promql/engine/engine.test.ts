@@ -80,7 +80,7 @@ const fakeFns = new Map<string, FunctionImpl>([
         const a = args[0];
         if (a?.type !== 'matrix') throw new Error('matrix expected');
         ctx.annotations.push({ level: 'info', message: 'counted' });
-        return a.series.map((s): Sample => ({ metric: s.metric.withoutName(), t: ctx.t, v: s.points.length }));
+        return a.series.map((s): Sample => ({ metric: s.metric.withoutName(), t: ctx.t, v: s.points.t.length }));
       },
     },
   ],

@@ -101,7 +101,7 @@ export class Evaluator {
       case 'MatrixSelector': {
         const vs = e.vector;
         const ref = (atTime(vs.at, this.s.bounds) ?? t) - vs.offsetMs;
-        const series = selectRange(this.s.data.get(vs) ?? [], ref, e.rangeMs).filter((x) => x.points.length > 0);
+        const series = selectRange(this.s.data.get(vs) ?? [], ref, e.rangeMs).filter((x) => x.points.t.length > 0);
         this.checkPoints(series);
         return { type: 'matrix', series, rangeMs: e.rangeMs };
       }
@@ -123,7 +123,7 @@ export class Evaluator {
 
   private checkPoints(series: readonly StepSeries[]): void {
     let n = 0;
-    for (const x of series) n += x.points.length;
+    for (const x of series) n += x.points.t.length;
     if (n > this.s.maxSamples) throw execError(TOO_MANY_SAMPLES);
   }
 
@@ -147,7 +147,7 @@ export class Evaluator {
       if (ts >= first) break;
       cache.delete(ts);
     }
-    const byKey = new Map<string, StepSeries>();
+    const byKey = new Map<string, { metric: Labels; t: number[]; v: number[]; dropName?: boolean }>();
     let total = 0;
     for (let ts = first; ts <= ref; ts += interval) {
       let v = cache.get(ts);
@@ -165,18 +165,23 @@ export class Evaluator {
       for (const s of samples) {
         let series = byKey.get(s.metric.key);
         if (!series) {
-          series = { metric: s.metric, points: [] };
+          series = { metric: s.metric, t: [], v: [] };
           byKey.set(s.metric.key, series);
         }
-        const last = series.points[series.points.length - 1];
-        if (last !== undefined && last.t === ts) throw execError(DUPLICATE_LABELSET);
-        series.points.push({ t: ts, v: s.v });
+        if (series.t[series.t.length - 1] === ts) throw execError(DUPLICATE_LABELSET);
+        series.t.push(ts);
+        series.v.push(s.v);
         if (s.dropName === true) series.dropName = true;
         total++;
       }
       if (total > this.s.maxSamples) throw execError(TOO_MANY_SAMPLES);
     }
-    return { type: 'matrix', series: [...byKey.values()], rangeMs: e.rangeMs };
+    const series: StepSeries[] = [];
+    for (const x of byKey.values()) {
+      const points = { t: Float64Array.from(x.t), v: Float64Array.from(x.v) };
+      series.push(x.dropName === true ? { metric: x.metric, points, dropName: true } : { metric: x.metric, points });
+    }
+    return { type: 'matrix', series, rangeMs: e.rangeMs };
   }
 
   private evalBinary(e: BinaryExpr, t: number): StepValue {
@@ -315,7 +320,7 @@ export class Evaluator {
           type: 'matrix',
           rangeMs: v.rangeMs,
           series: v.series
-            .filter((x) => x.points.length > 0)
+            .filter((x) => x.points.t.length > 0)
             .map((x) => ({ metric: x.dropName === true ? x.metric.withoutName() : x.metric, points: x.points })),
         };
     }

@@ -7,7 +7,7 @@ import { FUNCTIONS } from '../functions/index.ts';
 import type { FunctionImpl } from '../functions/types.ts';
 import { Labels } from '../labels.ts';
 import type { Queryable } from '../storage.ts';
-import type { Point, QueryResult, Sample, Series } from '../value.ts';
+import { fromPointArrays, type Point, type QueryResult, type Sample, type Series } from '../value.ts';
 import { execError, PromQLExecError, PromQLTimeoutError } from './errors.ts';
 import { DUPLICATE_LABELSET, type EvalSettings, Evaluator, TOO_MANY_SAMPLES, unwrapParens } from './evaluator.ts';
 import { fetchSelectors, selectorRanges } from './selectors.ts';
@@ -111,7 +111,13 @@ export async function instantQuery(q: Queryable, expr: Expr, timeMs: number, opt
       return {
         value: {
           type: 'matrix',
-          series: cleanupMatrix(v.series.map((s) => ({ metric: s.metric, points: s.points, ...(s.dropName === true ? { dropName: true } : {}) }))),
+          series: cleanupMatrix(
+            v.series.map((s) => ({
+              metric: s.metric,
+              points: fromPointArrays(s.points),
+              ...(s.dropName === true ? { dropName: true } : {}),
+            })),
+          ),
         },
         annotations,
       };

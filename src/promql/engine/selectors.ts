@@ -4,7 +4,7 @@
  */
 import type { AtModifier, Expr, VectorSelector } from '../ast.ts';
 import type { Queryable, StoredSeries } from '../storage.ts';
-import type { Point, Sample } from '../value.ts';
+import type { Sample } from '../value.ts';
 import { infoSelector, referenceTime } from './info.ts';
 import type { StepSeries } from './types.ts';
 
@@ -147,18 +147,29 @@ export function selectInstant(
   return { samples, origT };
 }
 
-/** Range selection: every series' non-stale points in (refT - range, refT]; empty windows kept. */
+/** Stored series without their staleness markers (range selections skip them), built once per series. */
+const withoutStale = new WeakMap<StoredSeries, { t: Float64Array; v: Float64Array }>();
+
+function freshSamples(s: StoredSeries): { t: Float64Array; v: Float64Array } {
+  if (s.stale === null) return s;
+  let r = withoutStale.get(s);
+  if (!r) {
+    const keep: number[] = [];
+    for (let i = 0; i < s.t.length; i++) if (s.stale[i] !== 1) keep.push(i);
+    r = { t: Float64Array.from(keep, (i) => s.t[i]!), v: Float64Array.from(keep, (i) => s.v[i]!) };
+    withoutStale.set(s, r);
+  }
+  return r;
+}
+
+/** Range selection: every series' non-stale points in (refT - range, refT], as views; empty windows kept. */
 export function selectRange(series: readonly StoredSeries[], refT: number, rangeMs: number): StepSeries[] {
   const out: StepSeries[] = [];
   for (const s of series) {
-    const hi = upperBound(s.t, refT);
-    const lo = upperBound(s.t, refT - rangeMs);
-    const points: Point[] = [];
-    for (let i = lo; i < hi; i++) {
-      if (s.stale !== null && s.stale[i] === 1) continue;
-      points.push({ t: s.t[i] ?? 0, v: s.v[i] ?? Number.NaN });
-    }
-    out.push({ metric: s.labels, points });
+    const f = freshSamples(s);
+    const hi = upperBound(f.t, refT);
+    const lo = upperBound(f.t, refT - rangeMs);
+    out.push({ metric: s.labels, points: { t: f.t.subarray(lo, hi), v: f.v.subarray(lo, hi) } });
   }
   return out;
 }

@@ -1,11 +1,11 @@
 /** Values the evaluator passes around inside one evaluation step. */
 import type { Labels } from '../labels.ts';
-import type { Point, Sample } from '../value.ts';
+import type { PointArrays, Sample } from '../value.ts';
 
 export interface StepSeries {
   metric: Labels;
   /** points in the window, ascending, stale markers removed */
-  points: Point[];
+  points: PointArrays;
   dropName?: boolean;
 }
 

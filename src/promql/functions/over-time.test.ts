@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Labels } from '../labels.ts';
+import { toPointArrays } from '../value.ts';
 import { call, close, load, matrix, matrixSelector, render, scalar, selector } from './testing.ts';
 
 const S10 = 10_000;
@@ -245,7 +246,7 @@ describe('absent_over_time (functions.test)', () => {
   it('a series with no points in the window counts as absent', () => {
     const m = {
       type: 'matrix' as const,
-      series: [{ metric: Labels.fromRecord({ a: 'b' }), points: [] }],
+      series: [{ metric: Labels.fromRecord({ a: 'b' }), points: toPointArrays([]) }],
       rangeMs: 1000,
     };
     assert.deepEqual(render(call('absent_over_time', [m], 60_000, [ms([])]).out), { '{}': 1 });
@@ -257,7 +258,7 @@ describe('name dropping of last/first_over_time over subqueries (name_label_drop
     const series = [
       {
         metric: Labels.fromRecord({ __name__: 'metric_total', env: '1' }),
-        points: [{ t: 0, v: 120 }],
+        points: toPointArrays([{ t: 0, v: 120 }]),
         dropName: true,
       },
     ];

@@ -1,25 +1,25 @@
 /** The *_over_time family, present/absent_over_time and quantile/mad over time. */
 import type { Labels } from '../labels.ts';
-import type { Point, Sample } from '../value.ts';
+import type { PointArrays, Sample } from '../value.ts';
 import { absentLabels } from './absent.ts';
 import { annotate, define, derived, formatG, kahanInc, matrixArg, scalarArg } from './common.ts';
 import type { FnArg, FnContext, FunctionImpl } from './types.ts';
 
 /** One output sample per series with at least one point; `keepName` series keep their name. */
-function overTime(name: string, f: (points: Point[]) => number, keepName = false): FunctionImpl {
+function overTime(name: string, f: (points: PointArrays) => number, keepName = false): FunctionImpl {
   return define(name, (args, ctx) => eachSeries(args, ctx, f, keepName));
 }
 
 function eachSeries(
   args: FnArg[],
   ctx: FnContext,
-  f: (points: Point[]) => number,
+  f: (points: PointArrays) => number,
   keepName: boolean,
   matrixIndex = 0,
 ): Sample[] {
   const out: Sample[] = [];
   for (const s of matrixArg(args, matrixIndex).series) {
-    if (s.points.length === 0) continue;
+    if (s.points.t.length === 0) continue;
     const v = f(s.points);
     // last/first_over_time keep the name, unless the series already lost it (a subquery over a
     // name-dropping expression); WindowSeries has no dropName field, so read it if the engine passes one
@@ -30,16 +30,15 @@ function eachSeries(
 }
 
 /** Direct mean with Kahan summation while the sum stays finite, then the incremental mean. */
-export function avgPoints(points: readonly Point[]): number {
-  const first = points[0];
-  if (first === undefined) return NaN;
-  let sum = first.v;
+export function avgPoints({ v: values }: PointArrays): number {
+  if (values.length === 0) return NaN;
+  let sum = values[0]!;
   let count = 1;
   let mean = 0;
   let c = 0;
   let incremental = false;
-  for (let i = 1; i < points.length; i++) {
-    const v = (points[i] as Point).v;
+  for (let i = 1; i < values.length; i++) {
+    const v = values[i]!;
     count = i + 1;
     if (!incremental) {
       const [ns, nc] = kahanInc(v, sum, c);
@@ -59,34 +58,44 @@ export function avgPoints(points: readonly Point[]): number {
   return sum / count + c / count;
 }
 
-function sumPoints(points: readonly Point[]): number {
+function sumPoints({ v: values }: PointArrays): number {
   let sum = 0;
   let c = 0;
-  for (const p of points) [sum, c] = kahanInc(p.v, sum, c);
+  for (const v of values) [sum, c] = kahanInc(v, sum, c);
   if (sum === Infinity || sum === -Infinity) return sum;
   return sum + c;
 }
 
 /** Welford with Kahan compensation, as Prometheus' varianceOverTime. */
-function variancePoints(points: readonly Point[]): number {
+function variancePoints({ v: values }: PointArrays): number {
   let count = 0;
   let mean = 0;
   let cMean = 0;
   let aux = 0;
   let cAux = 0;
-  for (const p of points) {
+  for (const v of values) {
     count++;
-    const delta = p.v - (mean + cMean);
+    const delta = v - (mean + cMean);
     [mean, cMean] = kahanInc(delta / count, mean, cMean);
-    [aux, cAux] = kahanInc(delta * (p.v - (mean + cMean)), aux, cAux);
+    [aux, cAux] = kahanInc(delta * (v - (mean + cMean)), aux, cAux);
   }
   return (aux + cAux) / count;
 }
 
-/** Returns the point chosen by `better(cur, best)` scanning from the first; NaN is always replaced. */
-function pick(points: readonly Point[], better: (cur: number, best: number) => boolean): Point {
-  let best = points[0] as Point;
-  for (const p of points) if (better(p.v, best.v) || Number.isNaN(best.v)) best = p;
+/** The index of the point chosen by `better(cur, best)` scanning from the first; NaN is always replaced. */
+function pick({ v }: PointArrays, better: (cur: number, best: number) => boolean): number {
+  let best = 0;
+  for (let i = 0; i < v.length; i++) if (better(v[i]!, v[best]!) || Number.isNaN(v[best]!)) best = i;
+  return best;
+}
+
+/** The largest (or smallest) value, as pick() would choose it (NaN only when every value is NaN). */
+function extreme({ v }: PointArrays, max: boolean): number {
+  let best = v[0]!;
+  for (let i = 1; i < v.length; i++) {
+    const x = v[i]!;
+    if ((max ? x > best : x < best) || best !== best) best = x;
+  }
   return best;
 }
 
@@ -110,8 +119,8 @@ export function invalidQuantileWarning(q: number): string {
   return `PromQL warning: quantile value should be between 0 and 1, got ${formatG(q)}`;
 }
 
-function madPoints(points: readonly Point[]): number {
-  const values = points.map((p) => p.v);
+function madPoints(points: PointArrays): number {
+  const values = Array.from(points.v);
   // a NaN sample makes the median, and so the deviation, undefined (Prometheus 3.x)
   if (values.some((v) => Number.isNaN(v))) return NaN;
   const median = quantileOf(0.5, values);
@@ -121,34 +130,31 @@ function madPoints(points: readonly Point[]): number {
   );
 }
 
-const lastPoint = (points: readonly Point[]): Point => points[points.length - 1] as Point;
+const last = (a: Float64Array): number => a[a.length - 1]!;
 
 export const OVER_TIME_FUNCTIONS: FunctionImpl[] = [
   overTime('avg_over_time', avgPoints),
   overTime('sum_over_time', sumPoints),
-  overTime('count_over_time', (p) => p.length),
-  overTime('min_over_time', (p) => pick(p, (cur, best) => cur < best).v),
-  overTime('max_over_time', (p) => pick(p, (cur, best) => cur > best).v),
-  overTime('last_over_time', (p) => lastPoint(p).v, true),
-  overTime('first_over_time', (p) => (p[0] as Point).v, true),
+  overTime('count_over_time', (p) => p.t.length),
+  overTime('min_over_time', (p) => extreme(p, false)),
+  overTime('max_over_time', (p) => extreme(p, true)),
+  overTime('last_over_time', (p) => last(p.v), true),
+  overTime('first_over_time', (p) => p.v[0]!, true),
   overTime('present_over_time', () => 1),
   overTime('stddev_over_time', (p) => Math.sqrt(variancePoints(p))),
   overTime('stdvar_over_time', variancePoints),
   overTime('mad_over_time', madPoints),
-  overTime('ts_of_first_over_time', (p) => (p[0] as Point).t / 1000),
-  overTime('ts_of_last_over_time', (p) => lastPoint(p).t / 1000),
-  overTime('ts_of_max_over_time', (p) => pick(p, (cur, best) => cur >= best).t / 1000),
-  overTime('ts_of_min_over_time', (p) => pick(p, (cur, best) => cur <= best).t / 1000),
+  overTime('ts_of_first_over_time', (p) => p.t[0]! / 1000),
+  overTime('ts_of_last_over_time', (p) => last(p.t) / 1000),
+  overTime('ts_of_max_over_time', (p) => p.t[pick(p, (cur, best) => cur >= best)]! / 1000),
+  overTime('ts_of_min_over_time', (p) => p.t[pick(p, (cur, best) => cur <= best)]! / 1000),
   define('quantile_over_time', (args, ctx) => {
     const q = scalarArg(args, 0);
     const out = eachSeries(
       args,
       ctx,
       (p) =>
-        quantileOf(
-          q,
-          p.map((x) => x.v),
-        ),
+        quantileOf(q, Array.from(p.v)),
       false,
       1,
     );
@@ -159,7 +165,7 @@ export const OVER_TIME_FUNCTIONS: FunctionImpl[] = [
   }),
   define('absent_over_time', (args, ctx) => {
     const { series } = matrixArg(args, 0);
-    if (series.some((s) => s.points.length > 0)) return [];
+    if (series.some((s) => s.points.t.length > 0)) return [];
     const metric: Labels = absentLabels(ctx.argExprs[0]);
     return [{ metric, t: ctx.t, v: 1 }];
   }),

@@ -1,5 +1,5 @@
 /** rate/increase/delta (extrapolated), irate/idelta, deriv, predict_linear, resets, changes, smoothing. */
-import type { Point, Sample } from '../value.ts';
+import type { PointArrays, Sample } from '../value.ts';
 import {
   annotate,
   define,
@@ -19,32 +19,32 @@ import type { FnArg, FnContext, FunctionImpl } from './types.ts';
  * fewer than two points.
  */
 export function extrapolatedRate(
-  points: readonly Point[],
+  { t, v }: PointArrays,
   rangeStart: number,
   rangeEnd: number,
   isCounter: boolean,
   isRate: boolean,
 ): number | undefined {
-  if (points.length < 2) return undefined;
-  const first = points[0] as Point;
-  const last = points[points.length - 1] as Point;
-  let result = last.v - first.v;
+  const n = t.length;
+  if (n < 2) return undefined;
+  const firstV = v[0]!;
+  let result = v[n - 1]! - firstV;
   if (isCounter) {
-    for (let i = 1; i < points.length; i++) {
-      const prev = points[i - 1] as Point;
-      if ((points[i] as Point).v < prev.v) result += prev.v;
+    for (let i = 1; i < n; i++) {
+      const prev = v[i - 1]!;
+      if (v[i]! < prev) result += prev;
     }
   }
-  let durationToStart = (first.t - rangeStart) / 1000;
-  let durationToEnd = (rangeEnd - last.t) / 1000;
-  const sampledInterval = (last.t - first.t) / 1000;
-  const averageDurationBetweenSamples = sampledInterval / (points.length - 1);
+  let durationToStart = (t[0]! - rangeStart) / 1000;
+  let durationToEnd = (rangeEnd - t[n - 1]!) / 1000;
+  const sampledInterval = (t[n - 1]! - t[0]!) / 1000;
+  const averageDurationBetweenSamples = sampledInterval / (n - 1);
   const extrapolationThreshold = averageDurationBetweenSamples * 1.1;
   if (durationToStart >= extrapolationThreshold) durationToStart = averageDurationBetweenSamples / 2;
   if (isCounter) {
     // counters cannot go negative: do not extrapolate below the zero point
     let durationToZero = durationToStart;
-    if (result > 0 && first.v >= 0) durationToZero = sampledInterval * (first.v / result);
+    if (result > 0 && firstV >= 0) durationToZero = sampledInterval * (firstV / result);
     if (durationToZero < durationToStart) durationToStart = durationToZero;
   }
   if (durationToEnd >= extrapolationThreshold) durationToEnd = averageDurationBetweenSamples / 2;
@@ -79,20 +79,21 @@ function rateFn(name: string, isCounter: boolean, isRate: boolean): FunctionImpl
   });
 }
 
-function instantValue(points: readonly Point[], isRate: boolean): number | undefined {
-  if (points.length < 2) return undefined;
-  const a = points[points.length - 2] as Point;
-  const b = points[points.length - 1] as Point;
-  const interval = b.t - a.t;
+function instantValue({ t, v: vs }: PointArrays, isRate: boolean): number | undefined {
+  const n = t.length;
+  if (n < 2) return undefined;
+  const interval = t[n - 1]! - t[n - 2]!;
   if (interval === 0) return undefined;
+  const a = vs[n - 2]!;
+  const b = vs[n - 1]!;
   // a counter reset keeps the last value as the increase
-  let v = isRate && b.v < a.v ? b.v : b.v - a.v;
+  let v = isRate && b < a ? b : b - a;
   if (isRate) v /= interval / 1000;
   return v;
 }
 
 /** Least squares with Kahan sums; x relative to interceptTime (ms), as Prometheus' linearRegression. */
-export function linearRegression(points: readonly Point[], interceptTime: number): [number, number] {
+export function linearRegression({ t, v }: PointArrays, interceptTime: number): [number, number] {
   let n = 0;
   let sumX = 0;
   let cX = 0;
@@ -102,16 +103,16 @@ export function linearRegression(points: readonly Point[], interceptTime: number
   let cXY = 0;
   let sumX2 = 0;
   let cX2 = 0;
-  const initY = (points[0] as Point).v;
+  const initY = v[0]!;
   let constY = true;
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i] as Point;
-    if (constY && i > 0 && p.v !== initY) constY = false;
+  for (let i = 0; i < t.length; i++) {
+    const y = v[i]!;
+    if (constY && i > 0 && y !== initY) constY = false;
     n += 1;
-    const x = (p.t - interceptTime) / 1e3;
+    const x = (t[i]! - interceptTime) / 1e3;
     [sumX, cX] = kahanInc(x, sumX, cX);
-    [sumY, cY] = kahanInc(p.v, sumY, cY);
-    [sumXY, cXY] = kahanInc(x * p.v, sumXY, cXY);
+    [sumY, cY] = kahanInc(y, sumY, cY);
+    [sumXY, cXY] = kahanInc(x * y, sumXY, cXY);
     [sumX2, cX2] = kahanInc(x * x, sumX2, cX2);
   }
   if (constY) {
@@ -132,7 +133,7 @@ export function linearRegression(points: readonly Point[], interceptTime: number
 function perSeries(
   args: FnArg[],
   ctx: FnContext,
-  f: (points: readonly Point[]) => number | undefined,
+  f: (points: PointArrays) => number | undefined,
   matrixIndex = 0,
 ): Sample[] {
   const out: Sample[] = [];
@@ -144,30 +145,30 @@ function perSeries(
 }
 
 function countPairs(
-  points: readonly Point[],
+  { v }: PointArrays,
   test: (prev: number, cur: number) => boolean,
 ): number | undefined {
-  if (points.length === 0) return undefined;
+  if (v.length === 0) return undefined;
   let n = 0;
-  for (let i = 1; i < points.length; i++) {
-    if (test((points[i - 1] as Point).v, (points[i] as Point).v)) n++;
+  for (let i = 1; i < v.length; i++) {
+    if (test(v[i - 1]!, v[i]!)) n++;
   }
   return n;
 }
 
 /** Holt's linear (double exponential) smoothing, as Prometheus' funcDoubleExponentialSmoothing. */
 export function doubleExponentialSmoothing(
-  points: readonly Point[],
+  { v }: PointArrays,
   sf: number,
   tf: number,
 ): number | undefined {
-  const l = points.length;
+  const l = v.length;
   if (l < 2) return undefined;
   let s0 = 0;
-  let s1 = (points[0] as Point).v;
-  let b = (points[1] as Point).v - s1;
+  let s1 = v[0]!;
+  let b = v[1]! - s1;
   for (let i = 1; i < l; i++) {
-    const x = sf * (points[i] as Point).v;
+    const x = sf * v[i]!;
     // the trend at i-1 (the initial trend is used as-is for the first step)
     if (i - 1 !== 0) b = tf * (s1 - s0) + (1 - tf) * b;
     const y = (1 - sf) * (s1 + b);
@@ -199,12 +200,12 @@ export const RATE_FUNCTIONS: FunctionImpl[] = [
   define('irate', (args, ctx) => perSeries(args, ctx, (p) => instantValue(p, true))),
   define('idelta', (args, ctx) => perSeries(args, ctx, (p) => instantValue(p, false))),
   define('deriv', (args, ctx) =>
-    perSeries(args, ctx, (p) => (p.length < 2 ? undefined : linearRegression(p, (p[0] as Point).t)[0])),
+    perSeries(args, ctx, (p) => (p.t.length < 2 ? undefined : linearRegression(p, p.t[0]!)[0])),
   ),
   define('predict_linear', (args, ctx) => {
     const duration = scalarArg(args, 1);
     return perSeries(args, ctx, (p) => {
-      if (p.length < 2) return undefined;
+      if (p.t.length < 2) return undefined;
       const [slope, intercept] = linearRegression(p, ctx.t);
       return slope * duration + intercept;
     });

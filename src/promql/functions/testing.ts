@@ -1,7 +1,7 @@
 /** Test helpers: build windows from Prometheus `load` notation (used by the *.test.ts files only). */
 import type { Expr, MatrixSelector, VectorSelector } from '../ast.ts';
 import { Labels, type LabelMatcher } from '../labels.ts';
-import type { Annotation, Point, Sample } from '../value.ts';
+import { toPointArrays, type Annotation, type Point, type Sample } from '../value.ts';
 import { FUNCTIONS } from './index.ts';
 import type { FnArg, FnContext } from './types.ts';
 
@@ -54,7 +54,7 @@ export function matrix(series: Loaded[], t: number, rangeMs: number, offsetMs = 
     rangeMs,
     series: series.map((s) => ({
       metric: s.metric,
-      points: s.points.filter((p) => p.t > end - rangeMs && p.t <= end),
+      points: toPointArrays(s.points.filter((p) => p.t > end - rangeMs && p.t <= end)),
     })),
   };
 }

@@ -6,12 +6,12 @@
  */
 import type { Expr, PosRange } from '../ast.ts';
 import type { Labels } from '../labels.ts';
-import type { Annotation, Point, Sample } from '../value.ts';
+import type { Annotation, PointArrays, Sample } from '../value.ts';
 
 export interface WindowSeries {
   metric: Labels;
   /** points with t in (stepT - range, stepT], ascending */
-  points: Point[];
+  points: PointArrays;
 }
 
 export type FnArg =
