@@ -257,7 +257,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'query.sampleCacheBytes',
     schema: nonNegInt,
     default: 512 * 1024 * 1024,
-    help: 'Memory for decoded metric samples of Parquet files, shared by all orgs (bytes; 0 turns the cache off). PromQL reads a series from a file once, then from memory; least recently used files go first.',
+    help: 'Memory for decoded metric samples of Parquet files, shared by all orgs (bytes; 0 turns the cache off). PromQL decodes a series from a file once, then reads it from memory; the least recently used series go first.',
   },
   { key: 'query.duckdbThreads', schema: posInt, default: 2, help: 'DuckDB worker threads per org instance.' },
   {

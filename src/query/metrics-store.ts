@@ -13,7 +13,7 @@ import type { SeriesRegistry } from '../write/series-registry.ts';
 import type { StreamRegistry } from '../write/streams.ts';
 import { memtableRelation, parquetRelation, relationFiles, timeWhere, type RelationStats } from './stream-relation.ts';
 import { normalize, readSeriesSamples } from './sample-reader.ts';
-import type { CachedSamples, SampleCache } from './sample-cache.ts';
+import type { CachedSamples, SampleCache, SeriesEntry } from './sample-cache.ts';
 import { upperBound } from '../promql/engine/selectors.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SAMPLES_STREAM } from '../write/fixed-columns.ts';
@@ -26,6 +26,8 @@ export interface MetricsStoreDeps {
   registry: SeriesRegistry;
   cache: SampleCache;
 }
+
+const EMPTY: CachedSamples = { t: new Float64Array(0), v: new Float64Array(0), stale: null };
 
 const SAMPLE_COLUMNS = 'series_id::INTEGER, (_timestamp // 1000000)::DOUBLE AS t, value, stale';
 
@@ -60,55 +62,81 @@ export class MetricsQueryable implements Queryable {
       const files = await relationFiles(this.deps, s, tables, startNs, endNs);
       // files in time order, then memtables: for equal timestamps the part written last wins
       files.sort((a, b) => (a.minTs < b.minTs ? -1 : a.minTs > b.minTs ? 1 : a.id < b.id ? -1 : 1));
-      const pieces = new Map<number, CachedSamples[]>();
-      const add = (id: number, c: CachedSamples): void => {
-        const w = window(c, minT, maxT);
-        if (w === null) return;
-        const list = pieces.get(id);
-        if (list) list.push(w);
-        else pieces.set(id, [w]);
-      };
+      const keys = files.map((f) => f.key);
       const cache = this.deps.cache;
+      const entries = new Map<number, SeriesEntry | undefined>();
+      const missingOf = new Map<number, string[]>();
+      const idsOfFile = new Map<string, number[]>();
+      const h0 = cache.hits;
+      const m0 = cache.misses;
+      for (const id of ids) {
+        const e = cache.get(this.org, id);
+        entries.set(id, e);
+        const missing = cache.missingFiles(e, keys);
+        if (missing.length === 0) continue;
+        missingOf.set(id, missing);
+        for (const k of missing) {
+          const list = idsOfFile.get(k);
+          if (list) list.push(id);
+          else idsOfFile.set(k, [id]);
+        }
+      }
+      this.stats.cache_hits += cache.hits - h0;
+      this.stats.cache_misses += cache.misses - m0;
+      // read what is missing, file by file in time order, then merge it into each series' entry
+      const read = new Map<number, CachedSamples[]>();
       for (const f of files) {
-        const entry = cache.file(f.key);
-        const h0 = cache.hits;
-        const m0 = cache.misses;
-        const missing = cache.missing(entry, ids);
-        this.stats.cache_hits += cache.hits - h0;
-        this.stats.cache_misses += cache.misses - m0;
-        if (missing.length > 0) {
-          const path = this.deps.store.localPath(f.key);
-          const found = await readSeriesSamples(
-            await connect(),
-            `SELECT ${SAMPLE_COLUMNS} FROM (${parquetRelation([path], '')}) WHERE series_id IN (${missing.join(',')}) ORDER BY series_id, t`,
-          );
-          cache.fill(f.key, entry, missing, found);
-          this.stats.files_scanned++;
-          this.stats.bytes_read += f.bytes;
+        const need = idsOfFile.get(f.key);
+        if (!need) continue;
+        const found = await readSeriesSamples(
+          await connect(),
+          `SELECT ${SAMPLE_COLUMNS} FROM (${parquetRelation([this.deps.store.localPath(f.key)], '')}) WHERE series_id IN (${need.join(',')}) ORDER BY series_id, t`,
+        );
+        for (const r of found) {
+          const list = read.get(r.id);
+          if (list) list.push(r);
+          else read.set(r.id, [r]);
         }
-        for (const id of ids) {
-          const c = entry.series.get(id);
-          if (c) add(id, c);
-        }
+        this.stats.files_scanned++;
+        this.stats.bytes_read += f.bytes;
+      }
+      for (const [id, missing] of missingOf) {
+        const prev = entries.get(id);
+        const pieces = [...(prev && prev.t.length > 0 ? [prev] : []), ...(read.get(id) ?? [])];
+        const merged = pieces.length === 0 ? EMPTY : pieces.length === 1 ? pieces[0]! : mergePieces(id, pieces);
+        const entry: SeriesEntry = {
+          t: merged.t,
+          v: merged.v,
+          stale: merged.stale,
+          files: new Set([...(prev?.files ?? []), ...missing]),
+        };
+        cache.set(this.org, id, entry);
+        entries.set(id, entry);
       }
       let memRows = 0;
       for (const t of tables) memRows += t.rows;
       this.stats.memtable_rows += memRows;
+      const recent = new Map<number, CachedSamples>();
       if (memRows > 0) {
         const relation = memtableRelation(tables, timeWhere(startNs, endNs)).join(' UNION ALL BY NAME ');
         const rows = await readSeriesSamples(
           await connect(),
           `SELECT ${SAMPLE_COLUMNS} FROM (${relation}) WHERE series_id IN (${idList}) ORDER BY series_id, t`,
         );
-        for (const r of rows) add(r.id, r);
+        for (const r of rows) recent.set(r.id, r);
       }
       const out: StoredSeries[] = [];
-      for (const [id, list] of pieces) {
+      for (const id of ids) {
+        const e = entries.get(id);
+        const w = e ? window(e, minT, maxT) : null;
+        const m = recent.get(id);
+        // memtable rows are newer than any file: they win equal timestamps
+        const samples = m === undefined ? w : w === null ? m : mergePieces(id, [w, m]);
+        if (samples === null) continue;
         const labels = this.deps.registry.labels(this.org, id);
         if (!labels) continue;
-        const merged = list.length === 1 ? list[0]! : mergePieces(id, list);
-        this.stats.samples += merged.t.length;
-        out.push({ labels, t: merged.t, v: merged.v, stale: merged.stale });
+        this.stats.samples += samples.t.length;
+        out.push({ labels, t: samples.t, v: samples.v, stale: samples.stale });
       }
       this.stats.series += out.length;
       return out;

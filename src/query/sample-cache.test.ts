@@ -1,55 +1,62 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SampleCache, samplesBytes } from './sample-cache.ts';
-import type { SeriesSamples } from './sample-reader.ts';
+import { entryBytes, SampleCache, type SeriesEntry } from './sample-cache.ts';
 
-const series = (id: number, n: number): SeriesSamples => ({
-  id,
+const entry = (n: number, files: string[]): SeriesEntry => ({
   t: Float64Array.from({ length: n }, (_, i) => i * 1000),
   v: Float64Array.from({ length: n }, (_, i) => i),
   stale: null,
+  files: new Set(files),
 });
 
 describe('SampleCache', () => {
-  it('remembers which series a file was asked for, with and without samples', () => {
+  it('answers which files a series has not read, counting hits and misses', () => {
     const c = new SampleCache(1 << 20);
-    const f = c.file('a.parquet');
-    assert.deepEqual(c.missing(f, [1, 2, 3]), [1, 2, 3]);
-    c.fill('a.parquet', f, [1, 2, 3], [series(1, 10), series(3, 5)]);
-    assert.deepEqual(c.missing(c.file('a.parquet'), [1, 2, 3, 4]), [4]);
-    assert.equal(c.hits, 3);
-    assert.equal(c.misses, 4);
-    assert.equal(f.series.get(1)?.t.length, 10);
-    assert.equal(f.series.has(2), false, 'a series without samples in the file is absent, not re-read');
-    assert.equal(c.bytes, samplesBytes(series(1, 10)) + samplesBytes(series(3, 5)) + 3 * 16);
+    assert.deepEqual(c.missingFiles(c.get('o', 1), ['a', 'b']), ['a', 'b']);
+    c.set('o', 1, entry(10, ['a', 'b']));
+    assert.deepEqual(c.missingFiles(c.get('o', 1), ['a', 'b', 'c']), ['c']);
+    assert.equal(c.hits, 2);
+    assert.equal(c.misses, 3);
+    assert.equal(c.get('other-org', 1), undefined, 'entries are per org');
+    assert.equal(c.bytes, entryBytes(entry(10, ['a', 'b'])));
   });
 
-  it('evicts the least recently used files past its budget', () => {
-    const one = samplesBytes(series(1, 1000)) + 16;
+  it('replacing an entry counts only the new one', () => {
+    const c = new SampleCache(1 << 20);
+    c.set('o', 1, entry(10, ['a']));
+    c.set('o', 1, entry(20, ['a', 'b']));
+    assert.equal(c.size, 1);
+    assert.equal(c.bytes, entryBytes(entry(20, ['a', 'b'])));
+  });
+
+  it('evicts the least recently used series past its budget', () => {
+    const one = entryBytes(entry(1000, ['a']));
     const c = new SampleCache(one * 2);
-    for (const key of ['a', 'b']) c.fill(key, c.file(key), [1], [series(1, 1000)]);
-    c.file('a'); // a is now the most recently used
-    c.fill('c', c.file('c'), [1], [series(1, 1000)]);
-    assert.equal(c.fileCount, 2);
+    c.set('o', 1, entry(1000, ['a']));
+    c.set('o', 2, entry(1000, ['a']));
+    c.get('o', 1); // 1 is now the most recently used
+    c.set('o', 3, entry(1000, ['a']));
+    assert.equal(c.size, 2);
     assert.equal(c.bytes, one * 2);
-    assert.deepEqual(c.missing(c.file('a'), [1]), [], 'a stayed');
-    assert.deepEqual(c.missing(c.file('b'), [1]), [1], 'b went');
+    assert.ok(c.get('o', 1), '1 stayed');
+    assert.equal(c.get('o', 2), undefined, '2 went');
   });
 
-  it('with a zero budget keeps nothing, but the reader still gets what it filled', () => {
+  it('with a zero budget keeps nothing', () => {
     const c = new SampleCache(0);
-    const f = c.file('a');
-    c.fill('a', f, [1], [series(1, 10)]);
-    assert.equal(f.series.get(1)?.t.length, 10);
+    c.set('o', 1, entry(10, ['a']));
     assert.equal(c.bytes, 0);
-    assert.equal(c.fileCount, 0);
+    assert.equal(c.size, 0);
   });
 
-  it('drop forgets a file and its bytes', () => {
+  it('dropping a file forgets every series that read it', () => {
     const c = new SampleCache(1 << 20);
-    c.fill('a', c.file('a'), [1], [series(1, 10)]);
-    c.drop('a');
-    assert.equal(c.bytes, 0);
-    assert.equal(c.fileCount, 0);
+    c.set('o', 1, entry(10, ['a', 'b']));
+    c.set('o', 2, entry(10, ['b']));
+    c.set('o', 3, entry(10, ['c']));
+    c.dropFile('b');
+    assert.equal(c.size, 1);
+    assert.ok(c.get('o', 3));
+    assert.equal(c.bytes, entryBytes(entry(10, ['c'])));
   });
 });

@@ -1,35 +1,36 @@
 /**
- * Decoded samples of Parquet files, kept in memory for PromQL: per file, per series, the times
- * and values as typed arrays, exactly as read. Files are immutable, so an entry never goes stale;
- * a file the catalog no longer lists is simply never asked for again and ages out. The budget is
- * in bytes of typed arrays; the least recently used files go first.
+ * Decoded samples of Parquet files, kept in memory for PromQL: per series, the times and values
+ * of every file read for it so far, merged into one sorted pair of typed arrays, with the set of
+ * files they came from. A query lists the files of its time range, reads from DuckDB only the
+ * files a series has not seen yet (merging them in), and then takes its window out of the arrays
+ * as views: the samples of a series are decoded and copied once, not at every query.
  *
- * Series are cached on demand: a query loads only the series it needs from a file, and the file's
- * entry remembers which series it has asked for (including those with no samples in the file), so
- * the next query reads DuckDB only for series never asked for before.
+ * Files never change once written, so an entry is never stale while its files exist; a file that
+ * is deleted (retention, compaction) must be dropped here so its samples stop being answered.
+ * The budget is in bytes of typed arrays; the least recently used series go first.
  */
 import type { SeriesSamples } from './sample-reader.ts';
 
 export type CachedSamples = Omit<SeriesSamples, 'id'>;
 
-export interface FileSamples {
-  /** series ids asked for: present in `series` when the file holds samples of them */
-  readonly loaded: Set<number>;
-  readonly series: Map<number, CachedSamples>;
-  bytes: number;
+export interface SeriesEntry extends CachedSamples {
+  /** keys of the files merged in, including files without samples of this series */
+  readonly files: ReadonlySet<string>;
 }
 
-/** Bookkeeping cost of one series entry besides its arrays (map slots, array headers). */
+/** Bookkeeping cost of one entry besides its arrays (map slots, array headers). */
 const ENTRY_OVERHEAD = 200;
 
-export function samplesBytes(s: CachedSamples): number {
-  return s.t.byteLength + s.v.byteLength + (s.stale?.byteLength ?? 0) + ENTRY_OVERHEAD;
+export function entryBytes(e: SeriesEntry): number {
+  return e.t.byteLength + e.v.byteLength + (e.stale?.byteLength ?? 0) + ENTRY_OVERHEAD + e.files.size * 16;
 }
 
 export class SampleCache {
-  private readonly files = new Map<string, FileSamples>();
+  private readonly entries = new Map<string, { e: SeriesEntry; bytes: number }>();
   private total = 0;
+  /** series reads of a file served from memory */
   hits = 0;
+  /** series reads of a file that had to be decoded */
   misses = 0;
 
   constructor(readonly maxBytes: number) {}
@@ -38,61 +39,52 @@ export class SampleCache {
     return this.total;
   }
 
-  get fileCount(): number {
-    return this.files.size;
+  get size(): number {
+    return this.entries.size;
   }
 
-  /** The entry of a file (created empty), marked most recently used. */
-  file(key: string): FileSamples {
-    let f = this.files.get(key);
-    if (f) this.files.delete(key);
-    else f = { loaded: new Set(), series: new Map(), bytes: 0 };
-    this.files.set(key, f);
-    return f;
+  /** The entry of a series, marked most recently used. */
+  get(org: string, id: number): SeriesEntry | undefined {
+    const k = `${org}\u0000${id}`;
+    const x = this.entries.get(k);
+    if (!x) return undefined;
+    this.entries.delete(k);
+    this.entries.set(k, x);
+    return x.e;
   }
 
-  /** Which of `ids` the file's entry has not been asked for yet; counts hits and misses. */
-  missing(f: FileSamples, ids: readonly number[]): number[] {
-    const out: number[] = [];
-    for (const id of ids) if (!f.loaded.has(id)) out.push(id);
+  /** Which of `files` the series has not read yet; counts hits and misses. */
+  missingFiles(entry: SeriesEntry | undefined, files: readonly string[]): string[] {
+    const out = entry ? files.filter((f) => !entry.files.has(f)) : [...files];
     this.misses += out.length;
-    this.hits += ids.length - out.length;
+    this.hits += files.length - out.length;
     return out;
   }
 
-  /** Records what a read of `asked` series from the file found (series without samples are absent). */
-  fill(key: string, f: FileSamples, asked: readonly number[], found: readonly SeriesSamples[]): void {
-    let added = 0;
-    for (const s of found) {
-      if (f.series.has(s.id)) continue;
-      const entry: CachedSamples = { t: s.t, v: s.v, stale: s.stale };
-      f.series.set(s.id, entry);
-      added += samplesBytes(entry);
+  /** Stores the series' entry (replacing the previous one) and evicts past the budget. */
+  set(org: string, id: number, e: SeriesEntry): void {
+    const k = `${org}\u0000${id}`;
+    const prev = this.entries.get(k);
+    if (prev) {
+      this.entries.delete(k);
+      this.total -= prev.bytes;
     }
-    for (const id of asked) {
-      if (f.loaded.has(id)) continue;
-      f.loaded.add(id);
-      added += 16;
+    const bytes = entryBytes(e);
+    this.entries.set(k, { e, bytes });
+    this.total += bytes;
+    for (const [key, x] of this.entries) {
+      if (this.total <= this.maxBytes) break;
+      this.entries.delete(key);
+      this.total -= x.bytes;
     }
-    f.bytes += added;
-    // an entry evicted while this query read it is not in the map any more: do not count it
-    if (this.files.get(key) === f) this.total += added;
-    this.evict();
   }
 
-  /** Forgets a file (deleted by compaction or retention). */
-  drop(key: string): void {
-    const f = this.files.get(key);
-    if (!f) return;
-    this.files.delete(key);
-    this.total -= f.bytes;
-  }
-
-  private evict(): void {
-    for (const [key, f] of this.files) {
-      if (this.total <= this.maxBytes) return;
-      this.files.delete(key);
-      this.total -= f.bytes;
+  /** Forgets every series that read the file (deleted by retention or compaction). */
+  dropFile(key: string): void {
+    for (const [k, x] of this.entries) {
+      if (!x.e.files.has(key)) continue;
+      this.entries.delete(k);
+      this.total -= x.bytes;
     }
   }
 }
