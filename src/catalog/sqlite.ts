@@ -93,17 +93,21 @@ export class SqliteCatalog implements Catalog {
     }
   }
 
+  /** Read statements compiled once per SQL text (the texts are constants of this file). */
+  private readonly statements = new Map<string, Database.Statement>();
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql).safeIntegers(true);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
   private all(sql: string, ...args: unknown[]): Row[] {
-    return this.db
-      .prepare(sql)
-      .safeIntegers(true)
-      .all(...args) as Row[];
+    return this.statement(sql).all(...args) as Row[];
   }
   private one(sql: string, ...args: unknown[]): Row | undefined {
-    return this.db
-      .prepare(sql)
-      .safeIntegers(true)
-      .get(...args) as Row | undefined;
+    return this.statement(sql).get(...args) as Row | undefined;
   }
 
   async createOrg(org: OrgId, name: string): Promise<OrgRow> {

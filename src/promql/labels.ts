@@ -17,8 +17,13 @@ export interface LabelMatcher {
 
 export const METRIC_NAME = '__name__';
 
+const MEMO_LIMIT = 8;
+
 /** An immutable, sorted label set. Build with `Labels.from*`; compare with `.key`. */
 export class Labels {
+  /** label sets derived by without()/only(), by operation and names (label sets are immutable) */
+  private derived: Map<string, Labels> | undefined;
+
   private constructor(
     readonly list: readonly Label[],
     /** a string that is equal for equal label sets and different otherwise */
@@ -52,16 +57,33 @@ export class Labels {
 
   /** A copy without the listed names. */
   without(names: Iterable<string>): Labels {
-    const drop = new Set(names);
-    const list = this.list.filter((l) => !drop.has(l.name));
-    return list.length === this.list.length ? this : new Labels(list, keyOf(list));
+    const drop = [...names];
+    return this.memo(`-${drop.join('\u0000')}`, () => {
+      const set = new Set(drop);
+      const list = this.list.filter((l) => !set.has(l.name));
+      return list.length === this.list.length ? this : new Labels(list, keyOf(list));
+    });
   }
 
   /** A copy with only the listed names. */
   only(names: Iterable<string>): Labels {
-    const keep = new Set(names);
-    const list = this.list.filter((l) => keep.has(l.name));
-    return new Labels(list, keyOf(list));
+    const keep = [...names];
+    return this.memo(`+${keep.join('\u0000')}`, () => {
+      const set = new Set(keep);
+      const list = this.list.filter((l) => set.has(l.name));
+      return new Labels(list, keyOf(list));
+    });
+  }
+
+  /** Queries derive the same few label sets from a series at every step: remember a handful. */
+  private memo(sig: string, make: () => Labels): Labels {
+    const hit = this.derived?.get(sig);
+    if (hit !== undefined) return hit;
+    const out = make();
+    this.derived ??= new Map();
+    if (this.derived.size >= MEMO_LIMIT) this.derived.clear();
+    this.derived.set(sig, out);
+    return out;
   }
 
   /** A copy with `name` set to `value` (removed when value is ''). */

@@ -25,8 +25,17 @@ export function entryBytes(e: SeriesEntry): number {
   return e.t.byteLength + e.v.byteLength + (e.stale?.byteLength ?? 0) + ENTRY_OVERHEAD + e.files.size * 16;
 }
 
+interface Slot {
+  org: string;
+  id: number;
+  e: SeriesEntry;
+  bytes: number;
+}
+
 export class SampleCache {
-  private readonly entries = new Map<string, { e: SeriesEntry; bytes: number }>();
+  private readonly byOrg = new Map<string, Map<number, Slot>>();
+  /** every slot, least recently used first */
+  private readonly lru = new Set<Slot>();
   private total = 0;
   /** series reads of a file served from memory */
   hits = 0;
@@ -40,17 +49,16 @@ export class SampleCache {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.lru.size;
   }
 
   /** The entry of a series, marked most recently used. */
   get(org: string, id: number): SeriesEntry | undefined {
-    const k = `${org}\u0000${id}`;
-    const x = this.entries.get(k);
-    if (!x) return undefined;
-    this.entries.delete(k);
-    this.entries.set(k, x);
-    return x.e;
+    const slot = this.byOrg.get(org)?.get(id);
+    if (!slot) return undefined;
+    this.lru.delete(slot);
+    this.lru.add(slot);
+    return slot.e;
   }
 
   /** Which of `files` the series has not read yet; counts hits and misses. */
@@ -63,28 +71,31 @@ export class SampleCache {
 
   /** Stores the series' entry (replacing the previous one) and evicts past the budget. */
   set(org: string, id: number, e: SeriesEntry): void {
-    const k = `${org}\u0000${id}`;
-    const prev = this.entries.get(k);
-    if (prev) {
-      this.entries.delete(k);
-      this.total -= prev.bytes;
+    let series = this.byOrg.get(org);
+    if (!series) {
+      series = new Map();
+      this.byOrg.set(org, series);
     }
-    const bytes = entryBytes(e);
-    this.entries.set(k, { e, bytes });
-    this.total += bytes;
-    for (const [key, x] of this.entries) {
+    const prev = series.get(id);
+    if (prev) this.remove(prev);
+    const slot: Slot = { org, id, e, bytes: entryBytes(e) };
+    series.set(id, slot);
+    this.lru.add(slot);
+    this.total += slot.bytes;
+    for (const x of this.lru) {
       if (this.total <= this.maxBytes) break;
-      this.entries.delete(key);
-      this.total -= x.bytes;
+      this.remove(x);
     }
   }
 
   /** Forgets every series that read the file (deleted by retention or compaction). */
   dropFile(key: string): void {
-    for (const [k, x] of this.entries) {
-      if (!x.e.files.has(key)) continue;
-      this.entries.delete(k);
-      this.total -= x.bytes;
-    }
+    for (const x of this.lru) if (x.e.files.has(key)) this.remove(x);
+  }
+
+  private remove(x: Slot): void {
+    this.lru.delete(x);
+    this.byOrg.get(x.org)?.delete(x.id);
+    this.total -= x.bytes;
   }
 }

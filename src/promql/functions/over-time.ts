@@ -29,39 +29,51 @@ function eachSeries(
   return out;
 }
 
-/** Direct mean with Kahan summation while the sum stays finite, then the incremental mean. */
+/**
+ * Direct mean with Kahan summation while the sum stays finite, then the incremental mean
+ * (Prometheus' avg_over_time). The plain-sum loop is inlined: it runs once per sample.
+ */
 export function avgPoints({ v: values }: PointArrays): number {
-  if (values.length === 0) return NaN;
+  const n = values.length;
+  if (n === 0) return NaN;
   let sum = values[0]!;
-  let count = 1;
-  let mean = 0;
   let c = 0;
-  let incremental = false;
-  for (let i = 1; i < values.length; i++) {
+  let i = 1;
+  for (; i < n; i++) {
     const v = values[i]!;
-    count = i + 1;
-    if (!incremental) {
-      const [ns, nc] = kahanInc(v, sum, c);
-      if (ns !== Infinity && ns !== -Infinity) {
-        sum = ns;
-        c = nc;
-        continue;
-      }
-      incremental = true;
-      mean = sum / (count - 1);
-      c /= count - 1;
-    }
-    const q = (count - 1) / count;
-    [mean, c] = kahanInc(v / count, q * mean, q * c);
+    const t = sum + v;
+    if (t === Infinity || t === -Infinity) break;
+    if (Math.abs(sum) >= Math.abs(v)) c += sum - t + v;
+    else c += v - t + sum;
+    sum = t;
   }
-  if (incremental) return mean + c;
-  return sum / count + c / count;
+  if (i === n) return sum / n + c / n;
+  // the sum overflowed at sample i: continue with the incremental mean from there
+  let mean = sum / i;
+  c /= i;
+  for (; i < n; i++) {
+    const count = i + 1;
+    const q = (count - 1) / count;
+    [mean, c] = kahanInc(values[i]! / count, q * mean, q * c);
+  }
+  return mean + c;
 }
 
 function sumPoints({ v: values }: PointArrays): number {
   let sum = 0;
   let c = 0;
-  for (const v of values) [sum, c] = kahanInc(v, sum, c);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    const t = sum + v;
+    if (t === Infinity || t === -Infinity) {
+      sum = t;
+      c = 0;
+      continue;
+    }
+    if (Math.abs(sum) >= Math.abs(v)) c += sum - t + v;
+    else c += v - t + sum;
+    sum = t;
+  }
   if (sum === Infinity || sum === -Infinity) return sum;
   return sum + c;
 }

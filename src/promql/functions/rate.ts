@@ -64,13 +64,15 @@ function rateFn(name: string, isCounter: boolean, isRate: boolean): FunctionImpl
     const { series, rangeMs } = matrixArg(args, 0);
     const end = windowEnd(ctx);
     const out: Sample[] = [];
+    const warned = new Set<string>();
     for (const s of series) {
       const v = extrapolatedRate(s.points, end - rangeMs, end, isCounter, isRate);
       if (v === undefined) continue;
       out.push(derived(s.metric, ctx.t, v));
       if (isCounter) {
         const n = metricName(s.metric);
-        if (n !== '' && !COUNTER_SUFFIXES.some((suf) => n.endsWith(suf))) {
+        if (n !== '' && !warned.has(n) && !COUNTER_SUFFIXES.some((suf) => n.endsWith(suf))) {
+          warned.add(n);
           annotate(ctx, 'info', possibleNonCounterInfo(n), 0);
         }
       }
