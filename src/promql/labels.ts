@@ -88,7 +88,9 @@ export class Labels {
 
   /** A copy with `name` set to `value` (removed when value is ''). */
   with(name: string, value: string): Labels {
-    return Labels.from([...this.list.filter((l) => l.name !== name), { name, value }]);
+    return this.memo(`=${name}\u0000${value}`, () =>
+      Labels.from([...this.list.filter((l) => l.name !== name), { name, value }]),
+    );
   }
 
   withoutName(): Labels {

@@ -7,7 +7,7 @@ import { SqliteCatalog } from '../catalog/sqlite.ts';
 import { MoleError } from '../lib/errors.ts';
 import type { LabelMatcher } from '../promql/labels.ts';
 import { newOrgId } from '../tenancy/org-id.ts';
-import { SeriesRegistry, seriesLabels } from './series-registry.ts';
+import { literalAlternatives, SeriesRegistry, seriesLabels } from './series-registry.ts';
 
 const l = (r: Record<string, string>) =>
   seriesLabels(Object.entries(r).map(([name, value]) => ({ name, value })));
@@ -45,6 +45,11 @@ test('series get stable ids, persisted and reloaded; matchers select through the
     assert.deepEqual(sel(['job', '=~', 'a']), [], 'regex matchers are anchored');
     assert.deepEqual(sel(['code', '=', '']), [1, 2, 4], 'an empty equality matches series without the label');
     assert.deepEqual(sel(['__name__', '!~', 'up|new']), [3]);
+    // literal alternations go through the posting lists; the result is the same as the regex's
+    assert.deepEqual(sel(['instance', '=~', 'b|a|zzz']), [1, 2]);
+    assert.deepEqual(sel(['__name__', '=', 'up'], ['instance', '=~', 'b|zzz']), [2]);
+    assert.deepEqual(sel(['instance', '=~', 'b|a'], ['job', '=', 'api']), [1]);
+    assert.deepEqual(sel(['job', '=~', 'ap|db']), [2], 'each literal is matched whole');
     assert.deepEqual(again.labelNames(org), ['__name__', 'code', 'instance', 'job']);
     assert.deepEqual(again.labelValues(org, 'job'), ['api', 'db']);
     assert.deepEqual(again.labelValues(org, 'instance', [2]), ['b']);
@@ -99,4 +104,12 @@ test('concurrent resolves of the same new series share one id; limits refuse new
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('literal alternations are recognised only when every branch is a plain word', () => {
+  assert.deepEqual(literalAlternatives('host_1|host_22|a-b:c'), ['host_1', 'host_22', 'a-b:c']);
+  assert.equal(literalAlternatives('a|'), null, 'an empty branch matches the empty string');
+  assert.equal(literalAlternatives('a.b|c'), null);
+  assert.equal(literalAlternatives('(?i)a|b'), null);
+  assert.equal(literalAlternatives('a*'), null);
 });

@@ -239,6 +239,15 @@ export class SeriesRegistry {
       const ids = o.postings.get(m.name)?.get(m.value) ?? [];
       if (candidates === null || ids.length < candidates.length) candidates = ids;
     }
+    // a regex that is an alternation of literals (`a|b|c`, as Grafana builds for multi-value
+    // variables) names its posting lists too
+    for (const m of matchers) {
+      const alts = m.type === '=~' ? literalAlternatives(m.value) : null;
+      if (alts === null) continue;
+      const lists = alts.map((a) => o.postings.get(m.name)?.get(a) ?? []);
+      const n = lists.reduce((k, l) => k + l.length, 0);
+      if (candidates === null || n < candidates.length) candidates = [...new Set(lists.flat())].sort((x, y) => x - y);
+    }
     if (candidates === null) {
       const regexes = matchers.filter((m) => m.type === '=~' && !tests[matchers.indexOf(m)]!(''));
       if (regexes.length > 0) {
@@ -277,6 +286,12 @@ export class SeriesRegistry {
     }
     return [...values].sort();
   }
+}
+
+/** The literals of a regex made only of `|`-separated plain words; null for anything else or an empty branch. */
+export function literalAlternatives(re: string): string[] | null {
+  if (!/^[\w\-:/@ ,;=]+(\|[\w\-:/@ ,;=]+)*$/.test(re)) return null;
+  return re.split('|');
 }
 
 function matcherTest(m: LabelMatcher): (value: string) => boolean {

@@ -293,7 +293,15 @@ export function translateRe2(src: string): Out {
 
 /** A fully anchored RE2 pattern (`^(?s:re)$`) as a JS RegExp; throws on invalid syntax. */
 export function compileAnchored(re: string): RegExp {
+  // functions run at every step: compile each pattern once (a RegExp without the g flag keeps no state)
+  let out = compiled.get(re);
+  if (out) return out;
   const { source, flags } = translateRe2(re);
   // lookarounds rather than ^/$ so that a leading (?m) does not loosen the anchoring
-  return new RegExp(`(?<![\\s\\S])(?:${source})(?![\\s\\S])`, `su${flags}`);
+  out = new RegExp(`(?<![\\s\\S])(?:${source})(?![\\s\\S])`, `su${flags}`);
+  if (compiled.size >= 1000) compiled.clear();
+  compiled.set(re, out);
+  return out;
 }
+
+const compiled = new Map<string, RegExp>();
