@@ -47,7 +47,8 @@ export class Labels {
   }
 
   get(name: string): string {
-    for (const l of this.list) if (l.name === name) return l.value;
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) if (list[i]!.name === name) return list[i]!.value;
     return '';
   }
 

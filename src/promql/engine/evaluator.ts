@@ -22,7 +22,7 @@ import { MoleError } from '../../lib/errors.ts';
 import { execError, PromQLExecError, PromQLTimeoutError } from './errors.ts';
 import { posString } from './format.ts';
 import { enrich, infoSelector, referenceTime } from './info.ts';
-import { atTime, type QueryBounds, selectInstant, selectRange } from './selectors.ts';
+import { atTime, type Cursors, newCursors, type QueryBounds, selectInstant, selectRange } from './selectors.ts';
 import type { MatrixValue, StepSeries, StepValue, VectorValue } from './types.ts';
 
 export type FunctionTable = ReadonlyMap<string, FunctionImpl>;
@@ -65,6 +65,7 @@ export function unwrapParens(e: Expr): Expr {
 export class Evaluator {
   readonly annotations = new Map<string, Annotation>();
   private readonly subqueryCache = new Map<SubqueryExpr, Map<number, StepValue>>();
+  private readonly cursorsBySelector = new Map<VectorSelector, Cursors>();
 
   constructor(private readonly s: EvalSettings) {}
 
@@ -101,7 +102,10 @@ export class Evaluator {
       case 'MatrixSelector': {
         const vs = e.vector;
         const ref = (atTime(vs.at, this.s.bounds) ?? t) - vs.offsetMs;
-        const series = selectRange(this.s.data.get(vs) ?? [], ref, e.rangeMs).filter((x) => x.points.t.length > 0);
+        const data = this.s.data.get(vs) ?? [];
+        const series = selectRange(data, ref, e.rangeMs, this.cursors(vs, data.length)).filter(
+          (x) => x.points.t.length > 0,
+        );
         this.checkPoints(series);
         return { type: 'matrix', series, rangeMs: e.rangeMs };
       }
@@ -118,7 +122,18 @@ export class Evaluator {
 
   private selectVector(e: VectorSelector, t: number): { samples: Sample[]; origT: number[] } {
     const ref = (atTime(e.at, this.s.bounds) ?? t) - e.offsetMs;
-    return selectInstant(this.s.data.get(e) ?? [], ref, t, this.s.lookbackMs);
+    const data = this.s.data.get(e) ?? [];
+    return selectInstant(data, ref, t, this.s.lookbackMs, this.cursors(e, data.length));
+  }
+
+  /** Search positions of a selector's series, kept from step to step. */
+  private cursors(sel: VectorSelector, n: number): Cursors {
+    let c = this.cursorsBySelector.get(sel);
+    if (!c) {
+      c = newCursors(n);
+      this.cursorsBySelector.set(sel, c);
+    }
+    return c;
   }
 
   private checkPoints(series: readonly StepSeries[]): void {

@@ -4,6 +4,7 @@ import { Labels } from '../labels.ts';
 import { parseExpr } from '../parser/index.ts';
 import { instantQuery, rangeQuery } from './index.ts';
 import { MemoryQueryable } from './memory-queryable.ts';
+import { seekUpper, upperBound } from './selectors.ts';
 import { instant, MIN, range } from './test-helpers.ts';
 
 const q = new MemoryQueryable([
@@ -98,4 +99,12 @@ test('hand-built AST without the parser', async () => {
     0,
   );
   assert.deepEqual(r.value, { type: 'vector', samples: [{ metric: Labels.fromRecord({ __name__: 'other' }), t: 0, v: 100 }] });
+});
+
+test('seekUpper finds upperBound from any hint, forward or backward', () => {
+  const t = Float64Array.from([10, 20, 20, 30, 40, 50, 60, 70, 80, 90]);
+  for (const x of [0, 5, 10, 15, 20, 25, 55, 90, 95])
+    for (let hint = 0; hint <= t.length + 2; hint++)
+      assert.equal(seekUpper(t, x, hint), upperBound(t, x), `x=${x} hint=${hint}`);
+  assert.equal(seekUpper(new Float64Array(0), 1, 0), 0);
 });

@@ -123,6 +123,41 @@ export function upperBound(t: Float64Array, x: number): number {
 }
 
 /**
+ * `upperBound(t, x)` starting from `hint`, a previous answer: evaluation steps move forward, so
+ * the answer is usually at or just after it (found by galloping forward, O(1) amortized per step);
+ * when `x` went backwards (a subquery, an @ modifier), a plain binary search.
+ */
+export function seekUpper(t: Float64Array, x: number, hint: number): number {
+  const n = t.length;
+  let i = hint > n ? n : hint;
+  if (i > 0 && t[i - 1]! > x) return upperBound(t, x);
+  let lo = i;
+  let step = 1;
+  while (i < n && t[i]! <= x) {
+    lo = i + 1;
+    i += step;
+    step *= 2;
+  }
+  let hi = i < n ? i : n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Per selector, per series: where the previous step's searches ended (see seekUpper). */
+export interface Cursors {
+  lo: Int32Array;
+  hi: Int32Array;
+}
+
+export function newCursors(n: number): Cursors {
+  return { lo: new Int32Array(n), hi: new Int32Array(n) };
+}
+
+/**
  * Instant vector selection at reference time `refT`: the latest sample in (refT - lookback, refT],
  * unless it is a staleness marker. The sample's time is the step time `stepT`; `origT` keeps the
  * sample's own time (for timestamp()).
@@ -132,11 +167,18 @@ export function selectInstant(
   refT: number,
   stepT: number,
   lookbackMs: number,
+  cursors?: Cursors,
 ): { samples: Sample[]; origT: number[] } {
   const samples: Sample[] = [];
   const origT: number[] = [];
-  for (const s of series) {
-    const i = upperBound(s.t, refT) - 1;
+  for (let k = 0; k < series.length; k++) {
+    const s = series[k]!;
+    let i: number;
+    if (cursors) {
+      const hi = seekUpper(s.t, refT, cursors.hi[k]!);
+      cursors.hi[k] = hi;
+      i = hi - 1;
+    } else i = upperBound(s.t, refT) - 1;
     if (i < 0) continue;
     const t = s.t[i] ?? Number.NaN;
     if (!(t > refT - lookbackMs)) continue;
@@ -163,12 +205,27 @@ function freshSamples(s: StoredSeries): { t: Float64Array; v: Float64Array } {
 }
 
 /** Range selection: every series' non-stale points in (refT - range, refT], as views; empty windows kept. */
-export function selectRange(series: readonly StoredSeries[], refT: number, rangeMs: number): StepSeries[] {
+export function selectRange(
+  series: readonly StoredSeries[],
+  refT: number,
+  rangeMs: number,
+  cursors?: Cursors,
+): StepSeries[] {
   const out: StepSeries[] = [];
-  for (const s of series) {
+  for (let k = 0; k < series.length; k++) {
+    const s = series[k]!;
     const f = freshSamples(s);
-    const hi = upperBound(f.t, refT);
-    const lo = upperBound(f.t, refT - rangeMs);
+    let lo: number;
+    let hi: number;
+    if (cursors) {
+      hi = seekUpper(f.t, refT, cursors.hi[k]!);
+      lo = seekUpper(f.t, refT - rangeMs, cursors.lo[k]!);
+      cursors.hi[k] = hi;
+      cursors.lo[k] = lo;
+    } else {
+      hi = upperBound(f.t, refT);
+      lo = upperBound(f.t, refT - rangeMs);
+    }
     out.push({ metric: s.labels, points: { t: f.t.subarray(lo, hi), v: f.v.subarray(lo, hi) } });
   }
   return out;
