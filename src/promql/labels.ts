@@ -23,6 +23,7 @@ const MEMO_LIMIT = 8;
 export class Labels {
   /** label sets derived by without()/only(), by operation and names (label sets are immutable) */
   private derived: Map<string, Labels> | undefined;
+  private nameless: Labels | undefined;
 
   private constructor(
     readonly list: readonly Label[],
@@ -95,7 +96,7 @@ export class Labels {
   }
 
   withoutName(): Labels {
-    return this.without([METRIC_NAME]);
+    return (this.nameless ??= this.without([METRIC_NAME]));
   }
 
   toRecord(): Record<string, string> {

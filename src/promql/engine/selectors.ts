@@ -131,6 +131,10 @@ export function seekUpper(t: Float64Array, x: number, hint: number): number {
   const n = t.length;
   let i = hint > n ? n : hint;
   if (i > 0 && t[i - 1]! > x) return upperBound(t, x);
+  // a step usually moves a few samples: scan them, then gallop
+  const stop = i + 16 < n ? i + 16 : n;
+  while (i < stop && t[i]! <= x) i++;
+  if (i < stop || i === n) return i;
   let lo = i;
   let step = 1;
   while (i < n && t[i]! <= x) {
