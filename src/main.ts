@@ -14,13 +14,10 @@ import type { Catalog } from './catalog/catalog.ts';
 import { SqliteCatalog } from './catalog/sqlite.ts';
 import type { Config } from './config/config.ts';
 import { decodeOtlp } from './ingest/otlp/decode.ts';
+import { decoderTable } from './ingest/decoders.ts';
 import { otlpHandler } from './ingest/otlp/handler.ts';
 import { remoteWriteHandler } from './ingest/remote-write/handler.ts';
-import {
-  isOtlpMetricsFormat,
-  otlpMetricsHandler,
-  replayOtlpMetricsBatch,
-} from './ingest/otlp-metrics/handler.ts';
+import { otlpMetricsHandler, replayOtlpMetricsBatch } from './ingest/otlp-metrics/handler.ts';
 import { promApiHandlers } from './promql/api/handlers.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
 import { SeriesRegistry } from './write/series-registry.ts';
@@ -130,12 +127,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     catalog,
     metrics,
     log,
-    decode: (p) =>
-      p.signal !== 'metrics'
-        ? decodeOtlp(p)
-        : isOtlpMetricsFormat(p.format)
-          ? replayOtlpMetricsBatch(p, seriesRegistry)
-          : replayMetricsBatch(p, seriesRegistry),
+    decode: decoderTable({
+      'otlp-proto': decodeOtlp,
+      'otlp-json': decodeOtlp,
+      'otlp-metrics-proto': (p) => replayOtlpMetricsBatch(p, seriesRegistry),
+      'otlp-metrics-json': (p) => replayOtlpMetricsBatch(p, seriesRegistry),
+      'prw-v1': (p) => replayMetricsBatch(p, seriesRegistry),
+      'prw-v2': (p) => replayMetricsBatch(p, seriesRegistry),
+    }),
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
   });
   const replayStarted = performance.now();

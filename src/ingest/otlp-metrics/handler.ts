@@ -15,7 +15,7 @@ import { headerOf } from '../../server/http-server.ts';
 import type { RequestContext } from '../../server/router.ts';
 import type { ColumnBatch } from '../../write/column-batch.ts';
 import type { SeriesLimits, SeriesRegistry } from '../../write/series-registry.ts';
-import type { IngestPayload, WireFormat } from '../../write/wal-payload.ts';
+import type { IngestPayload } from '../../write/wal-payload.ts';
 import type { WritePath } from '../../write/write-path.ts';
 import type { IngestConfig } from '../otlp/types.ts';
 import { seriesLimitError } from '../remote-write/handler.ts';
@@ -24,9 +24,6 @@ import { decodeMetricsJson, decodeMetricsProto } from './parse.ts';
 import { translateMetrics, type TranslatedMetrics } from './translate.ts';
 
 export type OtlpMetricsFormat = 'otlp-metrics-proto' | 'otlp-metrics-json';
-
-export const isOtlpMetricsFormat = (f: WireFormat): f is OtlpMetricsFormat =>
-  f === 'otlp-metrics-proto' || f === 'otlp-metrics-json';
 
 function formatOf(contentType: string | undefined): OtlpMetricsFormat {
   const ct = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
