@@ -17,6 +17,7 @@ type Suite = (args: Record<string, string>) => Promise<BenchResult>;
 const SUITES: Record<string, () => Promise<Suite>> = {
   'otlp-logs': async () => (await import('./suites/otlp-logs.ts')).run,
   tsbs: async () => (await import('./suites/tsbs.ts')).run,
+  ingest: async () => (await import('./suites/ingest.ts')).run,
 };
 
 function parseArgs(argv: string[]): Record<string, string> {

@@ -43,6 +43,15 @@ export class ProtobufWriter {
     return this;
   }
 
+  /** a fixed64 field (OTLP times in ns) */
+  fixed64(field: number, v: bigint): this {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, v), true);
+    this.tag(field, 1);
+    for (const x of b) this.bytes.push(x);
+    return this;
+  }
+
   /** a double field with an exact bit pattern (e.g. Prometheus' StaleNaN 0x7ff0000000000002) */
   doubleBits(field: number, bits: bigint): this {
     const b = new Uint8Array(8);
