@@ -145,6 +145,46 @@ export class MetricsQueryable implements Queryable {
       await s.mem.unpin(tables);
     }
   }
+
+  /**
+   * Series with samples in [minT, maxT] (ms), at the granularity of files (hourly) plus the exact
+   * memtable rows, as Prometheus answers from its blocks and head: for series, labels and label
+   * values with `start`/`end`.
+   */
+  async seriesWithSamples(minT: number, maxT: number): Promise<Set<number>> {
+    const out = new Set<number>();
+    const s = this.deps.streams.get(this.org, 'metrics', SAMPLES_STREAM);
+    if (!s) return out;
+    const tables = s.mem.pin();
+    let conn: DuckDBConnection | undefined;
+    try {
+      const clamp = (ms: number) => Math.max(-9.2e12, Math.min(9.2e12, Math.floor(ms)));
+      const startNs = BigInt(clamp(minT)) * 1_000_000n;
+      const endNs = BigInt(clamp(maxT) + 1) * 1_000_000n;
+      const parts: string[] = [];
+      for (const f of await relationFiles(this.deps, s, tables, startNs, endNs)) {
+        const known = this.deps.cache.seriesOfFile(f.key);
+        if (known) for (const id of known) out.add(id);
+        else parts.push(f.key);
+      }
+      if (parts.length > 0 || tables.some((t) => t.rows > 0)) {
+        conn = await (await this.deps.engines.get(this.org)).connect();
+        for (const key of parts) {
+          const ids = await distinctIds(conn, parquetRelation([this.deps.store.localPath(key)], ''));
+          this.deps.cache.setSeriesOfFile(key, ids);
+          for (const id of ids) out.add(id);
+        }
+        if (tables.some((t) => t.rows > 0)) {
+          const relation = memtableRelation(tables, timeWhere(startNs, endNs)).join(' UNION ALL BY NAME ');
+          for (const id of await distinctIds(conn, relation)) out.add(id);
+        }
+      }
+      return out;
+    } finally {
+      conn?.closeSync();
+      await s.mem.unpin(tables);
+    }
+  }
 }
 
 /** The samples of `c` with times in [minT, maxT], as views (no copy); null when there are none. */
@@ -188,4 +228,9 @@ function mergePieces(id: number, list: readonly CachedSamples[]): CachedSamples 
   }
   const r = normalize({ s: { id, t, v, stale }, anyStale });
   return { t: r.t, v: r.v, stale: r.stale };
+}
+
+async function distinctIds(conn: DuckDBConnection, relation: string): Promise<Int32Array> {
+  const r = await conn.runAndReadAll(`SELECT DISTINCT series_id::INTEGER AS id FROM (${relation})`);
+  return Int32Array.from(r.getColumns()[0] ?? [], (v) => Number(v));
 }

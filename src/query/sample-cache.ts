@@ -25,6 +25,8 @@ export function entryBytes(e: SeriesEntry): number {
   return e.t.byteLength + e.v.byteLength + (e.stale?.byteLength ?? 0) + ENTRY_OVERHEAD + e.files.size * 16;
 }
 
+const MAX_FILES_WITH_IDS = 10_000;
+
 interface Slot {
   org: string;
   id: number;
@@ -36,6 +38,7 @@ export class SampleCache {
   private readonly byOrg = new Map<string, Map<number, Slot>>();
   /** every slot, least recently used first */
   private readonly lru = new Set<Slot>();
+  private readonly idsOfFile = new Map<string, Int32Array>();
   private total = 0;
   /** series reads of a file served from memory */
   hits = 0;
@@ -91,6 +94,18 @@ export class SampleCache {
   /** Forgets every series that read the file (deleted by retention or compaction). */
   dropFile(key: string): void {
     for (const x of this.lru) if (x.e.files.has(key)) this.remove(x);
+    this.idsOfFile.delete(key);
+  }
+
+  /** The series ids a file holds samples of (for the series/labels APIs), when known. */
+  seriesOfFile(key: string): Int32Array | undefined {
+    return this.idsOfFile.get(key);
+  }
+
+  setSeriesOfFile(key: string, ids: Int32Array): void {
+    // 4 bytes per series per file: a bounded map, oldest files first out
+    if (this.idsOfFile.size >= MAX_FILES_WITH_IDS) this.idsOfFile.delete(this.idsOfFile.keys().next().value!);
+    this.idsOfFile.set(key, ids);
   }
 
   private remove(x: Slot): void {

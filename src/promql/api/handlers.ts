@@ -63,6 +63,10 @@ function prom(handler: (ctx: RequestContext) => Promise<void>, log: Logger) {
 
 const labelsJson = (l: Labels) => l.toRecord();
 
+/** Prometheus' "all time" bounds for series/labels, kept within int64 nanoseconds. */
+const MIN_TIME_MS = -9_200_000_000_000;
+const MAX_TIME_MS = 9_200_000_000_000;
+
 function resultJson(r: QueryResult): { data: unknown; extra: Record<string, unknown> } {
   const v = r.value;
   let data: unknown;
@@ -130,11 +134,28 @@ export function promApiHandlers(deps: {
       lookbackDeltaMs: config.lookbackDeltaMs,
     };
   };
-  const seriesIds = (ctx: RequestContext, selectors: VectorSelector[] | null): number[] | undefined => {
-    if (!selectors) return undefined;
-    const ids = new Set<number>();
-    for (const s of selectors) for (const id of store.registry.select(ctx.org!.id, s.matchers)) ids.add(id);
-    return [...ids].sort((a, b) => a - b);
+  /**
+   * The series the selectors match (all series without selectors), restricted to those with
+   * samples in [start, end] when the request gives either bound (Prometheus' defaults: all time).
+   */
+  const seriesIds = async (
+    ctx: RequestContext,
+    p: URLSearchParams,
+    selectors: VectorSelector[] | null,
+  ): Promise<number[] | undefined> => {
+    let ids: number[] | undefined;
+    if (selectors) {
+      const set = new Set<number>();
+      for (const s of selectors) for (const id of store.registry.select(ctx.org!.id, s.matchers)) set.add(id);
+      ids = [...set].sort((a, b) => a - b);
+    }
+    if (p.get('start') === null && p.get('end') === null) return ids;
+    const start = timeParam(p, 'start', MIN_TIME_MS);
+    const end = timeParam(p, 'end', MAX_TIME_MS);
+    if (end < start) throw badData('end timestamp must not be before start time');
+    const active = await queryable(ctx).seriesWithSamples(start, end);
+    if (ids) return ids.filter((id) => active.has(id));
+    return [...active].sort((a, b) => a - b);
   };
   const limited = <T>(list: T[], limit: number) =>
     limit > 0 && list.length > limit
@@ -178,14 +199,14 @@ export function promApiHandlers(deps: {
     }, log),
     series: prom(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
-      const ids = seriesIds(ctx, matchSelectors(p, true))!;
+      const ids = (await seriesIds(ctx, p, matchSelectors(p, true)))!;
       const list = ids.map((id) => store.registry.labels(ctx.org!.id, id)!.toRecord());
       const { data, warnings } = limited(list, limitParam(p));
       success(ctx.res, data, warnings ? { warnings } : {});
     }, log),
     labels: prom(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
-      const names = store.registry.labelNames(ctx.org!.id, seriesIds(ctx, matchSelectors(p, false)));
+      const names = store.registry.labelNames(ctx.org!.id, await seriesIds(ctx, p, matchSelectors(p, false)));
       const { data, warnings } = limited(names, limitParam(p));
       success(ctx.res, data, warnings ? { warnings } : {});
     }, log),
@@ -198,7 +219,11 @@ export function promApiHandlers(deps: {
           .slice(3)
           .replace(/_([0-9a-fA-F]+)_/g, (_m, hex: string) => String.fromCodePoint(parseInt(hex, 16)))
           .replace(/__/g, '_');
-      const values = store.registry.labelValues(ctx.org!.id, name, seriesIds(ctx, matchSelectors(p, false)));
+      const values = store.registry.labelValues(
+        ctx.org!.id,
+        name,
+        await seriesIds(ctx, p, matchSelectors(p, false)),
+      );
       const { data, warnings } = limited(values, limitParam(p));
       success(ctx.res, data, warnings ? { warnings } : {});
     }, log),
