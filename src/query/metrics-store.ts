@@ -11,8 +11,8 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import type { OrgId } from '../tenancy/org-id.ts';
 import type { SeriesRegistry } from '../write/series-registry.ts';
 import type { StreamRegistry } from '../write/streams.ts';
-import { streamRelation, type RelationStats } from './stream-relation.ts';
-import { readSeriesSamples } from './sample-reader.ts';
+import { encodedSamplesRelation, type RelationStats } from './stream-relation.ts';
+import { encodedSamplesSql, readSeriesSamples } from './sample-reader.ts';
 import { SAMPLES_STREAM } from '../write/fixed-columns.ts';
 
 export interface MetricsStoreDeps {
@@ -45,17 +45,19 @@ export class MetricsQueryable implements Queryable {
     const conn = await engine.connect();
     const tables = s.mem.pin();
     try {
-      const relation = await streamRelation(
+      const minNs = BigInt(Math.floor(minT)) * 1_000_000n;
+      const relation = await encodedSamplesRelation(
         this.deps,
         s,
         tables,
-        BigInt(Math.floor(minT)) * 1_000_000n,
+        minNs,
         BigInt(Math.floor(maxT) + 1) * 1_000_000n,
         this.stats,
       );
       const rows = await readSeriesSamples(
         conn,
-        `SELECT series_id::INTEGER, (_timestamp // 1000000)::DOUBLE AS t, value, stale FROM (${relation}) WHERE series_id IN (${ids.join(',')}) ORDER BY series_id, t`,
+        encodedSamplesSql(relation, ` WHERE series_id IN (${ids.join(',')})`),
+        Math.floor(minT),
       );
       const out: StoredSeries[] = [];
       for (const r of rows) {
