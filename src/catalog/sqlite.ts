@@ -283,6 +283,10 @@ export class SqliteCatalog implements Catalog {
       for (const k of idempotency) insKey.run(org, k.key, k.expiresAtMs, k.response);
       this.db.prepare('DELETE FROM idempotency_keys WHERE expires_at_ms < ?').run(Date.now());
     })();
+    // A flush is a quiet point: fold SQLite's WAL into the database and truncate it. Left alone,
+    // the -wal file stays at its high-water mark (~4 MB after 1,000 pages of series inserts:
+    // 0.28 B/sample of TSBS's 14.4 M samples, as much as the series table itself).
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
   async listFiles(org: OrgId, type: StreamType, stream: string, minTs: bigint | null, maxTs: bigint | null) {
     return this.all(

@@ -16,6 +16,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { ServerMetrics } from '../lib/metrics.ts';
 import { HOUR_NS, parquetKey, timeOrderedId } from '../storage/key-layout.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { writeSamplesParquet } from '../storage/sample-parquet.ts';
 import type { StreamRegistry, StreamState } from '../write/streams.ts';
 import { quoteIdent, type MemTable } from './memtable.ts';
 import type { EnginePool } from './org-engine.ts';
@@ -28,14 +29,6 @@ export interface FlushPolicy {
   maxTotalBytes: number;
   checkIntervalMs: number;
 }
-
-/**
- * Metric samples: sorted by (series, time) and zstd level 9 (TSBS integer data: 0.73 B/sample in
- * Parquet, 0.85 at the default level). 1M-row row groups compress to 0.67 but make every small
- * selection read a whole million rows (single-series queries 3x slower), so row groups stay at
- * DuckDB's 122,880 rows: the row-group min/max of series_id is what prunes.
- */
-const METRIC_PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 9, ROW_GROUP_SIZE 122880';
 
 const STATS_TYPES = new Set(['BIGINT', 'INTEGER', 'DOUBLE', 'VARCHAR', 'BOOLEAN']);
 const MAX_STATS_COLUMNS = 64;
@@ -104,9 +97,19 @@ export class Flusher {
           const key = parquetKey(s.org, s.type, s.name, lo, id);
           const staging = join(stagingDir, `${id}.parquet.tmp`);
           const where = `_timestamp >= ${lo} AND _timestamp < ${hi}`;
-          await conn.run(
-            `COPY (SELECT ${s.type === 'metrics' ? '_timestamp, series_id, value, stale' : '*'} FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY ${s.type === 'metrics' ? 'series_id, _timestamp' : '_timestamp'}) TO ${sqlString(staging)} (${s.type === 'metrics' ? METRIC_PARQUET_OPTIONS : 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880'})`,
-          );
+          if (s.type === 'metrics') {
+            // samples: sorted by (series, time), values encoded (docs/format/samples.md)
+            await writeSamplesParquet(
+              conn,
+              `SELECT _timestamp, series_id, value, stale FROM ${quoteIdent(t.name)} WHERE ${where}`,
+              staging,
+              `encode_${id}`,
+            );
+          } else {
+            await conn.run(
+              `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+            );
+          }
           const statCols = t.columns.filter((c) => STATS_TYPES.has(c.sqlType)).slice(0, MAX_STATS_COLUMNS);
           const statSql = statCols
             .map(

@@ -11,8 +11,15 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import type { OrgId } from '../tenancy/org-id.ts';
 import type { SeriesRegistry } from '../write/series-registry.ts';
 import type { StreamRegistry } from '../write/streams.ts';
-import { memtableRelation, parquetRelation, relationFiles, timeWhere, type RelationStats } from './stream-relation.ts';
-import { normalize, readSeriesSamples } from './sample-reader.ts';
+import {
+  encodedFilesRelation,
+  memtableSamplesRelation,
+  parquetRelation,
+  relationFiles,
+  timeWhere,
+  type RelationStats,
+} from './stream-relation.ts';
+import { encodedSamplesSql, normalize, readSeriesSamples } from './sample-reader.ts';
 import type { CachedSamples, SampleCache, SeriesEntry } from './sample-cache.ts';
 import { upperBound } from '../promql/engine/selectors.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -28,8 +35,6 @@ export interface MetricsStoreDeps {
 }
 
 const EMPTY: CachedSamples = { t: new Float64Array(0), v: new Float64Array(0), stale: null };
-
-const SAMPLE_COLUMNS = 'series_id::INTEGER, (_timestamp // 1000000)::DOUBLE AS t, value, stale';
 
 export class MetricsQueryable implements Queryable {
   readonly stats: RelationStats & { series: number; samples: number; cache_hits: number; cache_misses: number } = {
@@ -90,7 +95,10 @@ export class MetricsQueryable implements Queryable {
         if (!need) continue;
         const found = await readSeriesSamples(
           await connect(),
-          `SELECT ${SAMPLE_COLUMNS} FROM (${parquetRelation([this.deps.store.localPath(f.key)], '')}) WHERE series_id IN (${need.join(',')}) ORDER BY series_id, t`,
+          encodedSamplesSql(
+            encodedFilesRelation([this.deps.store.localPath(f.key)], null, null),
+            ` WHERE series_id IN (${need.join(',')})`,
+          ),
         );
         for (const r of found) {
           const list = read.get(r.id);
@@ -118,10 +126,12 @@ export class MetricsQueryable implements Queryable {
       this.stats.memtable_rows += memRows;
       const recent = new Map<number, CachedSamples>();
       if (memRows > 0) {
-        const relation = memtableRelation(tables, timeWhere(startNs, endNs)).join(' UNION ALL BY NAME ');
         const rows = await readSeriesSamples(
           await connect(),
-          `SELECT ${SAMPLE_COLUMNS} FROM (${relation}) WHERE series_id IN (${idList}) ORDER BY series_id, t`,
+          encodedSamplesSql(
+            memtableSamplesRelation(tables, timeWhere(startNs, endNs)),
+            ` WHERE series_id IN (${idList})`,
+          ),
         );
         for (const r of rows) recent.set(r.id, r);
       }
@@ -175,7 +185,7 @@ export class MetricsQueryable implements Queryable {
           for (const id of ids) out.add(id);
         }
         if (tables.some((t) => t.rows > 0)) {
-          const relation = memtableRelation(tables, timeWhere(startNs, endNs)).join(' UNION ALL BY NAME ');
+          const relation = memtableSamplesRelation(tables, timeWhere(startNs, endNs));
           for (const id of await distinctIds(conn, relation)) out.add(id);
         }
       }

@@ -8,6 +8,12 @@ import type { Catalog, FileRow } from '../catalog/catalog.ts';
 import { quoteIdent, type MemTable } from '../memtable/memtable.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { StreamState } from '../write/streams.ts';
+import { CHAIN_WINDOW_NS, sqlDecodedSamples } from '../storage/sample-codec.ts';
+
+export interface RelationDeps {
+  catalog: Catalog;
+  store: ObjectStore;
+}
 
 export interface RelationStats {
   files_scanned: number;
@@ -16,6 +22,35 @@ export interface RelationStats {
 }
 
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** `_timestamp` bounds as a WHERE clause ('' when unbounded); `startNs` inclusive, `endNs` exclusive. */
+export const timeWhere = (startNs: bigint | null, endNs: bigint | null): string => {
+  const conds: string[] = [];
+  if (startNs !== null) conds.push(`_timestamp >= ${startNs}`);
+  if (endNs !== null) conds.push(`_timestamp < ${endNs}`);
+  return conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
+};
+
+/**
+ * Sample files are read from the start of the chain window that holds `startNs` on: a chain
+ * (docs/format/samples.md) cut at its head would not decode.
+ */
+const chainStart = (startNs: bigint | null): bigint | null =>
+  startNs === null ? null : startNs - (((startNs % CHAIN_WINDOW_NS) + CHAIN_WINDOW_NS) % CHAIN_WINDOW_NS);
+
+/** The format-2 columns, typed, for a read whose files may all be format 1 (no such columns). */
+const NULL_CHAIN_COLUMNS =
+  'NULL::DOUBLE AS value_z0, NULL::DOUBLE AS value_z1, NULL::TINYINT AS value_scale, NULL::BOOLEAN AS value_start';
+const ENCODED_COLUMNS = `SELECT ${NULL_CHAIN_COLUMNS} WHERE false`;
+
+/** `src` of memtable rows: after every file's index */
+const MEMTABLE_SRC = 2147483647;
+
+interface StreamParts {
+  tables: readonly MemTable[];
+  /** local paths of the Parquet files, in the catalog's order (by min time) */
+  paths: string[];
+}
 
 /**
  * The catalogued files of a stream for `[startNs, endNs)` that a query over the pinned `tables`
@@ -43,27 +78,38 @@ export async function relationFiles(
   return listed.filter((f) => !pending.has(f.id));
 }
 
-/** `_timestamp` bounds as a WHERE clause ('' when unbounded). */
-export function timeWhere(startNs: bigint | null, endNs: bigint | null): string {
-  const conds: string[] = [];
-  if (startNs !== null) conds.push(`_timestamp >= ${startNs}`);
-  if (endNs !== null) conds.push(`_timestamp < ${endNs}`);
-  return conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
+async function streamParts(
+  deps: RelationDeps,
+  s: StreamState,
+  tables: readonly MemTable[],
+  startNs: bigint | null,
+  endNs: bigint | null,
+  stats: RelationStats,
+): Promise<StreamParts> {
+  const files = await relationFiles(deps, s, tables, startNs, endNs);
+  for (const t of tables) stats.memtable_rows += t.rows;
+  stats.files_scanned += files.length;
+  stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
+  return { tables, paths: files.map((f) => deps.store.localPath(f.key)) };
 }
 
-/** The rows of pinned memtables, newest table first (it carries the full, current column list). */
-export function memtableRelation(tables: readonly MemTable[], where: string): string[] {
-  return [...tables].reverse().map((t) => `SELECT * FROM ${quoteIdent(t.name)}${where}`);
-}
-
-/** The rows of Parquet files, by their local paths. */
+/** The rows of Parquet files as they are stored, by their local paths. */
 export function parquetRelation(paths: readonly string[], where: string): string {
   return `SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)${where}`;
 }
 
+/** The rows of the sample files with their chain columns and file position, from the chain start. */
+function sampleFilesSql(paths: string[], startNs: bigint | null, endNs: bigint | null): string {
+  const list = paths.map(sqlString).join(', ');
+  return (
+    `SELECT * FROM (SELECT *, file_index::BIGINT AS file_index, file_row_number FROM read_parquet([${list}], union_by_name = true)` +
+    ` UNION ALL BY NAME ${ENCODED_COLUMNS})${timeWhere(chainStart(startNs), endNs)}`
+  );
+}
+
 /** `startNs` inclusive, `endNs` exclusive; null = unbounded. */
 export async function streamRelation(
-  deps: { catalog: Catalog; store: ObjectStore },
+  deps: RelationDeps,
   s: StreamState,
   tables: readonly MemTable[],
   startNs: bigint | null,
@@ -71,13 +117,49 @@ export async function streamRelation(
   stats: RelationStats,
 ): Promise<string> {
   const where = timeWhere(startNs, endNs);
-  const files = await relationFiles(deps, s, tables, startNs, endNs);
-  const parts = memtableRelation(tables, where);
-  for (const t of tables) stats.memtable_rows += t.rows;
-  if (files.length > 0) {
-    parts.push(parquetRelation(files.map((f) => deps.store.localPath(f.key)), where));
-    stats.files_scanned += files.length;
-    stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
+  const p = await streamParts(deps, s, tables, startNs, endNs, stats);
+  // the active memtable first: it carries the stream's full, current column list
+  const parts = [...p.tables].reverse().map((t) => `SELECT * FROM ${quoteIdent(t.name)}${where}`);
+  if (p.paths.length > 0 && s.type === 'metrics') {
+    parts.push(`SELECT * FROM (${sqlDecodedSamples(sampleFilesSql(p.paths, startNs, endNs))})${where}`);
+  } else if (p.paths.length > 0) {
+    parts.push(parquetRelation(p.paths, where));
   }
   return parts.join(' UNION ALL BY NAME ');
+}
+
+/**
+ * The samples stream with values still encoded, for the PromQL store's reader (which decodes
+ * them in JS, far faster than the SQL window): `_timestamp, series_id, value, value_z0, value_z1,
+ * value_scale, value_start, stale, src, pos`. Sorting by `(series_id, src, pos)` puts each chain's
+ * rows together in file order. File rows start at the chain window of `startNs`: the reader drops
+ * what is before `startNs` after decoding.
+ */
+export async function encodedSamplesRelation(
+  deps: RelationDeps,
+  s: StreamState,
+  tables: readonly MemTable[],
+  startNs: bigint,
+  endNs: bigint,
+  stats: RelationStats,
+): Promise<string> {
+  const p = await streamParts(deps, s, tables, startNs, endNs, stats);
+  const parts = p.tables.length > 0 ? [memtableSamplesRelation(p.tables, timeWhere(startNs, endNs))] : [];
+  if (p.paths.length > 0) parts.push(encodedFilesRelation(p.paths, startNs, endNs));
+  return parts.join(' UNION ALL BY NAME ');
+}
+
+/** Memtable samples in the shape of `encodedSamplesRelation` (values plain, no chain columns). */
+export function memtableSamplesRelation(tables: readonly MemTable[], where: string): string {
+  return tables
+    .map(
+      (t) =>
+        `SELECT _timestamp, series_id, value, ${NULL_CHAIN_COLUMNS}, stale, ${MEMTABLE_SRC} AS src, _timestamp AS pos FROM ${quoteIdent(t.name)}${where}`,
+    )
+    .join(' UNION ALL BY NAME ');
+}
+
+/** Sample files in the shape of `encodedSamplesRelation`; whole files when the bounds are null. */
+export function encodedFilesRelation(paths: string[], startNs: bigint | null, endNs: bigint | null): string {
+  return `SELECT * EXCLUDE (file_index, file_row_number), file_index AS src, file_row_number AS pos FROM (${sampleFilesSql(paths, startNs, endNs)})`;
 }
