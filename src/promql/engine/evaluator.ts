@@ -103,9 +103,7 @@ export class Evaluator {
         const vs = e.vector;
         const ref = (atTime(vs.at, this.s.bounds) ?? t) - vs.offsetMs;
         const data = this.s.data.get(vs) ?? [];
-        const series = selectRange(data, ref, e.rangeMs, this.cursors(vs, data.length)).filter(
-          (x) => x.points.t.length > 0,
-        );
+        const series = selectRange(data, ref, e.rangeMs, this.cursors(vs, data.length));
         this.checkPoints(series);
         return { type: 'matrix', series, rangeMs: e.rangeMs };
       }
@@ -334,9 +332,13 @@ export class Evaluator {
         return {
           type: 'matrix',
           rangeMs: v.rangeMs,
-          series: v.series
-            .filter((x) => x.points.t.length > 0)
-            .map((x) => ({ metric: x.dropName === true ? x.metric.withoutName() : x.metric, points: x.points })),
+          // selector windows come non-empty and without dropName: passed as they are
+          series:
+            inner.type === 'MatrixSelector'
+              ? v.series
+              : v.series
+                  .filter((x) => x.points.t.length > 0)
+                  .map((x) => ({ metric: x.dropName === true ? x.metric.withoutName() : x.metric, points: x.points })),
         };
     }
   }

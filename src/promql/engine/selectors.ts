@@ -208,7 +208,7 @@ function freshSamples(s: StoredSeries): { t: Float64Array; v: Float64Array } {
   return r;
 }
 
-/** Range selection: every series' non-stale points in (refT - range, refT], as views; empty windows kept. */
+/** Range selection: every series' non-stale points in (refT - range, refT], as views; series without any are left out. */
 export function selectRange(
   series: readonly StoredSeries[],
   refT: number,
@@ -230,7 +230,7 @@ export function selectRange(
       hi = upperBound(f.t, refT);
       lo = upperBound(f.t, refT - rangeMs);
     }
-    out.push({ metric: s.labels, points: { t: f.t.subarray(lo, hi), v: f.v.subarray(lo, hi) } });
+    if (hi > lo) out.push({ metric: s.labels, points: { t: f.t.subarray(lo, hi), v: f.v.subarray(lo, hi) } });
   }
   return out;
 }
