@@ -136,6 +136,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       'prw-v2': (p) => replayMetricsBatch(p, seriesRegistry),
     }),
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
+    refuseAboveBytes: config.memtable.refuseAboveBytes,
   });
   const replayStarted = performance.now();
   const recovered = await writePath.recover();

@@ -25,6 +25,7 @@ export interface Config {
     maxBytes: number;
     maxAgeMs: number;
     maxTotalBytes: number;
+    refuseAboveBytes: number;
     checkIntervalMs: number;
   };
   query: {

@@ -176,6 +176,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: 'Flush the largest streams when all memtables together hold more than this (bytes).',
   },
   {
+    key: 'memtable.refuseAboveBytes',
+    schema: posInt,
+    default: 1536 * 1024 * 1024,
+    help: 'Backpressure: while memtables (all streams, incl. those being flushed) hold more than this (bytes), ingest requests get 429 with Retry-After instead of memory growing without bound. Keep it above `memtable.maxTotalBytes`.',
+  },
+  {
     key: 'memtable.checkIntervalMs',
     schema: posInt,
     default: 1000,

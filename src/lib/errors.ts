@@ -21,6 +21,7 @@ export type ErrorReason =
   | 'query_timeout'
   | 'query_queue_full'
   | 'series_limit'
+  | 'backpressure'
   | 'internal';
 
 export interface MoleErrorOptions {

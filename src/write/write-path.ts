@@ -8,6 +8,7 @@
  * a flush, in the catalog).
  */
 import type { Catalog } from '../catalog/catalog.ts';
+import { MoleError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ServerMetrics } from '../lib/metrics.ts';
 import type { OrgId } from '../tenancy/org-id.ts';
@@ -49,11 +50,39 @@ export class WritePath {
       log: Logger;
       decode: BatchDecoder;
       idempotencyTtlMs: number;
+      /**
+       * Backpressure: past this many bytes in memtables (all streams, unflushed and flushing),
+       * requests are refused with 429 and Retry-After until flushes catch up (Infinity: never).
+       */
+      refuseAboveBytes?: number;
     },
   ) {}
 
+  /** Bytes of ingested data held in memtables, active and frozen (not yet dropped), all streams. */
+  memtableBytes(): number {
+    let n = 0;
+    for (const s of this.deps.streams.list(null)) {
+      n += s.mem.active.bytes;
+      for (const f of s.mem.frozen) if (!f.dropWhenUnused) n += f.bytes;
+    }
+    return n;
+  }
+
+  private checkBackpressure(): void {
+    const limit = this.deps.refuseAboveBytes ?? Infinity;
+    if (limit === Infinity) return;
+    const held = this.memtableBytes();
+    if (held <= limit) return;
+    this.deps.metrics.discarded.inc({ reason: 'backpressure' });
+    throw new MoleError(
+      `ingest is paused: memtables hold ${held} bytes, above memtable.refuseAboveBytes (${limit}) while flushes to storage catch up; retry after the Retry-After delay`,
+      { code: 'MS_ERR_BACKPRESSURE', status: 429, reason: 'backpressure', retryable: true },
+    );
+  }
+
   /** Ingests one decoded request. `batch` must be `decode(payload)`. */
   async write(p: IngestPayload, batch: ColumnBatch): Promise<IngestResult> {
+    this.checkBackpressure();
     if (p.idempotencyKey === '') return this.writeOnce(p, batch);
     const id = idemId(p.org, scopedKey(p));
     const known = this.idempotency.get(id);

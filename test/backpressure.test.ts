@@ -1,0 +1,54 @@
+/**
+ * Backpressure: past `memtable.refuseAboveBytes` of unflushed data, ingest gets 429 with
+ * Retry-After and a message saying why, stores nothing of the refused request, and keeps what was
+ * accepted; once a flush has moved the data to storage, ingest is accepted again.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { otlpJsonLogs, startServer, type ServerProcess } from './harness.ts';
+import { remoteWrite } from './prom-write.ts';
+
+describe('backpressure when memtables are over their budget', () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServer({
+      env: {
+        // any unflushed byte is over the limit; nothing flushes on its own during the test
+        MOLESIGNAL_MEMTABLE_REFUSE_ABOVE_BYTES: '1',
+        MOLESIGNAL_MEMTABLE_MAX_AGE_MS: '3600000',
+      },
+    });
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  const send = (ids: string[]) =>
+    server.fetch('/v1/logs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(otlpJsonLogs(ids.map((id) => ({ id })))),
+    });
+  const ids = async () =>
+    (await server.search('SELECT "attr.rid" AS rid FROM logs."default" ORDER BY rid')).hits.map((h) => h.rid as string);
+
+  test('429 with Retry-After while over the limit, accepted again after a flush', async () => {
+    assert.equal((await send(['a1', 'a2'])).status, 200, 'under the limit: accepted');
+    const refused = await send(['b1']);
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('retry-after'), '1');
+    const body = (await refused.json()) as { error?: { code?: string; message?: string } };
+    assert.equal(body.error?.code, 'MS_ERR_BACKPRESSURE', JSON.stringify(body));
+    assert.match(body.error?.message ?? '', /memtable\.refuseAboveBytes/);
+    const rw = await remoteWrite(server, [{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]);
+    assert.equal(rw.status, 429, 'every protocol shares the budget');
+    assert.deepEqual(await ids(), ['a1', 'a2'], 'the accepted rows are intact, nothing of the refused ones');
+
+    const flushed = await server.fetch('/api/default/streams/default/_flush?type=logs', { method: 'POST' });
+    assert.equal(flushed.status, 200, await flushed.text());
+    assert.equal((await send(['c1'])).status, 200, 'accepted again once flushed');
+    assert.deepEqual(await ids(), ['a1', 'a2', 'c1']);
+    const metrics = await (await server.fetch('/metrics')).text();
+    assert.match(metrics, /molesignal_discarded_total\{reason="backpressure"\} [1-9]/);
+  });
+});
