@@ -17,6 +17,8 @@ import { decodeOtlp } from './ingest/otlp/decode.ts';
 import { decoderTable } from './ingest/decoders.ts';
 import { otlpHandler } from './ingest/otlp/handler.ts';
 import { remoteWriteHandler } from './ingest/remote-write/handler.ts';
+import { decodeSyslog } from './ingest/syslog/decode.ts';
+import { startSyslogListeners } from './ingest/syslog/listeners.ts';
 import { otlpMetricsHandler, replayOtlpMetricsBatch } from './ingest/otlp-metrics/handler.ts';
 import { promApiHandlers } from './promql/api/handlers.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
@@ -134,6 +136,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       'otlp-metrics-json': (p) => replayOtlpMetricsBatch(p, seriesRegistry),
       'prw-v1': (p) => replayMetricsBatch(p, seriesRegistry),
       'prw-v2': (p) => replayMetricsBatch(p, seriesRegistry),
+      syslog: decodeSyslog,
     }),
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
     refuseAboveBytes: config.memtable.refuseAboveBytes,
@@ -236,6 +239,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     server.listen(config.http.port, config.http.host, () => ok());
   });
   const httpPort = (server.address() as AddressInfo).port;
+  const syslog = await startSyslogListeners({
+    config: config.syslog,
+    defaultHost: config.http.host,
+    writePath,
+    resolveOrg: async (name) => (await catalog.getOrgByName(name))?.id ?? null,
+    registry,
+    log,
+  });
   ready = true;
   log.info({ httpPort, dataDir }, 'MoleSignal is ready');
 
@@ -248,6 +259,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       server.close();
       server.closeIdleConnections();
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await syslog.stop(deadline);
       flusher.stop();
       clearInterval(appenderTimer);
       let flushed = false;

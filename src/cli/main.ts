@@ -20,6 +20,9 @@ interface StartFlags {
   grpcPort?: string;
   logLevel?: string;
   walRepair?: boolean;
+  syslogUdpPort?: string;
+  syslogTcpPort?: string;
+  syslogTlsPort?: string;
 }
 
 function configFrom(flags: StartFlags): Config {
@@ -34,6 +37,9 @@ function configFrom(flags: StartFlags): Config {
       'grpc.port': flags.grpcPort,
       'log.level': flags.logLevel,
       'wal.repair': flags.walRepair,
+      'syslog.udpPort': flags.syslogUdpPort,
+      'syslog.tcpPort': flags.syslogTcpPort,
+      'syslog.tlsPort': flags.syslogTlsPort,
     },
   });
 }
@@ -46,7 +52,10 @@ const serverFlags = (cmd: Command) =>
     .option('--http-host <addr>', 'HTTP listen address (default 0.0.0.0)')
     .option('--grpc-port <n>', 'OTLP/gRPC port (default 4317; MOLESIGNAL_GRPC_PORT)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
-    .option('--wal-repair', 'start even if a WAL segment is corrupt mid-file, truncating it there');
+    .option('--wal-repair', 'start even if a WAL segment is corrupt mid-file, truncating it there')
+    .option('--syslog-udp-port <n>', 'syslog UDP listener (off unless set; 0 = any free port)')
+    .option('--syslog-tcp-port <n>', 'syslog TCP listener (off unless set)')
+    .option('--syslog-tls-port <n>', 'syslog TLS listener (off unless set; needs syslog.tlsCert/tlsKey)');
 
 const clientFlags = (cmd: Command) =>
   cmd

@@ -42,6 +42,22 @@ export interface Config {
     duckdbThreads: number;
     sampleCacheBytes: number;
   };
+  syslog: {
+    host: string;
+    udpPort: number | null;
+    tcpPort: number | null;
+    tlsPort: number | null;
+    tlsCert: string;
+    tlsKey: string;
+    udpOrg: string;
+    udpStream: string;
+    tcpOrg: string;
+    tcpStream: string;
+    tlsOrg: string;
+    tlsStream: string;
+    maxMessageBytes: number;
+    batchWindowMs: number;
+  };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   shutdown: { timeoutMs: number };
   testing: { enabled: boolean; disableSqlValidator: boolean; crashpoint: string; walFault: string };

@@ -57,6 +57,7 @@ const SECTION_TITLES: Record<string, string> = {
   wal: 'Write-ahead log (`wal.*`)',
   memtable: 'Memtables and flushing (`memtable.*`)',
   query: 'SQL queries (`query.*`)',
+  syslog: 'Syslog listeners (`syslog.*`)',
   log: 'Logging (`log.*`)',
   shutdown: 'Shutdown (`shutdown.*`)',
 };

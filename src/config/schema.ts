@@ -4,6 +4,7 @@
  * docs/configuration.md is generated from this table (`npm run docs:config`), and a test checks it.
  */
 import { z } from 'zod';
+import { SLUG_RE } from '../tenancy/org-id.ts';
 
 export interface KeySpec {
   /** dotted path in the YAML file and in the typed config, e.g. `wal.fsync` */
@@ -23,6 +24,11 @@ export interface KeySpec {
 const port = z.coerce.number().int().min(0).max(65535);
 const posInt = z.coerce.number().int().min(1);
 const nonNegInt = z.coerce.number().int().min(0);
+/** a port, or null (unset, `off`) for a listener that is off */
+const optionalPort = z.preprocess((v) => (v === '' || v === 'off' ? null : v), port.nullable());
+const streamName = z
+  .string()
+  .regex(SLUG_RE, 'use 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit');
 const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 export const KEY_SPECS: readonly KeySpec[] = [
@@ -266,6 +272,71 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: 'Memory for decoded metric samples of Parquet files, shared by all orgs (bytes; 0 turns the cache off). PromQL decodes a series from a file once, then reads it from memory; the least recently used series go first.',
   },
   { key: 'query.duckdbThreads', schema: posInt, default: 2, help: 'DuckDB worker threads per org instance.' },
+  {
+    key: 'syslog.host',
+    schema: z.string(),
+    default: '',
+    help: 'Address the syslog listeners bind to; empty: the same as `http.host`.',
+  },
+  {
+    key: 'syslog.udpPort',
+    schema: optionalPort,
+    default: null,
+    help: 'Syslog over UDP (RFC 5424 / RFC 3164, one message per datagram). Unset: off; 0: any free port.',
+    flag: '--syslog-udp-port',
+  },
+  {
+    key: 'syslog.tcpPort',
+    schema: optionalPort,
+    default: null,
+    help: 'Syslog over TCP (RFC 6587 octet counting or newline framing, detected per message). Unset: off; 0: any free port.',
+    flag: '--syslog-tcp-port',
+  },
+  {
+    key: 'syslog.tlsPort',
+    schema: optionalPort,
+    default: null,
+    help: 'Syslog over TLS (RFC 5425; needs `syslog.tlsCert` and `syslog.tlsKey`). Unset: off; 0: any free port.',
+    flag: '--syslog-tls-port',
+  },
+  {
+    key: 'syslog.tlsCert',
+    schema: z.string(),
+    default: '',
+    help: 'PEM certificate (chain) file of the syslog TLS listener.',
+  },
+  {
+    key: 'syslog.tlsKey',
+    schema: z.string(),
+    default: '',
+    help: 'PEM private key file of the syslog TLS listener.',
+  },
+  ...(['udp', 'tcp', 'tls'] as const).flatMap((t): KeySpec[] => [
+    {
+      key: `syslog.${t}Org`,
+      schema: z.string().min(1),
+      default: 'default',
+      help: `Org that messages received over ${t.toUpperCase()} go to (it must exist; messages for a missing org are dropped and counted).`,
+    },
+    {
+      key: `syslog.${t}Stream`,
+      schema: streamName,
+      default: 'syslog',
+      help: `Log stream that messages received over ${t.toUpperCase()} go to.`,
+    },
+  ]),
+  {
+    key: 'syslog.maxMessageBytes',
+    schema: posInt,
+    default: 64 * 1024,
+    help: 'Longest syslog message (bytes, without framing); longer ones are dropped and counted (reason `oversize`), an octet-counted TCP frame announcing more closes its connection.',
+  },
+  {
+    key: 'syslog.batchWindowMs',
+    schema: posInt.max(1000),
+    default: 5,
+    help: 'Messages of one listener arriving within this time are written as one batch (ms).',
+  },
   {
     key: 'log.level',
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
