@@ -21,6 +21,10 @@ export type ErrorReason =
   | 'query_timeout'
   | 'query_queue_full'
   | 'series_limit'
+  | 'invalid_utf8'
+  | 'line_too_long'
+  | 'too_far_in_future'
+  | 'too_old'
   | 'internal';
 
 export interface MoleErrorOptions {
