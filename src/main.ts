@@ -19,6 +19,16 @@ import { otlpHandler } from './ingest/otlp/handler.ts';
 import { remoteWriteHandler } from './ingest/remote-write/handler.ts';
 import { decodeSyslog } from './ingest/syslog/decode.ts';
 import { startSyslogListeners } from './ingest/syslog/listeners.ts';
+import { lokiPushHandler } from './ingest/loki/handler.ts';
+import { decodeLokiJson } from './ingest/loki/parse-json.ts';
+import { decodeLokiProto } from './ingest/loki/parse-proto.ts';
+import { jsonDocsHandler } from './ingest/json-docs/handler.ts';
+import { hecEventHandler, hecHealthHandler, hecRawHandler } from './ingest/hec/handler.ts';
+import { decodeHecEvents, decodeHecRaw } from './ingest/hec/parse.ts';
+import { bulkHandler } from './ingest/es-bulk/handler.ts';
+import { esHandshakeHandlers } from './ingest/es-bulk/handshake.ts';
+import { decodeEsBulk } from './ingest/es-bulk/parse.ts';
+import { decodeJsonArray, decodeNdjson } from './ingest/json-docs/parse.ts';
 import { otlpMetricsHandler, replayOtlpMetricsBatch } from './ingest/otlp-metrics/handler.ts';
 import { promApiHandlers } from './promql/api/handlers.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
@@ -137,6 +147,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       'prw-v1': (p) => replayMetricsBatch(p, seriesRegistry),
       'prw-v2': (p) => replayMetricsBatch(p, seriesRegistry),
       syslog: decodeSyslog,
+      'loki-json': decodeLokiJson,
+      'loki-proto': decodeLokiProto,
+      'json-array': decodeJsonArray,
+      ndjson: decodeNdjson,
+      'hec-event': decodeHecEvents,
+      'hec-raw': decodeHecRaw,
+      'es-bulk': decodeEsBulk,
     }),
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
     refuseAboveBytes: config.memtable.refuseAboveBytes,
@@ -197,6 +214,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       },
       otlpLogs: otlpHandler('logs', ingestDeps),
       otlpTraces: otlpHandler('traces', ingestDeps),
+      lokiPush: lokiPushHandler(ingestDeps),
+      jsonDocs: {
+        json: jsonDocsHandler('json-array', ingestDeps),
+        multi: jsonDocsHandler('ndjson', ingestDeps),
+      },
+      hec: {
+        event: hecEventHandler(ingestDeps),
+        raw: hecRawHandler(ingestDeps),
+        health: hecHealthHandler(() => ready && !draining),
+      },
+      elastic: { bulk: bulkHandler(ingestDeps), ...esHandshakeHandlers({ clusterUuid: randomUUID() }) },
       remoteWrite: remoteWriteHandler({
         ...ingestDeps,
         registry: seriesRegistry,

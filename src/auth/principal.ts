@@ -41,12 +41,16 @@ export class Authenticator {
 
   constructor(private readonly catalog: Catalog) {}
 
-  async authenticate(header: string | undefined): Promise<Principal> {
+  /**
+   * `allowSplunk`: also accept `Authorization: Splunk <api key>`, the HEC scheme — only on the
+   * Splunk HEC routes, so that no other route grows a second way in.
+   */
+  async authenticate(header: string | undefined, allowSplunk = false): Promise<Principal> {
     if (!header) throw unauthorized();
     const space = header.indexOf(' ');
     const scheme = header.slice(0, space).toLowerCase();
     const value = header.slice(space + 1).trim();
-    if (scheme === 'bearer') return this.byKey(value);
+    if (scheme === 'bearer' || (allowSplunk && scheme === 'splunk')) return this.byKey(value);
     if (scheme === 'basic') return this.byPassword(value);
     throw unauthorized();
   }

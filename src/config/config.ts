@@ -10,7 +10,14 @@ export interface Config {
   http: { host: string; port: number; headersTimeoutMs: number; requestTimeoutMs: number };
   grpc: { port: number };
   auth: { rootUser: string; rootPassword: string };
-  ingest: { maxBodyBytes: number; maxDecodedBytes: number; idempotencyTtlMs: number };
+  ingest: {
+    maxBodyBytes: number;
+    maxDecodedBytes: number;
+    idempotencyTtlMs: number;
+    maxLineBytes: number;
+    maxFutureMs: number;
+    maxAgeMs: number;
+  };
   streams: { maxFieldsPerStream: number; defaultRetentionDays: number };
   wal: {
     fsync: 'batch' | 'interval';

@@ -115,6 +115,24 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: 'How long an acknowledged Idempotency-Key is remembered (ms).',
   },
   {
+    key: 'ingest.maxLineBytes',
+    schema: posInt,
+    default: 256 * 1024,
+    help: 'Longest log line (the `body` column, UTF-8 bytes) that Loki push, Splunk HEC, Elasticsearch `_bulk` and JSON ingest accept (Loki\'s `max_line_size` default); a longer one refuses the request with 400 `line_too_long`.',
+  },
+  {
+    key: 'ingest.maxFutureMs',
+    schema: nonNegInt,
+    default: 600_000,
+    help: 'How far past the receive time a log timestamp may be (ms; Loki\'s `creation_grace_period` default) on Loki push, HEC, `_bulk` and JSON ingest; later refuses the request with 400 `too_far_in_future`. 0 = no limit.',
+  },
+  {
+    key: 'ingest.maxAgeMs',
+    schema: nonNegInt,
+    default: 0,
+    help: 'How far before the receive time a log timestamp may be (ms) on Loki push, HEC, `_bulk` and JSON ingest; older refuses the request with 400 `too_old`. 0 = no limit (old records are stored in their own time bucket).',
+  },
+  {
     key: 'streams.maxFieldsPerStream',
     schema: posInt,
     default: 1000,

@@ -22,6 +22,10 @@ export type ErrorReason =
   | 'query_queue_full'
   | 'series_limit'
   | 'backpressure'
+  | 'invalid_utf8'
+  | 'line_too_long'
+  | 'too_far_in_future'
+  | 'too_old'
   | 'internal';
 
 export interface MoleErrorOptions {

@@ -1,11 +1,14 @@
 /**
  * Request bodies: read with a cap on the wire size, then decode by Content-Encoding with a cap on
- * the decoded size (zlib's maxOutputLength stops inflating at the cap, so a small bomb never
- * grows the heap past it).
+ * the decoded size enforced while decoding (zlib's maxOutputLength stops inflating at the cap,
+ * zstd stops after the block that passes it, snappy checks its declared length before
+ * allocating), so a small bomb never grows the heap past it.
  */
 import type { IncomingMessage } from 'node:http';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { MoleError, badRequest } from '../lib/errors.ts';
+import { snappyDecompress } from '../lib/snappy.ts';
+import { zstdDecompress } from '../lib/zstd.ts';
 
 export const tooLarge = (message: string) =>
   new MoleError(message, { code: 'MS_ERR_BODY_TOO_LARGE', status: 413, reason: 'request_body_too_large' });
@@ -38,9 +41,19 @@ export function decodeBody(
 ): Buffer {
   const enc = (contentEncoding ?? 'identity').trim().toLowerCase();
   if (enc === 'identity' || enc === '') return raw;
+  const overLimit = () =>
+    tooLarge(
+      `decompressed body is over ingest.maxDecodedBytes=${mib(maxDecodedBytes)}; send smaller batches`,
+    );
+  // snappy: the block format (no framing), as Prometheus and Loki use it.
+  if (enc === 'snappy') {
+    const out = snappyDecompress(raw, maxDecodedBytes);
+    return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  }
+  if (enc === 'zstd') return zstdDecompress(raw, maxDecodedBytes, overLimit);
   if (enc !== 'gzip' && enc !== 'x-gzip' && enc !== 'deflate') {
     throw new MoleError(
-      `Content-Encoding "${enc.slice(0, 40)}" is not supported here; use gzip, deflate or none`,
+      `Content-Encoding "${enc.slice(0, 40)}" is not supported here; use gzip, deflate, zstd, snappy or none`,
       {
         code: 'MS_ERR_UNSUPPORTED_ENCODING',
         status: 415,
@@ -53,9 +66,7 @@ export function decodeBody(
     return enc === 'deflate' ? inflateSync(raw, opts) : gunzipSync(raw, opts);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
-      throw tooLarge(
-        `decompressed body is over ingest.maxDecodedBytes=${mib(maxDecodedBytes)}; send smaller batches`,
-      );
+      throw overLimit();
     }
     throw badRequest(
       `body is not valid ${enc} data: ${(e as Error).message}`,

@@ -10,6 +10,21 @@
  *
  * OTLP routes answer a protobuf request with a google.rpc.Status body instead of JSON
  * (https://opentelemetry.io/docs/specs/otlp/#failures-1).
+ *
+ * Splunk HEC routes answer `{"text": message, "code": N}` with HEC's codes
+ * (https://docs.splunk.com/Documentation/Splunk/latest/Data/TroubleshootHTTPEventCollector):
+ *
+ * | error                                   | HEC code                    |
+ * |-----------------------------------------|-----------------------------|
+ * | HecError (no data, bad format, event…)  | its own (5, 6, 12, 13)      |
+ * | 401 without an Authorization header     | 2 Token is required         |
+ * | 401 / 403 / 404 otherwise               | 4 Invalid token             |
+ * | other 4xx                               | 6 Invalid data format       |
+ * | 429 / 503                               | 9 Server is busy            |
+ * | other 5xx                               | 8 Internal server error     |
+ *
+ * Elasticsearch routes answer `{"error":{"root_cause":[…],"type","reason"},"status"}` with the
+ * `X-Elastic-Product: Elasticsearch` header the official clients insist on.
  */
 import type { ServerResponse } from 'node:http';
 import { MoleError } from '../lib/errors.ts';
@@ -45,7 +60,57 @@ export function statusProto(err: MoleError): Buffer {
   ]);
 }
 
-export function sendError(res: ServerResponse, err: MoleError, format: 'json' | 'protobuf' = 'json'): void {
+/** A Splunk HEC error with its own HEC code (and the 0-based number of the event at fault). */
+export class HecError extends MoleError {
+  constructor(
+    message: string,
+    readonly hecCode: number,
+    readonly invalidEventNumber?: number,
+  ) {
+    super(message, { code: `MS_ERR_HEC_${hecCode}`, status: 400, reason: 'bad_request' });
+  }
+}
+
+function hecCode(err: MoleError, authMissing: boolean): number {
+  if (err instanceof HecError) return err.hecCode;
+  if (err.status === 401 && authMissing) return 2;
+  if (err.status === 401 || err.status === 403 || err.status === 404) return 4;
+  if (err.status === 429 || err.status === 503) return 9;
+  return err.status >= 500 ? 8 : 6;
+}
+
+function hecBody(err: MoleError, authMissing: boolean): string {
+  return JSON.stringify({
+    text: err.message,
+    code: hecCode(err, authMissing),
+    ...(err instanceof HecError && err.invalidEventNumber !== undefined
+      ? { 'invalid-event-number': err.invalidEventNumber }
+      : {}),
+  });
+}
+
+/** Elasticsearch's error type names for our statuses. */
+function elasticType(err: MoleError): string {
+  if (err.status === 401) return 'security_exception';
+  if (err.status === 403) return 'security_exception';
+  if (err.status === 404) return 'resource_not_found_exception';
+  if (err.status === 413) return 'content_too_long_exception';
+  if (err.status === 429 || err.status === 503) return 'es_rejected_execution_exception';
+  if (err.status >= 500) return 'exception';
+  return err.reason === 'bad_json' ? 'parse_exception' : 'illegal_argument_exception';
+}
+
+export function elasticErrorBody(err: MoleError): string {
+  const cause = { type: elasticType(err), reason: err.message };
+  return JSON.stringify({ error: { root_cause: [cause], ...cause }, status: err.status });
+}
+
+export function sendError(
+  res: ServerResponse,
+  err: MoleError,
+  format: 'json' | 'protobuf' | 'hec' | 'elastic' = 'json',
+  opts: { authMissing?: boolean } = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -53,11 +118,17 @@ export function sendError(res: ServerResponse, err: MoleError, format: 'json' | 
   const body =
     format === 'protobuf'
       ? statusProto(err)
-      : JSON.stringify({ error: { code: err.code, message: err.message, reason: err.reason } });
+      : format === 'hec'
+        ? hecBody(err, opts.authMissing ?? false)
+        : format === 'elastic'
+          ? elasticErrorBody(err)
+          : JSON.stringify({ error: { code: err.code, message: err.message, reason: err.reason } });
   res.writeHead(err.status, {
     'content-type': format === 'protobuf' ? 'application/x-protobuf' : 'application/json',
     'content-length': Buffer.byteLength(body),
     ...(err.status === 503 || err.status === 429 ? { 'retry-after': '1' } : {}),
+    ...(format === 'elastic' ? { 'x-elastic-product': 'Elasticsearch' } : {}),
+    ...(format === 'hec' && err.status === 401 ? { 'www-authenticate': 'Splunk' } : {}),
   });
   res.end(body);
 }

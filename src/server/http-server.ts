@@ -42,6 +42,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   const method = req.method ?? 'GET';
   let template = 'unmatched';
   let otlpErrors = false;
+  let errorBody: 'hec' | 'elastic' | undefined;
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const found = deps.router.match(method, url.pathname);
@@ -60,6 +61,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     const { route, params } = found;
     template = route.path;
     otlpErrors = route.errorBody === 'otlp';
+    if (route.errorBody === 'hec' || route.errorBody === 'elastic') errorBody = route.errorBody;
     if (deps.isDraining() && route.access !== 'open') {
       throw new MoleError('server is shutting down; retry on another instance or after restart', {
         code: 'MS_ERR_DRAINING',
@@ -79,7 +81,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
       log: deps.log,
     };
     if (route.access !== 'open') {
-      const principal = await deps.auth.authenticate(req.headers.authorization);
+      const principal = await deps.auth.authenticate(req.headers.authorization, route.splunkAuth === true);
       ctx.principal = principal;
       if (route.access === 'root' && !isRoot(principal)) throw forbidden('only the root user may do this');
       if (route.org === 'path') ctx.org = await deps.orgs.byName(principal, params.org ?? '');
@@ -93,7 +95,9 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     const err = toMoleError(e);
     if (err.status >= 500) deps.log.error({ err: e, route: template }, 'request failed');
     const protobuf = otlpErrors && /protobuf/i.test(headerOf(req, 'content-type') ?? '');
-    sendError(res, err, protobuf ? 'protobuf' : 'json');
+    sendError(res, err, errorBody ?? (protobuf ? 'protobuf' : 'json'), {
+      authMissing: !req.headers.authorization,
+    });
     if (err.status === 413) res.once('finish', () => req.destroy());
   } finally {
     const status = res.statusCode;

@@ -18,8 +18,13 @@ export interface Route {
   access: 'open' | 'root' | 'authenticated' | Scope;
   org: 'path' | 'implicit' | 'none';
   handler: (ctx: RequestContext) => Promise<void>;
-  /** `otlp`: errors to protobuf requests are google.rpc.Status messages */
-  errorBody?: 'otlp';
+  /**
+   * `otlp`: errors to protobuf requests are google.rpc.Status messages; `hec`: Splunk HEC's
+   * `{"text","code"}`; `elastic`: Elasticsearch's error shape and `X-Elastic-Product` header.
+   */
+  errorBody?: 'otlp' | 'hec' | 'elastic';
+  /** Splunk HEC routes also take `Authorization: Splunk <api key>`. */
+  splunkAuth?: boolean;
 }
 
 export interface RequestContext {

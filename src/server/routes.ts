@@ -15,6 +15,18 @@ export interface RouteHandlers {
   otlpTraces: H;
   otlpMetrics: H;
   remoteWrite: H;
+  lokiPush: H;
+  jsonDocs: { json: H; multi: H };
+  hec: { event: H; raw: H; health: H };
+  elastic: {
+    bulk: H;
+    info: H;
+    license: H;
+    xpack: H;
+    clusterHealth: H;
+    notFound: H;
+    acknowledge: H;
+  };
   prom: {
     query: H;
     queryRange: H;
@@ -64,6 +76,56 @@ function promRoutes(h: RouteHandlers['prom']): Route[] {
     }
   }
   return routes;
+}
+
+/** Log ingest other than OTLP: Loki push, plain JSON, Splunk HEC, Elasticsearch. */
+function logIngestRoutes(h: RouteHandlers): Route[] {
+  const ingest = (method: 'POST', path: string, handler: H): Route => ({
+    method,
+    path,
+    access: 'ingest',
+    org: path.startsWith('/api/:org/') ? 'path' : 'implicit',
+    handler,
+  });
+  return [
+    ingest('POST', '/loki/api/v1/push', h.lokiPush),
+    ingest('POST', '/api/:org/loki/api/v1/push', h.lokiPush),
+    ingest('POST', '/api/:org/:stream/_json', h.jsonDocs.json),
+    ingest('POST', '/api/:org/:stream/_multi', h.jsonDocs.multi),
+    ...[
+      '/services/collector',
+      '/services/collector/event',
+      '/services/collector/event/1.0',
+      '/api/:org/_hec',
+    ].map((path): Route => ({ ...ingest('POST', path, h.hec.event), errorBody: 'hec', splunkAuth: true })),
+    { ...ingest('POST', '/services/collector/raw', h.hec.raw), errorBody: 'hec', splunkAuth: true },
+    { method: 'GET', path: '/services/collector/health', access: 'open', org: 'none', handler: h.hec.health },
+    ...elasticRoutes(h.elastic),
+  ];
+}
+
+/** Elasticsearch `_bulk` and the handshake calls of Beats, Logstash, Vector and Fluent Bit. */
+function elasticRoutes(h: RouteHandlers['elastic']): Route[] {
+  const list: ['GET' | 'POST' | 'PUT', string, H][] = [
+    ['POST', '/_bulk', h.bulk],
+    ['POST', '/:index/_bulk', h.bulk],
+    ['POST', '/api/:org/_bulk', h.bulk],
+    ['GET', '/', h.info],
+    ['GET', '/_license', h.license],
+    ['GET', '/_xpack', h.xpack],
+    ['GET', '/_cluster/health', h.clusterHealth],
+  ];
+  for (const kind of ['/_index_template/:name', '/_template/:name', '/_ilm/policy/:name']) {
+    list.push(['GET', kind, h.notFound], ['PUT', kind, h.acknowledge]);
+  }
+  return list.map(([method, path, handler]) => ({
+    method,
+    path,
+    access: 'ingest',
+    org: path.startsWith('/api/:org/') ? 'path' : 'implicit',
+    handler,
+    errorBody: 'elastic',
+  }));
 }
 
 export function buildRoutes(h: RouteHandlers): Route[] {
@@ -140,6 +202,8 @@ export function buildRoutes(h: RouteHandlers): Route[] {
       org: 'path',
       handler: h.remoteWrite,
     },
+
+    ...logIngestRoutes(h),
 
     { method: 'POST', path: '/api/:org/_search', access: 'query', org: 'path', handler: h.search },
     { method: 'GET', path: '/api/:org/streams', access: 'query', org: 'path', handler: h.streams.list },
