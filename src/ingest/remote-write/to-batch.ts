@@ -32,40 +32,46 @@ export async function resolveSeries(
   rw: RemoteWriteBatch,
   limits: SeriesLimits,
 ): Promise<Resolved> {
-  const ids = new Uint32Array(rw.seriesCount);
+  const ids = knownSeries(registry, org, rw);
   const missing: number[] = [];
-  const keys: string[] = new Array<string>(rw.seriesCount);
-  for (let i = 0; i < rw.seriesCount; i++) {
-    const key = rw.rawKey(i);
-    keys[i] = key;
-    const id = key === '' ? undefined : registry.lookupRaw(org, key);
-    if (id === undefined) missing.push(i);
-    else ids[i] = id;
-  }
+  for (let i = 0; i < rw.seriesCount; i++) if (ids[i] === 0) missing.push(i);
   if (missing.length === 0) return { ids, rejected: [] };
   const labels: Labels[] = missing.map((i) => seriesLabels(rw.labelsAt(i)));
   const r = await registry.resolve(org, labels, limits);
   missing.forEach((i, k) => {
     const id = r.ids[k]!;
     ids[i] = id;
-    if (id !== 0 && keys[i] !== '') registry.rememberRaw(org, keys[i]!, id);
+    if (id !== 0) remember(registry, org, rw, i, id);
   });
   return { ids, rejected: r.rejected };
 }
 
+/** Per series, the id its raw label bytes are known by, 0 if none. */
+function knownSeries(registry: SeriesRegistry, org: OrgId, rw: RemoteWriteBatch): Uint32Array {
+  const ids = new Uint32Array(rw.seriesCount);
+  const raw = registry.rawIds(org);
+  const { body, rawKeyStart, rawKeyEnd } = rw;
+  for (let i = 0; i < rw.seriesCount; i++) {
+    const start = rawKeyStart[i]!;
+    if (start >= 0) ids[i] = raw.get(body, start, rawKeyEnd[i]!);
+  }
+  return ids;
+}
+
+function remember(registry: SeriesRegistry, org: OrgId, rw: RemoteWriteBatch, i: number, id: number): void {
+  const start = rw.rawKeyStart[i]!;
+  if (start >= 0) registry.rememberRaw(org, rw.body, start, rw.rawKeyEnd[i]!, id);
+}
+
 /** WAL replay: every series is known (persisted before the WAL write): a synchronous lookup. */
 function lookupSeries(registry: SeriesRegistry, org: OrgId, rw: RemoteWriteBatch): Uint32Array | null {
-  const ids = new Uint32Array(rw.seriesCount);
+  const ids = knownSeries(registry, org, rw);
   for (let i = 0; i < rw.seriesCount; i++) {
-    const key = rw.rawKey(i);
-    let id = key === '' ? undefined : registry.lookupRaw(org, key);
-    if (id === undefined) {
-      const found = registry.lookup(org, [seriesLabels(rw.labelsAt(i))]);
-      if (found === null) return null;
-      id = found[0]!;
-      if (key !== '') registry.rememberRaw(org, key, id);
-    }
-    ids[i] = id;
+    if (ids[i] !== 0) continue;
+    const found = registry.lookup(org, [seriesLabels(rw.labelsAt(i))]);
+    if (found === null) return null;
+    ids[i] = found[0]!;
+    remember(registry, org, rw, i, ids[i]!);
   }
   return ids;
 }
@@ -89,27 +95,31 @@ export function samplesColumnBatch(
   staleFlags: ArrayLike<number>,
   n: number,
 ): ColumnBatch {
+  const ids = new Uint32Array(n);
   const ts = new Float64Array(n);
-  const ids: number[] = [];
-  const vals: number[] = [];
-  const stale: boolean[] = [];
-  let dropped = 0;
+  const vals = new Float64Array(n);
+  const stale = new Uint8Array(n);
+  let rows = 0;
   for (let i = 0; i < n; i++) {
     const id = seriesIds[sampleSeries[i]!]!;
-    if (id === 0) {
-      dropped++;
-      continue;
-    }
-    ts[ids.length] = timestampsMs[i]!;
-    ids.push(id);
-    vals.push(values[i]!);
-    stale.push(staleFlags[i] === 1);
+    if (id === 0) continue;
+    ids[rows] = id;
+    ts[rows] = timestampsMs[i]!;
+    vals[rows] = values[i]!;
+    stale[rows] = staleFlags[i] === 1 ? 1 : 0;
+    rows++;
   }
+  const dropped = n - rows;
   return {
     signal: 'metrics',
-    rowCount: ids.length,
-    fixed: { series_id: ids, value: vals, stale },
-    nanosFromMillis: { _timestamp: ts.subarray(0, ids.length) },
+    rowCount: rows,
+    fixed: {},
+    typed: {
+      series_id: ids.subarray(0, rows),
+      value: vals.subarray(0, rows),
+      stale: stale.subarray(0, rows),
+    },
+    nanosFromMillis: { _timestamp: ts.subarray(0, rows) },
     dynamic: [],
     rejectedCount: dropped,
     rejectedMessage: dropped > 0 ? `${dropped} samples of series over a series limit were dropped` : '',
