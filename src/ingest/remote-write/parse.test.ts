@@ -51,6 +51,26 @@ test('v1: series labels, samples in order, metadata, histograms and exemplars co
   assert.deepEqual([...b.stale], [0, 0, 0]);
 });
 
+test('v1: raw label bytes are one run per series, or none when a sample sits between labels', () => {
+  const a = new W().msg(1, new W().str(1, '__name__').str(2, 'up')).msg(1, new W().str(1, 'job').str(2, 'x'));
+  const ts1 = a.msg(2, sample(1, 1000));
+  const ts2 = new W()
+    .msg(1, new W().str(1, '__name__').str(2, 'up'))
+    .msg(2, sample(2, 1000))
+    .msg(1, new W().str(1, 'job').str(2, 'y'));
+  const b = decodeRemoteWriteV1(new W().msg(1, ts1).msg(1, ts2).u8);
+  const labelBytes = new W()
+    .msg(1, new W().str(1, '__name__').str(2, 'up'))
+    .msg(1, new W().str(1, 'job').str(2, 'x')).u8;
+  assert.deepEqual(b.body.subarray(b.rawKeyStart[0], b.rawKeyEnd[0]), labelBytes);
+  assert.equal(b.rawKeyStart[1], -1);
+  assert.deepEqual(b.series[1], [
+    { name: '__name__', value: 'up' },
+    { name: 'job', value: 'y' },
+  ]);
+  assert.deepEqual([...b.sampleSeries], [0, 1]);
+});
+
 test('v1: the StaleNaN bit pattern is a staleness marker, another NaN is not', () => {
   const ts = new W()
     .msg(1, new W().str(1, '__name__').str(2, 'up'))

@@ -3,6 +3,7 @@
  * Series ids come from the registry: at ingest new series are created first (async, persisted),
  * at WAL replay every series is already known (sync lookup).
  */
+import { snappyDecompress } from '../../lib/snappy.ts';
 import type { ColumnBatch } from '../../write/column-batch.ts';
 import type { Labels } from '../../promql/labels.ts';
 import {
@@ -17,7 +18,14 @@ import { decodeRemoteWriteV1, decodeRemoteWriteV2, type RemoteWriteBatch } from 
 
 export { SAMPLES_STREAM } from '../../write/fixed-columns.ts';
 
+/**
+ * The samples of a WAL record's body. A `*-snappy` body is decompressed first, without a size
+ * limit: it was accepted under the limit in force when it arrived, and replay must not refuse
+ * acknowledged data because the limit was lowered since (the snappy preamble is a u32 anyway).
+ */
 export function decodeRemoteWrite(p: Pick<IngestPayload, 'format' | 'body'>): RemoteWriteBatch {
+  if (p.format === 'prw-v1-snappy') return decodeRemoteWriteV1(snappyDecompress(p.body, Infinity));
+  if (p.format === 'prw-v2-snappy') return decodeRemoteWriteV2(snappyDecompress(p.body, Infinity));
   return p.format === 'prw-v2' ? decodeRemoteWriteV2(p.body) : decodeRemoteWriteV1(p.body);
 }
 
