@@ -34,7 +34,7 @@ const lanes =
 const samples = data.seriesCount * points;
 console.log(`${shape}: ${lanes.requests} requests, ${samples} samples, ${lanes.wireBytes} wire bytes`);
 
-const server = await startServer({ nodeArgs, env: { MOLESIGNAL_LOG_LEVEL: 'warn' } });
+const server = await startServer({ nodeArgs, env: { MOLESIGNAL_LOG_LEVEL: args.get('log-level') ?? 'warn' } });
 const pid = server.proc.pid!;
 const agent = new Agent({ keepAlive: true, maxSockets: nLanes });
 try {
@@ -51,21 +51,36 @@ try {
   const sendMs = performance.now() - t0;
   const windowS = Math.round((points * INTERVAL_MS) / 1000);
   const query = FIELDS.map((f) => `sum(count_over_time(cpu_${f}[${windowS}s]))`).join(' + ');
-  let visible = 0;
+  // --skip-query 1: stop after the last acknowledgement (profiles of the ingest path alone)
+  let visible = args.get('skip-query') === '1' ? samples : 0;
+  const queries: number[] = [];
   while (visible < samples) {
+    const q0 = performance.now();
     const r = await server.fetch(
       `/api/v1/query?query=${encodeURIComponent(query)}&time=${(startMs + (points - 1) * INTERVAL_MS) / 1000}`,
     );
     const body = (await r.json()) as { data?: { result: { value: [number, string] }[] } };
     visible = Number(body.data?.result[0]?.value[1] ?? 0);
+    queries.push(Math.round(performance.now() - q0));
     if (visible < samples) await new Promise((r) => setTimeout(r, 50));
   }
   const qMs = performance.now() - t0;
   const cpu = cpuSeconds(pid) - cpu0;
+  const again: number[] = [];
+  for (let k = 0; k < Number(args.get('requery') ?? 0); k++) {
+    const q0 = performance.now();
+    await (
+      await server.fetch(
+        `/api/v1/query?query=${encodeURIComponent(query)}&time=${(startMs + (points - 1) * INTERVAL_MS) / 1000}`,
+      )
+    ).text();
+    again.push(Math.round(performance.now() - q0));
+  }
+  if (again.length > 0) console.log(`the same query again: ${again.join(', ')} ms`);
   console.log(
     `${shape}: ${Math.round(samples / (qMs / 1000))} samples/s until queryable (${(qMs / 1000).toFixed(2)} s), ` +
       `acked ${Math.round(samples / (sendMs / 1000))}/s, ${cpu.toFixed(2)} CPU-s = ${Math.round(samples / cpu)} per CPU-s, ` +
-      `peak RSS ${(peakRss(pid) / 2 ** 20).toFixed(0)} MiB, failed ${failed}`,
+      `peak RSS ${(peakRss(pid) / 2 ** 20).toFixed(0)} MiB, failed ${failed}; queries ${queries.join(', ')} ms`,
   );
 } finally {
   agent.destroy();
