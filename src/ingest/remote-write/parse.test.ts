@@ -71,6 +71,21 @@ test('v1: raw label bytes are one run per series, or none when a sample sits bet
   assert.deepEqual([...b.sampleSeries], [0, 1]);
 });
 
+test('v1: sample timestamps of every varint length, fields in either order, decode the same', () => {
+  const times = [0, 1, 127, 128, 2 ** 42 - 1, 2 ** 42, 2 ** 49 - 1, 2 ** 49, 2 ** 53 - 1, -1, -5, -(2 ** 40)];
+  const varint = (w: W, t: number) => (t >= 0 ? w.varint(t) : w.varint(BigInt.asUintN(64, BigInt(t))));
+  for (const t of times) {
+    const labels = new W().str(1, '__name__').str(2, 'up');
+    const usual = new W().msg(1, labels).msg(2, varint(new W().double(1, 1.5).tag(2, 0), t));
+    const swapped = new W().msg(1, labels).msg(2, varint(new W().tag(2, 0), t).double(1, 1.5));
+    for (const ts of [usual, swapped]) {
+      const b = decodeRemoteWriteV1(new W().msg(1, ts).u8);
+      assert.deepEqual([...b.timestampsMs], [t], `t=${t}`);
+      assert.deepEqual([...b.values], [1.5]);
+    }
+  }
+});
+
 test('v1: the StaleNaN bit pattern is a staleness marker, another NaN is not', () => {
   const ts = new W()
     .msg(1, new W().str(1, '__name__').str(2, 'up'))

@@ -77,6 +77,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Prometheus' staleness marker: a NaN with this exact bit pattern (value.StaleNaN). */
 const STALE_NAN_HI = 0x7ff00000;
 const STALE_NAN_LO = 0x00000002;
+const isStaleNaN = (b: Uint8Array, at: number): boolean =>
+  (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) === STALE_NAN_LO &&
+  (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0 === STALE_NAN_HI;
 
 function grown<T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(
   a: T,
@@ -106,23 +109,42 @@ class SampleColumns {
     let v = 0;
     let t = 0;
     let stale = 0;
+    const b = r.buf;
+    const p = r.pos;
+    // fast path, the encoding every client writes: `09 <8-byte double> 10 <varint of ≤ 7 bytes>`
+    // ending exactly at `end` (a non-negative timestamp below 2^49 ms); anything else → the loop
+    if (end - p >= 11 && b[p] === 0x09 && b[p + 9] === 0x10) {
+      let q = p + 10;
+      let byte = 0x80;
+      for (let mul = 1; byte >= 0x80 && q < end && mul <= 2 ** 42; mul *= 128) {
+        byte = b[q++]!;
+        t += (byte & 0x7f) * mul;
+      }
+      if (byte < 0x80 && q === end) {
+        r.pos = p + 1;
+        v = r.double(end);
+        stale = isStaleNaN(b, p + 1) ? 1 : 0;
+        r.pos = end;
+        this.add(series, t, v, stale);
+        return;
+      }
+      t = 0;
+    }
     while (r.pos < end) {
       const tag = r.tag(end);
       if (tag >>> 3 === 1) {
         expect(r, tag, WIRE_I64, 'Sample.value');
         const at = r.pos;
         v = r.double(end);
-        const b = r.buf;
-        stale =
-          (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) === STALE_NAN_LO &&
-          (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0 === STALE_NAN_HI
-            ? 1
-            : 0;
+        stale = isStaleNaN(b, at) ? 1 : 0;
       } else if (tag >>> 3 === 2) {
         expect(r, tag, WIRE_VARINT, 'Sample.timestamp');
         t = int64(r, end);
       } else r.skip(tag, end);
     }
+    this.add(series, t, v, stale);
+  }
+  private add(series: number, t: number, v: number, stale: number): void {
     if (this.count === this.series.length) {
       this.series = grown(this.series, (n) => new Uint32Array(n));
       this.ts = grown(this.ts, (n) => new Float64Array(n));

@@ -104,30 +104,38 @@ export function samplesColumnBatch(
   n: number,
 ): ColumnBatch {
   const ids = new Uint32Array(n);
-  const ts = new Float64Array(n);
-  const vals = new Float64Array(n);
-  const stale = new Uint8Array(n);
   let rows = 0;
   for (let i = 0; i < n; i++) {
     const id = seriesIds[sampleSeries[i]!]!;
-    if (id === 0) continue;
-    ids[rows] = id;
-    ts[rows] = timestampsMs[i]!;
-    vals[rows] = values[i]!;
-    stale[rows] = staleFlags[i] === 1 ? 1 : 0;
-    rows++;
+    ids[i] = id;
+    if (id !== 0) rows++;
   }
   const dropped = n - rows;
+  // the decoder's own columns when every sample is kept (the usual case), else compacted copies
+  const reuse =
+    dropped === 0 &&
+    timestampsMs instanceof Float64Array &&
+    values instanceof Float64Array &&
+    staleFlags instanceof Uint8Array;
+  const ts = reuse ? timestampsMs.subarray(0, n) : new Float64Array(rows);
+  const vals = reuse ? values.subarray(0, n) : new Float64Array(rows);
+  const stale = reuse ? staleFlags.subarray(0, n) : new Uint8Array(rows);
+  if (!reuse) {
+    for (let i = 0, r = 0; i < n; i++) {
+      if (ids[i] === 0) continue;
+      ids[r] = ids[i]!;
+      ts[r] = timestampsMs[i]!;
+      vals[r] = values[i]!;
+      stale[r] = staleFlags[i] === 1 ? 1 : 0;
+      r++;
+    }
+  }
   return {
     signal: 'metrics',
     rowCount: rows,
     fixed: {},
-    typed: {
-      series_id: ids.subarray(0, rows),
-      value: vals.subarray(0, rows),
-      stale: stale.subarray(0, rows),
-    },
-    nanosFromMillis: { _timestamp: ts.subarray(0, rows) },
+    typed: { series_id: ids.subarray(0, rows), value: vals, stale },
+    nanosFromMillis: { _timestamp: ts },
     dynamic: [],
     rejectedCount: dropped,
     rejectedMessage: dropped > 0 ? `${dropped} samples of series over a series limit were dropped` : '',
