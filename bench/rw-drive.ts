@@ -34,19 +34,37 @@ const lanes =
 const samples = data.seriesCount * points;
 console.log(`${shape}: ${lanes.requests} requests, ${samples} samples, ${lanes.wireBytes} wire bytes`);
 
-const server = await startServer({ nodeArgs, env: { MOLESIGNAL_LOG_LEVEL: args.get('log-level') ?? 'warn' } });
+// --env K=V,K2=V2: extra server environment (e.g. MOLESIGNAL_MEMTABLE_MAX_ROWS=20000000)
+const extraEnv = Object.fromEntries(
+  (args.get('env') ?? '')
+    .split(',')
+    .filter((kv) => kv.includes('='))
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
+const server = await startServer({
+  nodeArgs,
+  env: { MOLESIGNAL_LOG_LEVEL: args.get('log-level') ?? 'warn', ...extraEnv },
+});
 const pid = server.proc.pid!;
 const agent = new Agent({ keepAlive: true, maxSockets: nLanes });
 try {
   const cpu0 = cpuSeconds(pid);
   const t0 = performance.now();
   let failed = 0;
+  const doneAtMs: number[] = [];
   await Promise.all(
     lanes.lanes.map(async (lane) => {
-      for (const body of lane)
+      for (const body of lane) {
         if ((await postRemoteWrite(agent, server.url, { authorization: ROOT_AUTH }, body)).status !== 204)
           failed++;
+        doneAtMs.push(performance.now() - t0);
+      }
     }),
+  );
+  // when the first 1, 10, 25, 50, 75 and 100 % of the requests were acknowledged
+  const at = (f: number) => Math.round(doneAtMs[Math.max(0, Math.ceil(f * doneAtMs.length) - 1)]!);
+  console.log(
+    `acknowledged by ms: ${[0.01, 0.1, 0.25, 0.5, 0.75, 1].map((f) => `${f * 100}% ${at(f)}`).join(', ')}`,
   );
   const sendMs = performance.now() - t0;
   const windowS = Math.round((points * INTERVAL_MS) / 1000);
