@@ -105,6 +105,20 @@ test('v1: a metadata-only request (as Prometheus sends) has no series', () => {
   ]);
 });
 
+test('v1: a label value that is not UTF-8 is a 400, every time it is sent', () => {
+  const bad = new W().msg(
+    1,
+    new W().msg(1, new W().str(1, '__name__').bytesField(2, Uint8Array.of(0x75, 0xff))).msg(2, sample(1, 1)),
+  ).u8;
+  for (let i = 0; i < 2; i++) {
+    const b = decodeRemoteWriteV1(bad);
+    assert.throws(
+      () => b.labelsAt(0),
+      (e: MoleError) => e.status === 400 && /label value at offset \d+ is not valid UTF-8/.test(e.message),
+    );
+  }
+});
+
 test('v2: symbol table, packed label refs, samples and metadata', () => {
   const symbols = ['', '__name__', 'cpu_seconds_total', 'mode', 'idle', 'CPU time.', 'seconds'];
   const ts = new W()

@@ -21,6 +21,7 @@ import {
   WIRE_VARINT,
   malformedProtobuf,
 } from '../../lib/protobuf-reader.ts';
+import { StringInterner } from '../../lib/string-interner.ts';
 
 export interface RemoteWriteLabel {
   name: string;
@@ -72,7 +73,8 @@ const METRIC_TYPES = [
   'info',
   'stateset',
 ];
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** label names and values repeat across series and requests: one shared string each */
+const interned = new StringInterner();
 
 /** Prometheus' staleness marker: a NaN with this exact bit pattern (value.StaleNaN). */
 const STALE_NAN_HI = 0x7ff00000;
@@ -196,7 +198,7 @@ function str(r: ProtobufReader, end: number, what: string): string {
   const start = r.pos;
   r.pos = stop;
   try {
-    return utf8.decode(r.buf.subarray(start, stop));
+    return interned.decode(r.buf, start, stop);
   } catch {
     throw malformedProtobuf(`${what} at offset ${start} is not valid UTF-8`);
   }
