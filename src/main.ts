@@ -146,6 +146,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       'otlp-metrics-json': (p) => replayOtlpMetricsBatch(p, seriesRegistry),
       'prw-v1': (p) => replayMetricsBatch(p, seriesRegistry),
       'prw-v2': (p) => replayMetricsBatch(p, seriesRegistry),
+      'prw-v1-snappy': (p) => replayMetricsBatch(p, seriesRegistry),
+      'prw-v2-snappy': (p) => replayMetricsBatch(p, seriesRegistry),
       syslog: decodeSyslog,
       'loki-json': decodeLokiJson,
       'loki-proto': decodeLokiProto,

@@ -13,15 +13,16 @@
  * points; a bare --quick only as the last flag) --targets molesignal,prometheus,victoriametrics --seed N (123) --lanes N (4)
  * --live-points N (60; 0 skips the live shape) --live-targets (same as --targets) --runs N (5)
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT_AUTH, startServer } from '../../test/harness.ts';
 import type { BenchResult } from '../run.ts';
+import { cpuSeconds, peakRss, postRemoteWrite } from '../lib/server-client.ts';
 import {
   FIELDS,
   encodeBackfill,
@@ -83,25 +84,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-function peakRss(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
 }
 
 function gitRev(): string {
@@ -330,36 +312,7 @@ async function startTargetRaw(name: TargetName): Promise<Target> {
   }
 }
 
-function post(agent: Agent, t: Target, body: Uint8Array): Promise<{ status: number; text: string }> {
-  const url = new URL(t.url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: '/api/v1/write',
-        method: 'POST',
-        timeout: 120_000,
-        headers: {
-          ...t.headers,
-          'content-type': 'application/x-protobuf',
-          'content-encoding': 'snappy',
-          'x-prometheus-remote-write-version': '0.1.0',
-          'content-length': body.length,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('remote_write request timed out (120 s)')));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (agent: Agent, t: Target, body: Uint8Array) => postRemoteWrite(agent, t.url, t.headers, body);
 
 interface PromResult {
   status: string;

@@ -24,6 +24,33 @@ test('decodes a hand-made block with an overlapping copy (run-length)', () => {
   assert.equal(new TextDecoder().decode(snappyDecompress(block, 100)), 'ababababab');
 });
 
+test('every copy length and offset, overlapping or not, and every literal length decode like a byte-by-byte copy', () => {
+  const prefix = Uint8Array.from({ length: 100 }, (_, i) => (i * 37 + 11) & 0xff);
+  for (let literal = 1; literal <= 100; literal += 1) {
+    for (const len of [1, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64]) {
+      for (let offset = 1; offset <= literal; offset += literal > 20 ? 7 : 1) {
+        const expected = [...prefix.subarray(0, literal)];
+        for (let i = 0; i < len; i++) expected.push(expected[expected.length - offset]!);
+        const literalTag = literal <= 60 ? [(literal - 1) << 2] : [60 << 2, literal - 1];
+        const n = expected.length;
+        const block = Uint8Array.from([
+          ...(n < 128 ? [n] : [(n & 0x7f) | 0x80, n >> 7]),
+          ...literalTag,
+          ...prefix.subarray(0, literal),
+          ((len - 1) << 2) | 2,
+          offset & 0xff,
+          offset >> 8,
+        ]);
+        assert.deepEqual(
+          [...snappyDecompress(block, 1000)],
+          expected,
+          `literal ${literal} len ${len} offset ${offset}`,
+        );
+      }
+    }
+  }
+});
+
 test('a declared length over the limit is refused before allocating (413)', () => {
   const lie = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]); // 4 GiB declared
   assert.throws(

@@ -57,7 +57,9 @@ export function snappyDecompress(src: Uint8Array, maxDecodedBytes: number): Uint
         }
         if (s + len > src.length) throw corrupt(`literal of ${len} bytes at offset ${s} runs past the input`);
         if (d + len > length) throw corrupt(`output exceeds the declared ${length} bytes`);
-        out.set(src.subarray(s, s + len), d);
+        // short literals byte by byte: a subarray view per literal costs more than the copy
+        if (len < 16) for (let i = 0; i < len; i++) out[d + i] = src[s + i]!;
+        else out.set(src.subarray(s, s + len), d);
         s += len;
         d += len;
         continue;
@@ -82,8 +84,13 @@ export function snappyDecompress(src: Uint8Array, maxDecodedBytes: number): Uint
     if (offset === 0 || offset > d)
       throw corrupt(`copy offset ${offset} at output position ${d} is out of range`);
     if (d + len > length) throw corrupt(`output exceeds the declared ${length} bytes`);
-    // byte by byte: a copy may overlap its own output (run-length encoding)
-    for (let i = 0; i < len; i++, d++) out[d] = out[d - offset]!;
+    if (offset >= len && len >= 8) {
+      out.copyWithin(d, d - offset, d - offset + len);
+      d += len;
+    } else {
+      // byte by byte: a copy may overlap its own output (run-length encoding)
+      for (let i = 0; i < len; i++, d++) out[d] = out[d - offset]!;
+    }
   }
   if (d !== length) throw corrupt(`decoded ${d} bytes, the preamble declared ${length}`);
   return out;

@@ -8,6 +8,7 @@
  */
 import bindings from '@duckdb/node-bindings';
 import type { DuckDBDataChunk, DuckDBValue } from '@duckdb/node-api';
+import type { TypedColumn } from '../write/column-batch.ts';
 
 export type ChunkColumnKind = 'BIGINT' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR' | 'BLOB' | 'NESTED';
 
@@ -16,8 +17,8 @@ export class MillisAsNanos {
   constructor(readonly ms: Float64Array) {}
 }
 
-/** A column's values for rows [start, end): null/undefined = NULL. */
-export type ColumnSource = readonly unknown[] | MillisAsNanos;
+/** A column's values for rows [start, end): null/undefined = NULL; typed arrays have no NULLs. */
+export type ColumnSource = readonly unknown[] | MillisAsNanos | TypedColumn;
 
 const TWO_32 = 4294967296;
 
@@ -58,6 +59,10 @@ export function fillChunk(
         if (!writeNanos(words, i, ms)) a[i] = BigInt(Math.round(ms)) * 1_000_000n;
       }
       bindings.copy_data_to_vector(bindings.data_chunk_get_vector(raw, j), 0, a.buffer, 0, a.byteLength);
+      continue;
+    }
+    if (ArrayBuffer.isView(col)) {
+      copyTyped(raw, j, kind, col, start, end);
       continue;
     }
     const src = col;
@@ -113,6 +118,42 @@ export function fillChunk(
       );
     }
   }
+}
+
+/**
+ * A typed column straight into vector j: the same element type is one copy of its bytes; a
+ * Uint32Array into BIGINT is widened through the int64's two 32-bit words (no BigInt per value).
+ */
+function copyTyped(
+  raw: bindings.DataChunk,
+  j: number,
+  kind: ChunkColumnKind,
+  col: TypedColumn,
+  start: number,
+  end: number,
+): void {
+  const vec = bindings.data_chunk_get_vector(raw, j);
+  const n = end - start;
+  const direct =
+    (kind === 'DOUBLE' && col instanceof Float64Array) || (kind === 'BOOLEAN' && col instanceof Uint8Array);
+  if (direct) {
+    const bytes = col.BYTES_PER_ELEMENT;
+    bindings.copy_data_to_vector(
+      vec,
+      0,
+      col.buffer as ArrayBuffer,
+      col.byteOffset + start * bytes,
+      n * bytes,
+    );
+    return;
+  }
+  if (kind === 'BIGINT' && col instanceof Uint32Array) {
+    const words = new Uint32Array(2 * n);
+    for (let i = 0; i < n; i++) words[2 * i] = col[start + i]!;
+    bindings.copy_data_to_vector(vec, 0, words.buffer, 0, words.byteLength);
+    return;
+  }
+  throw new Error(`a ${col.constructor.name} column cannot fill a ${kind} vector`);
 }
 
 /** Copies one number column into a typed array (booleans as 0/1) and that into the vector. */

@@ -128,6 +128,8 @@ function columnSources(batch: ColumnBatch, table: MemTable, schema: StreamSchema
     }
     const asMillis = batch.nanosFromMillis?.[c.name];
     if (asMillis) return new MillisAsNanos(asMillis);
+    const typed = batch.typed?.[c.name];
+    if (typed) return typed;
     return (c.fixedType ? batch.fixed[c.name] : byColumn.get(c.name)) ?? NO_VALUES;
   });
 }

@@ -37,6 +37,8 @@ export interface SpanLink {
   dropped_attributes_count: number;
 }
 
+export type TypedColumn = Float64Array | Uint32Array | Uint8Array;
+
 export type FixedValue = FieldValue | null | SpanEvent[] | SpanLink[];
 
 export interface ColumnBatch {
@@ -50,6 +52,12 @@ export interface ColumnBatch {
    * over `fixed` for the same column.
    */
   nanosFromMillis?: Record<string, Float64Array>;
+  /**
+   * Numeric fixed columns given as typed arrays (metric samples), copied into the memtable without
+   * a JS value per row: Float64Array for DOUBLE, Uint8Array of 0/1 for BOOLEAN, Uint32Array for
+   * BIGINT. Take precedence over `fixed` for the same column.
+   */
+  typed?: Record<string, TypedColumn>;
   dynamic: DynamicColumn[];
   /** Records the adapter refused (OTLP partial_success), with the first reason. */
   rejectedCount: number;

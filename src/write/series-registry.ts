@@ -5,6 +5,7 @@
  * posting list is sorted by construction.
  */
 import type { Catalog } from '../catalog/catalog.ts';
+import { ByteKeyMap } from '../lib/byte-key-map.ts';
 import { badRequest } from '../lib/errors.ts';
 import { Labels, METRIC_NAME, type LabelMatcher } from '../promql/labels.ts';
 import { compileAnchored } from '../promql/regex.ts';
@@ -16,6 +17,7 @@ export interface SeriesLimits {
 }
 /** bounds the raw-bytes cache (a sender that varies label order gets several keys per series) */
 const MAX_RAW_KEYS = 1_000_000;
+const MAX_RAW_KEY_BYTES = 256 * 1024 * 1024;
 
 const NO_LIMITS: SeriesLimits = { maxSeriesPerOrg: Infinity, maxSeriesPerMetric: Infinity };
 
@@ -31,7 +33,7 @@ interface OrgSeries {
   pending: Map<string, { id: number; done: Promise<void> }>;
   pendingPerMetric: Map<string, number>;
   /** a sender's exact label bytes → series id (remote_write), so known series skip decoding */
-  rawIds: Map<string, number>;
+  rawIds: ByteKeyMap;
   byKey: Map<string, number>;
   /** index = series id */
   labels: Labels[];
@@ -73,7 +75,7 @@ export class SeriesRegistry {
           nextId: 1,
           pending: new Map(),
           pendingPerMetric: new Map(),
-          rawIds: new Map(),
+          rawIds: new ByteKeyMap(),
           byKey: new Map(),
           labels: [],
           postings: new Map(),
@@ -194,16 +196,19 @@ export class SeriesRegistry {
     return best;
   }
 
-  /** The id remembered for a sender's exact label bytes (see `rememberRaw`). */
-  lookupRaw(org: OrgId, rawKey: string): number | undefined {
-    return this.orgs.get(org)?.rawIds.get(rawKey);
+  /**
+   * The ids remembered for senders' exact label bytes (see `rememberRaw`): `get(buf, start, end)`
+   * is the series id of bytes [start, end) of `buf`, 0 when unknown. Read-only for callers.
+   */
+  rawIds(org: OrgId): Pick<ByteKeyMap, 'get'> {
+    return this.org(org).rawIds;
   }
 
-  /** Remembers that these exact label bytes are series `id` (only ids of persisted series). */
-  rememberRaw(org: OrgId, rawKey: string, id: number): void {
-    const o = this.org(org);
-    if (o.rawIds.size >= MAX_RAW_KEYS) o.rawIds.clear();
-    o.rawIds.set(rawKey, id);
+  /** Remembers that bytes [start, end) of `buf` are series `id` (only ids of persisted series). */
+  rememberRaw(org: OrgId, buf: Uint8Array, start: number, end: number, id: number): void {
+    const raw = this.org(org).rawIds;
+    if (raw.size >= MAX_RAW_KEYS || raw.keyBytes + (end - start) > MAX_RAW_KEY_BYTES) raw.clear();
+    raw.set(buf, start, end, id);
   }
 
   /** Synchronous lookup (WAL replay): null when a series is unknown. */

@@ -136,7 +136,7 @@ export class WritePath {
     });
     if (failure.error) throw failure.error;
     this.deps.metrics.ingestedRecords.inc({ signal: p.signal }, batch.rowCount);
-    this.deps.metrics.ingestedBytes.inc({ signal: p.signal }, p.body.length);
+    this.deps.metrics.ingestedBytes.inc({ signal: p.signal }, p.decodedBytes ?? p.body.length);
     if (batch.rejectedCount > 0)
       this.deps.metrics.discarded.inc({ reason: 'invalid_record' }, batch.rejectedCount);
     return result;

@@ -83,15 +83,17 @@ export function remoteWriteHandler(deps: {
       );
     if (rw.sampleCount > 0) {
       const now = Date.now();
+      // the WAL keeps the snappy block as it came (replay decompresses it again)
       const payload: IngestPayload = {
         org,
         signal: 'metrics',
         stream: SAMPLES_STREAM,
-        format,
+        format: enc === 'snappy' ? `${format}-snappy` : format,
         idempotencyKey: idempotencyKeyOf(ctx.req),
         receivedAtMs: now,
         nowNs: BigInt(now) * 1_000_000n,
-        body,
+        body: raw,
+        decodedBytes: body.length,
       };
       await deps.writePath.write(payload, samplesBatch(rw, ids));
     }

@@ -51,6 +51,41 @@ test('v1: series labels, samples in order, metadata, histograms and exemplars co
   assert.deepEqual([...b.stale], [0, 0, 0]);
 });
 
+test('v1: raw label bytes are one run per series, or none when a sample sits between labels', () => {
+  const a = new W().msg(1, new W().str(1, '__name__').str(2, 'up')).msg(1, new W().str(1, 'job').str(2, 'x'));
+  const ts1 = a.msg(2, sample(1, 1000));
+  const ts2 = new W()
+    .msg(1, new W().str(1, '__name__').str(2, 'up'))
+    .msg(2, sample(2, 1000))
+    .msg(1, new W().str(1, 'job').str(2, 'y'));
+  const b = decodeRemoteWriteV1(new W().msg(1, ts1).msg(1, ts2).u8);
+  const labelBytes = new W()
+    .msg(1, new W().str(1, '__name__').str(2, 'up'))
+    .msg(1, new W().str(1, 'job').str(2, 'x')).u8;
+  assert.deepEqual(b.body.subarray(b.rawKeyStart[0], b.rawKeyEnd[0]), labelBytes);
+  assert.equal(b.rawKeyStart[1], -1);
+  assert.deepEqual(b.series[1], [
+    { name: '__name__', value: 'up' },
+    { name: 'job', value: 'y' },
+  ]);
+  assert.deepEqual([...b.sampleSeries], [0, 1]);
+});
+
+test('v1: sample timestamps of every varint length, fields in either order, decode the same', () => {
+  const times = [0, 1, 127, 128, 2 ** 42 - 1, 2 ** 42, 2 ** 49 - 1, 2 ** 49, 2 ** 53 - 1, -1, -5, -(2 ** 40)];
+  const varint = (w: W, t: number) => (t >= 0 ? w.varint(t) : w.varint(BigInt.asUintN(64, BigInt(t))));
+  for (const t of times) {
+    const labels = new W().str(1, '__name__').str(2, 'up');
+    const usual = new W().msg(1, labels).msg(2, varint(new W().double(1, 1.5).tag(2, 0), t));
+    const swapped = new W().msg(1, labels).msg(2, varint(new W().tag(2, 0), t).double(1, 1.5));
+    for (const ts of [usual, swapped]) {
+      const b = decodeRemoteWriteV1(new W().msg(1, ts).u8);
+      assert.deepEqual([...b.timestampsMs], [t], `t=${t}`);
+      assert.deepEqual([...b.values], [1.5]);
+    }
+  }
+});
+
 test('v1: the StaleNaN bit pattern is a staleness marker, another NaN is not', () => {
   const ts = new W()
     .msg(1, new W().str(1, '__name__').str(2, 'up'))
@@ -68,6 +103,20 @@ test('v1: a metadata-only request (as Prometheus sends) has no series', () => {
   assert.deepEqual(b.metadata, [
     { metricFamily: 'temp', type: 'gauge', help: 'Temperature.', unit: 'celsius' },
   ]);
+});
+
+test('v1: a label value that is not UTF-8 is a 400, every time it is sent', () => {
+  const bad = new W().msg(
+    1,
+    new W().msg(1, new W().str(1, '__name__').bytesField(2, Uint8Array.of(0x75, 0xff))).msg(2, sample(1, 1)),
+  ).u8;
+  for (let i = 0; i < 2; i++) {
+    const b = decodeRemoteWriteV1(bad);
+    assert.throws(
+      () => b.labelsAt(0),
+      (e: MoleError) => e.status === 400 && /label value at offset \d+ is not valid UTF-8/.test(e.message),
+    );
+  }
 });
 
 test('v2: symbol table, packed label refs, samples and metadata', () => {

@@ -21,6 +21,7 @@ import {
   WIRE_VARINT,
   malformedProtobuf,
 } from '../../lib/protobuf-reader.ts';
+import { StringInterner } from '../../lib/string-interner.ts';
 
 export interface RemoteWriteLabel {
   name: string;
@@ -41,10 +42,14 @@ export interface RemoteWriteBatch {
   /** the labels of series i (decoded on demand) */
   labelsAt(i: number): RemoteWriteLabel[];
   /**
-   * The raw bytes of series i's label fields (v1; '' for v2, whose labels are per-request symbol
-   * references): equal bytes are an equal series, so a known series is found without decoding.
+   * Series i's label fields as sent, when they are one run of bytes (v1 as Prometheus writes it):
+   * bytes [rawKeyStart[i], rawKeyEnd[i]) of `body`, -1 otherwise (v2, whose labels are per-request
+   * symbol references). Equal bytes are an equal series, so a known series is found without
+   * decoding a label.
    */
-  rawKey(i: number): string;
+  body: Uint8Array;
+  rawKeyStart: Int32Array;
+  rawKeyEnd: Int32Array;
   sampleCount: number;
   /** per sample: index into `series` */
   sampleSeries: Uint32Array;
@@ -68,37 +73,123 @@ const METRIC_TYPES = [
   'info',
   'stateset',
 ];
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** label names and values repeat across series and requests: one shared string each */
+const interned = new StringInterner();
 
 /** Prometheus' staleness marker: a NaN with this exact bit pattern (value.StaleNaN). */
 const STALE_NAN_HI = 0x7ff00000;
 const STALE_NAN_LO = 0x00000002;
+const isStaleNaN = (b: Uint8Array, at: number): boolean =>
+  (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) === STALE_NAN_LO &&
+  (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0 === STALE_NAN_HI;
 
+function grown<T extends Uint32Array | Int32Array | Float64Array | Uint8Array>(
+  a: T,
+  make: (n: number) => T,
+): T {
+  const b = make(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** The samples of a request as flat columns, sized from a first guess and doubled when full. */
 class SampleColumns {
   count = 0;
-  series = new Uint32Array(1024);
-  ts = new Float64Array(1024);
-  values = new Float64Array(1024);
-  stale = new Uint8Array(1024);
-  push(series: number, t: number, v: number, isStale: boolean): void {
-    if (this.count === this.series.length) {
-      const grow = <T extends Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-        const b = make(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.series = grow(this.series, (n) => new Uint32Array(n));
-      this.ts = grow(this.ts, (n) => new Float64Array(n));
-      this.values = grow(this.values, (n) => new Float64Array(n));
-      const s = new Uint8Array(this.stale.length * 2);
-      s.set(this.stale);
-      this.stale = s;
+  series: Uint32Array;
+  ts: Float64Array;
+  values: Float64Array;
+  stale: Uint8Array;
+  constructor(capacity: number) {
+    const n = Math.max(16, capacity);
+    this.series = new Uint32Array(n);
+    this.ts = new Float64Array(n);
+    this.values = new Float64Array(n);
+    this.stale = new Uint8Array(n);
+  }
+  /** Decodes one `Sample { double value = 1; int64 timestamp = 2; }` of series `series`. */
+  read(r: ProtobufReader, end: number, series: number): void {
+    let v = 0;
+    let t = 0;
+    let stale = 0;
+    const b = r.buf;
+    const p = r.pos;
+    // fast path, the encoding every client writes: `09 <8-byte double> 10 <varint of ≤ 7 bytes>`
+    // ending exactly at `end` (a non-negative timestamp below 2^49 ms); anything else → the loop
+    if (end - p >= 11 && b[p] === 0x09 && b[p + 9] === 0x10) {
+      let q = p + 10;
+      let byte = 0x80;
+      for (let mul = 1; byte >= 0x80 && q < end && mul <= 2 ** 42; mul *= 128) {
+        byte = b[q++]!;
+        t += (byte & 0x7f) * mul;
+      }
+      if (byte < 0x80 && q === end) {
+        r.pos = p + 1;
+        v = r.double(end);
+        stale = isStaleNaN(b, p + 1) ? 1 : 0;
+        r.pos = end;
+        this.add(series, t, v, stale);
+        return;
+      }
+      t = 0;
     }
-    this.stale[this.count] = isStale ? 1 : 0;
-    this.series[this.count] = series;
-    this.ts[this.count] = t;
-    this.values[this.count] = v;
-    this.count++;
+    while (r.pos < end) {
+      const tag = r.tag(end);
+      if (tag >>> 3 === 1) {
+        expect(r, tag, WIRE_I64, 'Sample.value');
+        const at = r.pos;
+        v = r.double(end);
+        stale = isStaleNaN(b, at) ? 1 : 0;
+      } else if (tag >>> 3 === 2) {
+        expect(r, tag, WIRE_VARINT, 'Sample.timestamp');
+        t = int64(r, end);
+      } else r.skip(tag, end);
+    }
+    this.add(series, t, v, stale);
+  }
+  private add(series: number, t: number, v: number, stale: number): void {
+    if (this.count === this.series.length) {
+      this.series = grown(this.series, (n) => new Uint32Array(n));
+      this.ts = grown(this.ts, (n) => new Float64Array(n));
+      this.values = grown(this.values, (n) => new Float64Array(n));
+      this.stale = grown(this.stale, (n) => new Uint8Array(n));
+    }
+    const i = this.count++;
+    this.series[i] = series;
+    this.ts[i] = t;
+    this.values[i] = v;
+    this.stale[i] = stale;
+  }
+}
+
+/** Per series of a request: where its message and its run of label bytes are (v1). */
+class SeriesRanges {
+  count = 0;
+  /** [start, end) of the TimeSeries message */
+  start: Int32Array;
+  end: Int32Array;
+  /** [start, end) of its label fields when they are one run of bytes, else -1 */
+  keyStart: Int32Array;
+  keyEnd: Int32Array;
+  constructor(capacity: number) {
+    const n = Math.max(16, capacity);
+    this.start = new Int32Array(n);
+    this.end = new Int32Array(n);
+    this.keyStart = new Int32Array(n);
+    this.keyEnd = new Int32Array(n);
+  }
+  add(start: number, end: number): number {
+    if (this.count === this.start.length) {
+      this.start = grown(this.start, (n) => new Int32Array(n));
+      this.end = grown(this.end, (n) => new Int32Array(n));
+      this.keyStart = grown(this.keyStart, (n) => new Int32Array(n));
+      this.keyEnd = grown(this.keyEnd, (n) => new Int32Array(n));
+    }
+    const i = this.count++;
+    this.start[i] = start;
+    this.end[i] = end;
+    this.keyStart[i] = -1;
+    this.keyEnd[i] = -1;
+    return i;
   }
 }
 
@@ -107,7 +198,7 @@ function str(r: ProtobufReader, end: number, what: string): string {
   const start = r.pos;
   r.pos = stop;
   try {
-    return utf8.decode(r.buf.subarray(start, stop));
+    return interned.decode(r.buf, start, stop);
   } catch {
     throw malformedProtobuf(`${what} at offset ${start} is not valid UTF-8`);
   }
@@ -124,34 +215,12 @@ const expect = (r: ProtobufReader, tag: number, wire: number, name: string) => {
   if ((tag & 7) !== wire) throw r.wrongWireType(tag, name, wire);
 };
 
-function sample(r: ProtobufReader, end: number): [number, number, boolean] {
-  let v = 0;
-  let t = 0;
-  let stale = false;
-  while (r.pos < end) {
-    const tag = r.tag(end);
-    if (tag >>> 3 === 1) {
-      expect(r, tag, WIRE_I64, 'Sample.value');
-      const at = r.pos;
-      v = r.double(end);
-      const b = r.buf;
-      stale =
-        (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) === STALE_NAN_LO &&
-        (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0 === STALE_NAN_HI;
-    } else if (tag >>> 3 === 2) {
-      expect(r, tag, WIRE_VARINT, 'Sample.timestamp');
-      t = int64(r, end);
-    } else r.skip(tag, end);
-  }
-  return [t, v, stale];
-}
-
 export function decodeRemoteWriteV1(body: Uint8Array): RemoteWriteBatch {
   const r = new ProtobufReader(body);
   const end = body.length;
-  const out = new SampleColumns();
-  /** per series: [start, end) pairs of its label fields, tag included (so they self-delimit) */
-  const ranges: number[][] = [];
+  // guesses from the size (backfill ~41 B per sample, live ~250 B per series); columns grow if short
+  const out = new SampleColumns(body.length >>> 5);
+  const series = new SeriesRanges(body.length >>> 7);
   const metadata: RemoteWriteMetadata[] = [];
   let histogramCount = 0;
   let exemplarCount = 0;
@@ -161,9 +230,10 @@ export function decodeRemoteWriteV1(body: Uint8Array): RemoteWriteBatch {
     if (field === 1) {
       expect(r, tag, WIRE_LEN, 'WriteRequest.timeseries');
       const tsEnd = r.lengthDelimited(end);
-      const idx = ranges.length;
-      const own: number[] = [];
-      ranges.push(own);
+      const idx = series.add(r.pos, tsEnd);
+      // the label fields' bytes, while they are one run; -2 once something else came between
+      let keyStart = -1;
+      let keyEnd = -1;
       while (r.pos < tsEnd) {
         const at = r.pos;
         const t2 = r.tag(tsEnd);
@@ -171,17 +241,22 @@ export function decodeRemoteWriteV1(body: Uint8Array): RemoteWriteBatch {
         if (f2 === 1) {
           expect(r, t2, WIRE_LEN, 'TimeSeries.labels');
           const lEnd = r.lengthDelimited(tsEnd);
-          own.push(at, lEnd);
+          if (keyStart === -1) keyStart = at;
+          else if (keyEnd !== at) keyStart = -2;
+          keyEnd = lEnd;
           r.pos = lEnd;
         } else if (f2 === 2) {
           expect(r, t2, WIRE_LEN, 'TimeSeries.samples');
-          const [t, v, stale] = sample(r, r.lengthDelimited(tsEnd));
-          out.push(idx, t, v, stale);
+          out.read(r, r.lengthDelimited(tsEnd), idx);
         } else {
           if (f2 === 3) exemplarCount++;
           if (f2 === 4) histogramCount++;
           r.skip(t2, tsEnd);
         }
+      }
+      if (keyStart >= 0) {
+        series.keyStart[idx] = keyStart;
+        series.keyEnd[idx] = keyEnd;
       }
     } else if (field === 3) {
       expect(r, tag, WIRE_LEN, 'WriteRequest.metadata');
@@ -199,14 +274,17 @@ export function decodeRemoteWriteV1(body: Uint8Array): RemoteWriteBatch {
       metadata.push(md);
     } else r.skip(tag, end);
   }
-  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const labelsAt = (i: number): RemoteWriteLabel[] => {
-    const own = ranges[i]!;
+    const tsEnd = series.end[i]!;
+    r.pos = series.start[i]!;
     const labels: RemoteWriteLabel[] = [];
-    for (let k = 0; k < own.length; k += 2) {
-      r.pos = own[k]!;
-      r.tag(own[k + 1]!);
-      const lEnd = r.lengthDelimited(own[k + 1]!);
+    while (r.pos < tsEnd) {
+      const t2 = r.tag(tsEnd);
+      if (t2 >>> 3 !== 1) {
+        r.skip(t2, tsEnd);
+        continue;
+      }
+      const lEnd = r.lengthDelimited(tsEnd);
       let name = '';
       let value = '';
       while (r.pos < lEnd) {
@@ -219,13 +297,17 @@ export function decodeRemoteWriteV1(body: Uint8Array): RemoteWriteBatch {
     }
     return labels;
   };
-  const rawKey = (i: number): string => {
-    const own = ranges[i]!;
-    let key = '';
-    for (let k = 0; k < own.length; k += 2) key += bytes.toString('latin1', own[k], own[k + 1]);
-    return key;
-  };
-  return finish(ranges.length, labelsAt, rawKey, out, metadata, histogramCount, exemplarCount);
+  return finish(
+    body,
+    series.count,
+    labelsAt,
+    series.keyStart,
+    series.keyEnd,
+    out,
+    metadata,
+    histogramCount,
+    exemplarCount,
+  );
 }
 
 export function decodeRemoteWriteV2(body: Uint8Array): RemoteWriteBatch {
@@ -254,7 +336,7 @@ export function decodeRemoteWriteV2(body: Uint8Array): RemoteWriteBatch {
       );
     return s;
   };
-  const out = new SampleColumns();
+  const out = new SampleColumns(seriesRanges.length);
   const series: RemoteWriteLabel[][] = [];
   const metadata: RemoteWriteMetadata[] = [];
   let histogramCount = 0;
@@ -277,8 +359,7 @@ export function decodeRemoteWriteV2(body: Uint8Array): RemoteWriteBatch {
         }
       } else if (f === 2) {
         expect(r, tag, WIRE_LEN, 'TimeSeries.samples');
-        const [t, v, stale] = sample(r, r.lengthDelimited(tsEnd));
-        out.push(idx, t, v, stale);
+        out.read(r, r.lengthDelimited(tsEnd), idx);
       } else if (f === 5) {
         expect(r, tag, WIRE_LEN, 'TimeSeries.metadata');
         const mEnd = r.lengthDelimited(tsEnd);
@@ -313,10 +394,13 @@ export function decodeRemoteWriteV2(body: Uint8Array): RemoteWriteBatch {
       });
     }
   }
+  const noKeys = new Int32Array(series.length).fill(-1);
   return finish(
+    body,
     series.length,
     (i) => series[i]!,
-    () => '',
+    noKeys,
+    noKeys,
     out,
     metadata,
     histogramCount,
@@ -325,9 +409,11 @@ export function decodeRemoteWriteV2(body: Uint8Array): RemoteWriteBatch {
 }
 
 function finish(
+  body: Uint8Array,
   seriesCount: number,
   labelsAt: (i: number) => RemoteWriteLabel[],
-  rawKey: (i: number) => string,
+  keyStart: Int32Array,
+  keyEnd: Int32Array,
   c: SampleColumns,
   metadata: RemoteWriteMetadata[],
   histogramCount: number,
@@ -340,7 +426,9 @@ function finish(
     },
     seriesCount,
     labelsAt,
-    rawKey,
+    body,
+    rawKeyStart: keyStart.subarray(0, seriesCount),
+    rawKeyEnd: keyEnd.subarray(0, seriesCount),
     sampleCount: c.count,
     sampleSeries: c.series.subarray(0, c.count),
     timestampsMs: c.ts.subarray(0, c.count),

@@ -3,6 +3,7 @@
  * Series ids come from the registry: at ingest new series are created first (async, persisted),
  * at WAL replay every series is already known (sync lookup).
  */
+import { snappyDecompress } from '../../lib/snappy.ts';
 import type { ColumnBatch } from '../../write/column-batch.ts';
 import type { Labels } from '../../promql/labels.ts';
 import {
@@ -17,7 +18,14 @@ import { decodeRemoteWriteV1, decodeRemoteWriteV2, type RemoteWriteBatch } from 
 
 export { SAMPLES_STREAM } from '../../write/fixed-columns.ts';
 
+/**
+ * The samples of a WAL record's body. A `*-snappy` body is decompressed first, without a size
+ * limit: it was accepted under the limit in force when it arrived, and replay must not refuse
+ * acknowledged data because the limit was lowered since (the snappy preamble is a u32 anyway).
+ */
 export function decodeRemoteWrite(p: Pick<IngestPayload, 'format' | 'body'>): RemoteWriteBatch {
+  if (p.format === 'prw-v1-snappy') return decodeRemoteWriteV1(snappyDecompress(p.body, Infinity));
+  if (p.format === 'prw-v2-snappy') return decodeRemoteWriteV2(snappyDecompress(p.body, Infinity));
   return p.format === 'prw-v2' ? decodeRemoteWriteV2(p.body) : decodeRemoteWriteV1(p.body);
 }
 
@@ -32,40 +40,46 @@ export async function resolveSeries(
   rw: RemoteWriteBatch,
   limits: SeriesLimits,
 ): Promise<Resolved> {
-  const ids = new Uint32Array(rw.seriesCount);
+  const ids = knownSeries(registry, org, rw);
   const missing: number[] = [];
-  const keys: string[] = new Array<string>(rw.seriesCount);
-  for (let i = 0; i < rw.seriesCount; i++) {
-    const key = rw.rawKey(i);
-    keys[i] = key;
-    const id = key === '' ? undefined : registry.lookupRaw(org, key);
-    if (id === undefined) missing.push(i);
-    else ids[i] = id;
-  }
+  for (let i = 0; i < rw.seriesCount; i++) if (ids[i] === 0) missing.push(i);
   if (missing.length === 0) return { ids, rejected: [] };
   const labels: Labels[] = missing.map((i) => seriesLabels(rw.labelsAt(i)));
   const r = await registry.resolve(org, labels, limits);
   missing.forEach((i, k) => {
     const id = r.ids[k]!;
     ids[i] = id;
-    if (id !== 0 && keys[i] !== '') registry.rememberRaw(org, keys[i]!, id);
+    if (id !== 0) remember(registry, org, rw, i, id);
   });
   return { ids, rejected: r.rejected };
 }
 
+/** Per series, the id its raw label bytes are known by, 0 if none. */
+function knownSeries(registry: SeriesRegistry, org: OrgId, rw: RemoteWriteBatch): Uint32Array {
+  const ids = new Uint32Array(rw.seriesCount);
+  const raw = registry.rawIds(org);
+  const { body, rawKeyStart, rawKeyEnd } = rw;
+  for (let i = 0; i < rw.seriesCount; i++) {
+    const start = rawKeyStart[i]!;
+    if (start >= 0) ids[i] = raw.get(body, start, rawKeyEnd[i]!);
+  }
+  return ids;
+}
+
+function remember(registry: SeriesRegistry, org: OrgId, rw: RemoteWriteBatch, i: number, id: number): void {
+  const start = rw.rawKeyStart[i]!;
+  if (start >= 0) registry.rememberRaw(org, rw.body, start, rw.rawKeyEnd[i]!, id);
+}
+
 /** WAL replay: every series is known (persisted before the WAL write): a synchronous lookup. */
 function lookupSeries(registry: SeriesRegistry, org: OrgId, rw: RemoteWriteBatch): Uint32Array | null {
-  const ids = new Uint32Array(rw.seriesCount);
+  const ids = knownSeries(registry, org, rw);
   for (let i = 0; i < rw.seriesCount; i++) {
-    const key = rw.rawKey(i);
-    let id = key === '' ? undefined : registry.lookupRaw(org, key);
-    if (id === undefined) {
-      const found = registry.lookup(org, [seriesLabels(rw.labelsAt(i))]);
-      if (found === null) return null;
-      id = found[0]!;
-      if (key !== '') registry.rememberRaw(org, key, id);
-    }
-    ids[i] = id;
+    if (ids[i] !== 0) continue;
+    const found = registry.lookup(org, [seriesLabels(rw.labelsAt(i))]);
+    if (found === null) return null;
+    ids[i] = found[0]!;
+    remember(registry, org, rw, i, ids[i]!);
   }
   return ids;
 }
@@ -89,27 +103,39 @@ export function samplesColumnBatch(
   staleFlags: ArrayLike<number>,
   n: number,
 ): ColumnBatch {
-  const ts = new Float64Array(n);
-  const ids: number[] = [];
-  const vals: number[] = [];
-  const stale: boolean[] = [];
-  let dropped = 0;
+  const ids = new Uint32Array(n);
+  let rows = 0;
   for (let i = 0; i < n; i++) {
     const id = seriesIds[sampleSeries[i]!]!;
-    if (id === 0) {
-      dropped++;
-      continue;
+    ids[i] = id;
+    if (id !== 0) rows++;
+  }
+  const dropped = n - rows;
+  // the decoder's own columns when every sample is kept (the usual case), else compacted copies
+  const reuse =
+    dropped === 0 &&
+    timestampsMs instanceof Float64Array &&
+    values instanceof Float64Array &&
+    staleFlags instanceof Uint8Array;
+  const ts = reuse ? timestampsMs.subarray(0, n) : new Float64Array(rows);
+  const vals = reuse ? values.subarray(0, n) : new Float64Array(rows);
+  const stale = reuse ? staleFlags.subarray(0, n) : new Uint8Array(rows);
+  if (!reuse) {
+    for (let i = 0, r = 0; i < n; i++) {
+      if (ids[i] === 0) continue;
+      ids[r] = ids[i]!;
+      ts[r] = timestampsMs[i]!;
+      vals[r] = values[i]!;
+      stale[r] = staleFlags[i] === 1 ? 1 : 0;
+      r++;
     }
-    ts[ids.length] = timestampsMs[i]!;
-    ids.push(id);
-    vals.push(values[i]!);
-    stale.push(staleFlags[i] === 1);
   }
   return {
     signal: 'metrics',
-    rowCount: ids.length,
-    fixed: { series_id: ids, value: vals, stale },
-    nanosFromMillis: { _timestamp: ts.subarray(0, ids.length) },
+    rowCount: rows,
+    fixed: {},
+    typed: { series_id: ids.subarray(0, rows), value: vals, stale },
+    nanosFromMillis: { _timestamp: ts },
     dynamic: [],
     rejectedCount: dropped,
     rejectedMessage: dropped > 0 ? `${dropped} samples of series over a series limit were dropped` : '',
