@@ -9,7 +9,9 @@
  * | anything else                 | 500    | internal (message not leaked)          |
  *
  * OTLP routes answer a protobuf request with a google.rpc.Status body instead of JSON
- * (https://opentelemetry.io/docs/specs/otlp/#failures-1).
+ * (https://opentelemetry.io/docs/specs/otlp/#failures-1). Influx write routes answer InfluxDB's
+ * `{"code":"invalid","message":...}` with an `X-Influxdb-Error` header, which its clients show
+ * (https://docs.influxdata.com/influxdb/v2/api/#section/Errors).
  */
 import type { ServerResponse } from 'node:http';
 import { MoleError } from '../lib/errors.ts';
@@ -45,7 +47,23 @@ export function statusProto(err: MoleError): Buffer {
   ]);
 }
 
-export function sendError(res: ServerResponse, err: MoleError, format: 'json' | 'protobuf' = 'json'): void {
+/** InfluxDB's error codes (platform/errors.go) by HTTP status. */
+function influxCode(status: number): string {
+  if (status === 400 || status === 415) return 'invalid';
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not found';
+  if (status === 413) return 'request too large';
+  if (status === 429) return 'too many requests';
+  if (status === 503) return 'unavailable';
+  return 'internal error';
+}
+
+export function sendError(
+  res: ServerResponse,
+  err: MoleError,
+  format: 'json' | 'protobuf' | 'influx' = 'json',
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -53,11 +71,16 @@ export function sendError(res: ServerResponse, err: MoleError, format: 'json' | 
   const body =
     format === 'protobuf'
       ? statusProto(err)
-      : JSON.stringify({ error: { code: err.code, message: err.message, reason: err.reason } });
+      : format === 'influx'
+        ? JSON.stringify({ code: influxCode(err.status), message: err.message })
+        : JSON.stringify({ error: { code: err.code, message: err.message, reason: err.reason } });
   res.writeHead(err.status, {
     'content-type': format === 'protobuf' ? 'application/x-protobuf' : 'application/json',
     'content-length': Buffer.byteLength(body),
     ...(err.status === 503 || err.status === 429 ? { 'retry-after': '1' } : {}),
+    ...(format === 'influx'
+      ? { 'x-influxdb-error': err.message.slice(0, 500).replace(/[^\x20-\x7e]/g, '?') }
+      : {}),
   });
   res.end(body);
 }

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Authenticator } from '../auth/principal.ts';
 import { isRoot } from '../auth/principal.ts';
+import { influxAuthorization } from '../auth/influx-credentials.ts';
 import { MoleError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ServerMetrics } from '../lib/metrics.ts';
@@ -42,6 +43,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   const method = req.method ?? 'GET';
   let template = 'unmatched';
   let otlpErrors = false;
+  let errorBody: 'json' | 'influx' = 'json';
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const found = deps.router.match(method, url.pathname);
@@ -60,6 +62,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     const { route, params } = found;
     template = route.path;
     otlpErrors = route.errorBody === 'otlp';
+    if (route.errorBody === 'influx') errorBody = 'influx';
     if (deps.isDraining() && route.access !== 'open') {
       throw new MoleError('server is shutting down; retry on another instance or after restart', {
         code: 'MS_ERR_DRAINING',
@@ -79,7 +82,11 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
       log: deps.log,
     };
     if (route.access !== 'open') {
-      const principal = await deps.auth.authenticate(req.headers.authorization);
+      const principal = await deps.auth.authenticate(
+        route.credentials === 'influx'
+          ? influxAuthorization(req.headers.authorization, url.searchParams)
+          : req.headers.authorization,
+      );
       ctx.principal = principal;
       if (route.access === 'root' && !isRoot(principal)) throw forbidden('only the root user may do this');
       if (route.org === 'path') ctx.org = await deps.orgs.byName(principal, params.org ?? '');
@@ -93,7 +100,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     const err = toMoleError(e);
     if (err.status >= 500) deps.log.error({ err: e, route: template }, 'request failed');
     const protobuf = otlpErrors && /protobuf/i.test(headerOf(req, 'content-type') ?? '');
-    sendError(res, err, protobuf ? 'protobuf' : 'json');
+    sendError(res, err, protobuf ? 'protobuf' : errorBody);
     if (err.status === 413) res.once('finish', () => req.destroy());
   } finally {
     const status = res.statusCode;

@@ -18,8 +18,10 @@ export interface Route {
   access: 'open' | 'root' | 'authenticated' | Scope;
   org: 'path' | 'implicit' | 'none';
   handler: (ctx: RequestContext) => Promise<void>;
-  /** `otlp`: errors to protobuf requests are google.rpc.Status messages */
-  errorBody?: 'otlp';
+  /** `otlp`: errors to protobuf requests are google.rpc.Status messages; `influx`: InfluxDB's error JSON */
+  errorBody?: 'otlp' | 'influx';
+  /** `influx`: InfluxDB's credentials are accepted too (`Token <key>`, `?u=&p=`; src/auth/influx-credentials.ts) */
+  credentials?: 'influx';
 }
 
 export interface RequestContext {
