@@ -32,6 +32,13 @@ import { decodeJsonArray, decodeNdjson } from './ingest/json-docs/parse.ts';
 import { otlpMetricsHandler, replayOtlpMetricsBatch } from './ingest/otlp-metrics/handler.ts';
 import { promApiHandlers } from './promql/api/handlers.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
+import { influxPing, influxWriteHandler, replayInfluxBatch } from './ingest/influx/handler.ts';
+import { promTextImportHandler, replayPromTextBatch } from './ingest/prom-text/handler.ts';
+import { replayVmImportBatch, vmImportHandler } from './ingest/vm-import/handler.ts';
+import { vmExportHandler } from './promql/api/export.ts';
+import { compileScrapeConfigs } from './ingest/scrape/compile.ts';
+import { Scraper } from './ingest/scrape/scraper.ts';
+import { configError } from './config/config.ts';
 import { SeriesRegistry } from './write/series-registry.ts';
 import { armCrashpoint } from './lib/crashpoint.ts';
 import type { Logger } from './lib/logger.ts';
@@ -48,7 +55,7 @@ import { Router } from './server/router.ts';
 import { buildRoutes } from './server/routes.ts';
 import { streamHandlers } from './server/stream-handlers.ts';
 import { LocalObjectStore } from './storage/object-store.ts';
-import { newOrgId } from './tenancy/org-id.ts';
+import { newOrgId, type OrgId } from './tenancy/org-id.ts';
 import { OrgResolver } from './tenancy/org-resolver.ts';
 import { Wal } from './wal/wal.ts';
 import { FaultyWalFs } from './wal/wal-fs.ts';
@@ -93,6 +100,7 @@ async function bootstrap(catalog: Catalog, config: Config): Promise<string | nul
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   armCrashpoint(config.testing.crashpoint || undefined);
+  const scrapeTargets = compileScrapeConfigs(config.scrape_configs);
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
   const registry = new MetricsRegistry();
@@ -156,6 +164,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       'hec-event': decodeHecEvents,
       'hec-raw': decodeHecRaw,
       'es-bulk': decodeEsBulk,
+      'influx-line': (p) => replayInfluxBatch(p, seriesRegistry),
+      'prom-text': (p) => replayPromTextBatch(p, seriesRegistry),
+      'vm-json-lines': (p) => replayVmImportBatch(p, seriesRegistry),
     }),
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
     refuseAboveBytes: config.memtable.refuseAboveBytes,
@@ -202,6 +213,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let draining = false;
   let inflight = 0;
   const ingestDeps = { writePath, config: config.ingest };
+  const metricsStore = { catalog, store, engines, streams, registry: seriesRegistry, cache: sampleCache };
+  const sampleDeps = { ...ingestDeps, registry: seriesRegistry, catalog, limits: config.limits };
+  const scrapeOrgs = new Map<string, OrgId>();
+  for (const name of new Set(scrapeTargets.map((t) => t.org))) {
+    const org = await catalog.getOrgByName(name);
+    if (!org)
+      throw configError([`scrape_configs: org "${name}" does not exist; create it first or use another org`]);
+    scrapeOrgs.set(name, org.id);
+  }
+  const scraper = new Scraper(
+    scrapeTargets.map((target) => ({ target, org: scrapeOrgs.get(target.org)! })),
+    { ...sampleDeps, log, maxBodyBytes: config.ingest.maxDecodedBytes },
+  );
   const router = new Router(
     buildRoutes({
       healthz: async (ctx) => sendJson(ctx.res, 200, { status: 'ok' }),
@@ -239,6 +263,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         catalog,
         limits: config.limits,
       }),
+      metricImport: {
+        influxV1: influxWriteHandler('v1', sampleDeps),
+        influxV2: influxWriteHandler('v2', sampleDeps),
+        influxPing,
+        promText: promTextImportHandler(sampleDeps),
+        vmImport: vmImportHandler(sampleDeps),
+        vmExport: vmExportHandler(metricsStore),
+      },
       prom: promApiHandlers({
         store: { catalog, store, engines, streams, registry: seriesRegistry, cache: sampleCache },
         config: config.query,
@@ -278,13 +310,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log,
   });
   ready = true;
-  log.info({ httpPort, dataDir }, 'MoleSignal is ready');
+  scraper.start();
+  log.info({ httpPort, dataDir, scrapeTargets: scraper.targetCount }, 'MoleSignal is ready');
 
   let shuttingDown: Promise<void> | null = null;
   const shutdown = (reason: string) =>
     (shuttingDown ??= (async () => {
       log.info({ reason }, 'shutting down: draining requests, flushing memtables, closing the WAL');
       draining = true;
+      await scraper.stop();
       const deadline = Date.now() + config.shutdown.timeoutMs;
       server.close();
       server.closeIdleConnections();

@@ -36,10 +36,10 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT_PASSWORD, ROOT_USER, removeDir, startServer, tempDir, type ServerProcess } from './harness.ts';
+import { freePort } from './peers.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Prometheus binary
@@ -464,17 +464,6 @@ function avgKahan(vals: number[]): number {
   return sum / vals.length + c / vals.length;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', resolve);
-  });
-  const addr = srv.address();
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  if (!addr || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
-}
 
 async function fetchJson(url: string, init: RequestInit = {}, timeoutMs = 15_000): Promise<any> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { KEY_SPECS, envNameOf, type KeySpec } from './schema.ts';
 import { MoleError } from '../lib/errors.ts';
+import type { ScrapeConfig } from './scrape-schema.ts';
 
 export interface Config {
   role: 'standalone';
@@ -67,6 +68,7 @@ export interface Config {
   };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   shutdown: { timeoutMs: number };
+  scrape_configs: ScrapeConfig[];
   testing: { enabled: boolean; disableSqlValidator: boolean; crashpoint: string; walFault: string };
 }
 
@@ -106,6 +108,13 @@ function setPath(target: Record<string, unknown>, key: string, value: unknown): 
   }
   node[parts[parts.length - 1]!] = value;
 }
+
+/** `[0].static_configs[1].targets` for a zod issue path inside a list-valued key. */
+const pathText = (path: readonly PropertyKey[]): string =>
+  path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
 
 /** Builds the effective config, listing every problem at once. */
 export function loadConfig(sources: ConfigSources): Config {
@@ -161,7 +170,9 @@ export function loadConfig(sources: ConfigSources): Config {
     }
     const parsed = spec.schema.safeParse(given ? given.value : spec.default);
     if (!parsed.success) {
-      const msg = parsed.error.issues.map((i) => i.message).join('; ');
+      const msg = parsed.error.issues
+        .map((i) => (i.path.length > 0 ? `${pathText(i.path)}: ${i.message}` : i.message))
+        .join('; ');
       errors.push(
         `${given?.from ?? spec.key}: invalid value ${JSON.stringify(given?.value)} for "${spec.key}": ${msg}`,
       );

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { SLUG_RE } from '../tenancy/org-id.ts';
+import { scrapeConfigsSchema } from './scrape-schema.ts';
 
 export interface KeySpec {
   /** dotted path in the YAML file and in the typed config, e.g. `wal.fsync` */
@@ -367,6 +368,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
     schema: posInt,
     default: 10_000,
     help: 'On SIGTERM: drain, fsync, flush, and exit within this time (ms).',
+  },
+  {
+    key: 'scrape_configs',
+    schema: scrapeConfigsSchema,
+    default: [],
+    help: 'Prometheus targets this server scrapes itself, written as in Prometheus (`job_name`, `static_configs`, `scrape_interval`, `scrape_timeout`, `metrics_path`, `scheme`, `params`, `honor_labels`, `honor_timestamps`, `relabel_configs`, `metric_relabel_configs`) plus `org` (default `default`). See docs/ingest.md, "Scraping". From the environment: the list as JSON.',
   },
   {
     key: 'testing.enabled',

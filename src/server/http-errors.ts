@@ -25,6 +25,10 @@
  *
  * Elasticsearch routes answer `{"error":{"root_cause":[…],"type","reason"},"status"}` with the
  * `X-Elastic-Product: Elasticsearch` header the official clients insist on.
+ *
+ * Influx write routes answer InfluxDB's `{"code":"invalid","message":...}` with an
+ * `X-Influxdb-Error` header, which its clients show
+ * (https://docs.influxdata.com/influxdb/v2/api/#section/Errors).
  */
 import type { ServerResponse } from 'node:http';
 import { MoleError } from '../lib/errors.ts';
@@ -105,10 +109,22 @@ export function elasticErrorBody(err: MoleError): string {
   return JSON.stringify({ error: { root_cause: [cause], ...cause }, status: err.status });
 }
 
+/** InfluxDB's error codes (platform/errors.go) by HTTP status. */
+function influxCode(status: number): string {
+  if (status === 400 || status === 415) return 'invalid';
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not found';
+  if (status === 413) return 'request too large';
+  if (status === 429) return 'too many requests';
+  if (status === 503) return 'unavailable';
+  return 'internal error';
+}
+
 export function sendError(
   res: ServerResponse,
   err: MoleError,
-  format: 'json' | 'protobuf' | 'hec' | 'elastic' = 'json',
+  format: 'json' | 'protobuf' | 'hec' | 'elastic' | 'influx' = 'json',
   opts: { authMissing?: boolean } = {},
 ): void {
   if (res.headersSent) {
@@ -122,13 +138,18 @@ export function sendError(
         ? hecBody(err, opts.authMissing ?? false)
         : format === 'elastic'
           ? elasticErrorBody(err)
-          : JSON.stringify({ error: { code: err.code, message: err.message, reason: err.reason } });
+          : format === 'influx'
+            ? JSON.stringify({ code: influxCode(err.status), message: err.message })
+            : JSON.stringify({ error: { code: err.code, message: err.message, reason: err.reason } });
   res.writeHead(err.status, {
     'content-type': format === 'protobuf' ? 'application/x-protobuf' : 'application/json',
     'content-length': Buffer.byteLength(body),
     ...(err.status === 503 || err.status === 429 ? { 'retry-after': '1' } : {}),
     ...(format === 'elastic' ? { 'x-elastic-product': 'Elasticsearch' } : {}),
     ...(format === 'hec' && err.status === 401 ? { 'www-authenticate': 'Splunk' } : {}),
+    ...(format === 'influx'
+      ? { 'x-influxdb-error': err.message.slice(0, 500).replace(/[^\x20-\x7e]/g, '?') }
+      : {}),
   });
   res.end(body);
 }

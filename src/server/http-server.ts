@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Authenticator } from '../auth/principal.ts';
 import { isRoot } from '../auth/principal.ts';
+import { influxAuthorization } from '../auth/influx-credentials.ts';
 import { MoleError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ServerMetrics } from '../lib/metrics.ts';
@@ -42,7 +43,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   const method = req.method ?? 'GET';
   let template = 'unmatched';
   let otlpErrors = false;
-  let errorBody: 'hec' | 'elastic' | undefined;
+  let errorBody: 'hec' | 'elastic' | 'influx' | undefined;
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const found = deps.router.match(method, url.pathname);
@@ -61,7 +62,8 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     const { route, params } = found;
     template = route.path;
     otlpErrors = route.errorBody === 'otlp';
-    if (route.errorBody === 'hec' || route.errorBody === 'elastic') errorBody = route.errorBody;
+    if (route.errorBody === 'hec' || route.errorBody === 'elastic' || route.errorBody === 'influx')
+      errorBody = route.errorBody;
     if (deps.isDraining() && route.access !== 'open') {
       throw new MoleError('server is shutting down; retry on another instance or after restart', {
         code: 'MS_ERR_DRAINING',
@@ -81,7 +83,12 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
       log: deps.log,
     };
     if (route.access !== 'open') {
-      const principal = await deps.auth.authenticate(req.headers.authorization, route.splunkAuth === true);
+      const principal = await deps.auth.authenticate(
+        route.credentials === 'influx'
+          ? influxAuthorization(req.headers.authorization, url.searchParams)
+          : req.headers.authorization,
+        route.splunkAuth === true,
+      );
       ctx.principal = principal;
       if (route.access === 'root' && !isRoot(principal)) throw forbidden('only the root user may do this');
       if (route.org === 'path') ctx.org = await deps.orgs.byName(principal, params.org ?? '');

@@ -20,11 +20,14 @@ export interface Route {
   handler: (ctx: RequestContext) => Promise<void>;
   /**
    * `otlp`: errors to protobuf requests are google.rpc.Status messages; `hec`: Splunk HEC's
-   * `{"text","code"}`; `elastic`: Elasticsearch's error shape and `X-Elastic-Product` header.
+   * `{"text","code"}`; `elastic`: Elasticsearch's error shape and `X-Elastic-Product` header;
+   * `influx`: InfluxDB's error JSON.
    */
-  errorBody?: 'otlp' | 'hec' | 'elastic';
+  errorBody?: 'otlp' | 'hec' | 'elastic' | 'influx';
   /** Splunk HEC routes also take `Authorization: Splunk <api key>`. */
   splunkAuth?: boolean;
+  /** `influx`: InfluxDB's credentials are accepted too (`Token <key>`, `?u=&p=`; src/auth/influx-credentials.ts) */
+  credentials?: 'influx';
 }
 
 export interface RequestContext {

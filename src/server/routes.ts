@@ -27,6 +27,8 @@ export interface RouteHandlers {
     notFound: H;
     acknowledge: H;
   };
+  /** Influx line protocol, Prometheus text push, VictoriaMetrics JSON lines import/export */
+  metricImport: { influxV1: H; influxV2: H; influxPing: H; promText: H; vmImport: H; vmExport: H };
   prom: {
     query: H;
     queryRange: H;
@@ -128,9 +130,47 @@ function elasticRoutes(h: RouteHandlers['elastic']): Route[] {
   }));
 }
 
+/**
+ * Metric push protocols at the paths their clients use (org implicit) and under `/api/{org}/...`:
+ * InfluxDB v1 `/write` and v2 `/api/v2/write` (Influx credentials and error bodies), Prometheus
+ * text and VictoriaMetrics JSON lines import, and the JSON lines export (a read).
+ */
+function metricImportRoutes(h: RouteHandlers['metricImport']): Route[] {
+  const influx = { access: 'ingest', errorBody: 'influx', credentials: 'influx' } as const;
+  const ingest = (path: string, handler: H, org: 'path' | 'implicit'): Route => ({
+    method: 'POST',
+    path,
+    access: 'ingest',
+    org,
+    handler,
+  });
+  return [
+    { method: 'POST', path: '/write', org: 'implicit', handler: h.influxV1, ...influx },
+    { method: 'POST', path: '/api/v2/write', org: 'implicit', handler: h.influxV2, ...influx },
+    { method: 'POST', path: '/api/:org/influx/write', org: 'path', handler: h.influxV1, ...influx },
+    { method: 'POST', path: '/api/:org/influx/api/v2/write', org: 'path', handler: h.influxV2, ...influx },
+    { method: 'GET', path: '/ping', access: 'open', org: 'none', handler: h.influxPing },
+    ingest('/api/v1/import/prometheus', h.promText, 'implicit'),
+    ingest('/api/:org/prometheus/api/v1/import/prometheus', h.promText, 'path'),
+    ingest('/api/v1/import', h.vmImport, 'implicit'),
+    ingest('/api/:org/prometheus/api/v1/import', h.vmImport, 'path'),
+    ...(['GET', 'POST'] as const).flatMap((method): Route[] => [
+      { method, path: '/api/v1/export', access: 'query', org: 'implicit', handler: h.vmExport },
+      {
+        method,
+        path: '/api/:org/prometheus/api/v1/export',
+        access: 'query',
+        org: 'path',
+        handler: h.vmExport,
+      },
+    ]),
+  ];
+}
+
 export function buildRoutes(h: RouteHandlers): Route[] {
   return [
     ...promRoutes(h.prom),
+    ...metricImportRoutes(h.metricImport),
     { method: 'GET', path: '/healthz', access: 'open', org: 'none', handler: h.healthz },
     { method: 'GET', path: '/readyz', access: 'open', org: 'none', handler: h.readyz },
     { method: 'GET', path: '/ready', access: 'open', org: 'none', handler: h.readyz },

@@ -19,7 +19,8 @@ import type { IngestPayload } from '../../write/wal-payload.ts';
 import type { WritePath } from '../../write/write-path.ts';
 import type { IngestConfig } from '../otlp/types.ts';
 import { seriesLimitError } from '../remote-write/handler.ts';
-import { SAMPLES_STREAM, samplesColumnBatch } from '../remote-write/to-batch.ts';
+import { SAMPLES_STREAM } from '../remote-write/to-batch.ts';
+import { replaySeriesSamples, samplesBatchOf } from '../metric-samples.ts';
 import { decodeMetricsJson, decodeMetricsProto } from './parse.ts';
 import { translateMetrics, type TranslatedMetrics } from './translate.ts';
 
@@ -46,17 +47,9 @@ export function translateOtlpMetrics(
   return translateMetrics(req, Math.floor(p.receivedAtMs));
 }
 
-const batchOf = (t: TranslatedMetrics, ids: Uint32Array): ColumnBatch =>
-  samplesColumnBatch(ids, t.sampleSeries, t.timestampsMs, t.values, t.stale, t.sampleCount);
-
 /** WAL replay: translate again and look the series up (a series refused by a limit was never persisted: id 0, dropped). */
 export function replayOtlpMetricsBatch(p: IngestPayload, registry: SeriesRegistry): ColumnBatch {
-  const t = translateOtlpMetrics(p);
-  const ids = new Uint32Array(t.series.length);
-  t.series.forEach((labels, i) => {
-    ids[i] = registry.lookup(p.org, [labels])?.[0] ?? 0;
-  });
-  return batchOf(t, ids);
+  return replaySeriesSamples(p, registry, translateOtlpMetrics(p));
 }
 
 /** ExportMetricsServiceResponse { partial_success = 1 { rejected_data_points = 1; error_message = 2 } }. */
@@ -96,7 +89,7 @@ export function otlpMetricsHandler(deps: {
     let rejected = t.rejected;
     const messages = t.rejectedMessage === '' ? [] : [t.rejectedMessage];
     if (t.sampleCount > 0) {
-      const batch = batchOf(t, ids);
+      const batch = samplesBatchOf(t, ids);
       const result = await deps.writePath.write(payload, batch);
       if (result.rejected > 0 && refusedSeries.length > 0) {
         rejected += result.rejected;

@@ -23,6 +23,7 @@
  * - timestamps: `time_unix_nano` truncated to milliseconds; a point without one takes the receive time.
  */
 import type { MetricMetadataRow } from '../../catalog/catalog.ts';
+import type { SeriesSamples } from '../metric-samples.ts';
 import { Labels, METRIC_NAME } from '../../promql/labels.ts';
 import {
   FLAG_NO_RECORDED_VALUE,
@@ -183,17 +184,7 @@ function metadataType(m: OtlpMetric): string {
   }
 }
 
-export interface TranslatedMetrics {
-  /** distinct series of this request */
-  series: Labels[];
-  sampleCount: number;
-  /** per sample: index into `series` */
-  sampleSeries: number[];
-  timestampsMs: number[];
-  values: number[];
-  /** 1 for a staleness marker */
-  stale: number[];
-  metadata: MetricMetadataRow[];
+export interface TranslatedMetrics extends SeriesSamples {
   /** data points not (fully) stored */
   rejected: number;
   rejectedMessage: string;

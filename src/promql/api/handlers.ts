@@ -102,7 +102,7 @@ function resultJson(r: QueryResult): { data: unknown; extra: Record<string, unkn
 }
 
 /** `match[]` selectors → their matchers (each must be a plain vector selector). */
-function matchSelectors(p: URLSearchParams, required: boolean): VectorSelector[] | null {
+export function matchSelectors(p: URLSearchParams, required: boolean): VectorSelector[] | null {
   const raw = p.getAll('match[]');
   if (raw.length === 0) {
     if (required) throw badData('no match[] parameter provided');
