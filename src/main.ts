@@ -32,6 +32,11 @@ import { searchHandler } from './query/search-handler.ts';
 import { SampleCache } from './query/sample-cache.ts';
 import { adminHandlers } from './server/admin-handlers.ts';
 import { createHttpServer, sendJson } from './server/http-server.ts';
+import { startGrpcServer } from './server/grpc-server.ts';
+import { otlpGrpcMethods } from './ingest/otlp-grpc/methods.ts';
+import { decodeZipkin, zipkinHandler } from './ingest/zipkin/handler.ts';
+import { decodeJaeger, jaegerGrpcMethod, jaegerThriftHandler } from './ingest/jaeger/handler.ts';
+import { startJaegerUdp, type JaegerUdpListener } from './ingest/jaeger/udp.ts';
 import { Router } from './server/router.ts';
 import { buildRoutes } from './server/routes.ts';
 import { streamHandlers } from './server/stream-handlers.ts';
@@ -59,6 +64,9 @@ const PACKAGE_VERSION = (
 
 export interface RunningServer {
   httpPort: number;
+  grpcPort: number;
+  /** bound Jaeger agent UDP ports by Thrift protocol (`compact`, `binary`), only those configured */
+  udpPorts: Record<string, number>;
   /** set when this start created the root user with a generated password */
   generatedRootPassword: string | null;
   shutdown(reason: string): Promise<void>;
@@ -103,9 +111,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   const seriesRegistry = new SeriesRegistry(catalog);
   const sampleCache = new SampleCache(config.query.sampleCacheBytes);
-  registry.gauge('molesignal_sample_cache_bytes', 'Bytes of decoded metric samples held for PromQL.', () => sampleCache.bytes);
-  registry.counter('molesignal_sample_cache_hits_total', 'Series reads of Parquet files PromQL served from memory.', () => sampleCache.hits);
-  registry.counter('molesignal_sample_cache_misses_total', 'Series reads of Parquet files PromQL decoded with DuckDB.', () => sampleCache.misses);
+  registry.gauge(
+    'molesignal_sample_cache_bytes',
+    'Bytes of decoded metric samples held for PromQL.',
+    () => sampleCache.bytes,
+  );
+  registry.counter(
+    'molesignal_sample_cache_hits_total',
+    'Series reads of Parquet files PromQL served from memory.',
+    () => sampleCache.hits,
+  );
+  registry.counter(
+    'molesignal_sample_cache_misses_total',
+    'Series reads of Parquet files PromQL decoded with DuckDB.',
+    () => sampleCache.misses,
+  );
   const seriesCount = await seriesRegistry.load();
   log.info({ series: seriesCount }, 'metric series loaded');
 
@@ -134,6 +154,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       'otlp-metrics-json': (p) => replayOtlpMetricsBatch(p, seriesRegistry),
       'prw-v1': (p) => replayMetricsBatch(p, seriesRegistry),
       'prw-v2': (p) => replayMetricsBatch(p, seriesRegistry),
+      'zipkin-json': decodeZipkin,
+      'zipkin-proto': decodeZipkin,
+      'jaeger-thrift-binary': decodeJaeger,
+      'jaeger-thrift-compact': decodeJaeger,
+      'jaeger-proto': decodeJaeger,
     }),
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
   });
@@ -193,6 +218,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       },
       otlpLogs: otlpHandler('logs', ingestDeps),
       otlpTraces: otlpHandler('traces', ingestDeps),
+      zipkin: zipkinHandler(ingestDeps),
+      jaegerThrift: jaegerThriftHandler(ingestDeps),
       remoteWrite: remoteWriteHandler({
         ...ingestDeps,
         registry: seriesRegistry,
@@ -216,10 +243,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       admin: adminHandlers({ catalog }),
     }),
   );
+  const auth = new Authenticator(catalog);
+  const orgs = new OrgResolver(catalog);
   const server = createHttpServer({
     router,
-    auth: new Authenticator(catalog),
-    orgs: new OrgResolver(catalog),
+    auth,
+    orgs,
     log,
     metrics,
     headersTimeoutMs: config.http.headersTimeoutMs,
@@ -235,6 +264,38 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     server.listen(config.http.port, config.http.host, () => ok());
   });
   const httpPort = (server.address() as AddressInfo).port;
+  const grpcServer = await startGrpcServer(
+    {
+      methods: [
+        ...otlpGrpcMethods({ ...ingestDeps, registry: seriesRegistry, catalog, limits: config.limits }),
+        jaegerGrpcMethod(writePath),
+      ],
+      auth,
+      orgs,
+      log,
+      maxMessageBytes: config.ingest.maxBodyBytes,
+      isDraining: () => draining,
+    },
+    config.http.host,
+    config.grpc.port,
+  );
+  const udpPorts: Record<string, number> = {};
+  const udpListeners: JaegerUdpListener[] = [];
+  const defaultOrg = (await catalog.getOrgByName('default'))!.id;
+  for (const [protocol, port] of [
+    ['compact', config.jaeger.udpCompactPort],
+    ['binary', config.jaeger.udpBinaryPort],
+  ] as const) {
+    if (port === 0) continue;
+    const udp = await startJaegerUdp(
+      { writePath, log, org: defaultOrg },
+      protocol === 'compact',
+      config.http.host,
+      port,
+    );
+    udpListeners.push(udp);
+    udpPorts[protocol] = udp.port;
+  }
   ready = true;
   log.info({ httpPort, dataDir }, 'MoleSignal is ready');
 
@@ -246,7 +307,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       const deadline = Date.now() + config.shutdown.timeoutMs;
       server.close();
       server.closeIdleConnections();
+      const grpcStopped = grpcServer.shutdown(deadline);
+      await Promise.all(udpListeners.map((u) => u.close()));
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await grpcStopped;
       flusher.stop();
       clearInterval(appenderTimer);
       let flushed = false;
@@ -276,5 +340,5 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       await catalog.close();
       log.info('stopped');
     })());
-  return { httpPort, generatedRootPassword, shutdown };
+  return { httpPort, grpcPort: grpcServer.port, udpPorts, generatedRootPassword, shutdown };
 }

@@ -15,6 +15,8 @@ export interface RouteHandlers {
   otlpTraces: H;
   otlpMetrics: H;
   remoteWrite: H;
+  zipkin: H;
+  jaegerThrift: H;
   prom: {
     query: H;
     queryRange: H;
@@ -133,6 +135,24 @@ export function buildRoutes(h: RouteHandlers): Route[] {
     },
 
     { method: 'POST', path: '/api/v1/write', access: 'ingest', org: 'implicit', handler: h.remoteWrite },
+    // Zipkin v2 spans and Jaeger Thrift batches: the paths their clients use by default, and
+    // /api/{org}/<protocol>/<that path>, as for Prometheus
+    { method: 'POST', path: '/api/v2/spans', access: 'ingest', org: 'implicit', handler: h.zipkin },
+    {
+      method: 'POST',
+      path: '/api/:org/zipkin/api/v2/spans',
+      access: 'ingest',
+      org: 'path',
+      handler: h.zipkin,
+    },
+    { method: 'POST', path: '/api/traces', access: 'ingest', org: 'implicit', handler: h.jaegerThrift },
+    {
+      method: 'POST',
+      path: '/api/:org/jaeger/api/traces',
+      access: 'ingest',
+      org: 'path',
+      handler: h.jaegerThrift,
+    },
     {
       method: 'POST',
       path: '/api/:org/prometheus/api/v1/write',
