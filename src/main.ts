@@ -111,21 +111,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   const seriesRegistry = new SeriesRegistry(catalog);
   const sampleCache = new SampleCache(config.query.sampleCacheBytes);
-  registry.gauge(
-    'molesignal_sample_cache_bytes',
-    'Bytes of decoded metric samples held for PromQL.',
-    () => sampleCache.bytes,
-  );
-  registry.counter(
-    'molesignal_sample_cache_hits_total',
-    'Series reads of Parquet files PromQL served from memory.',
-    () => sampleCache.hits,
-  );
-  registry.counter(
-    'molesignal_sample_cache_misses_total',
-    'Series reads of Parquet files PromQL decoded with DuckDB.',
-    () => sampleCache.misses,
-  );
+  registry.gauge('molesignal_sample_cache_bytes', 'Bytes of decoded metric samples held for PromQL.', () => sampleCache.bytes);
+  registry.counter('molesignal_sample_cache_hits_total', 'Series reads of Parquet files PromQL served from memory.', () => sampleCache.hits);
+  registry.counter('molesignal_sample_cache_misses_total', 'Series reads of Parquet files PromQL decoded with DuckDB.', () => sampleCache.misses);
   const seriesCount = await seriesRegistry.load();
   log.info({ series: seriesCount }, 'metric series loaded');
 
