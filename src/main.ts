@@ -51,6 +51,11 @@ import { searchHandler } from './query/search-handler.ts';
 import { SampleCache } from './query/sample-cache.ts';
 import { adminHandlers } from './server/admin-handlers.ts';
 import { createHttpServer, sendJson } from './server/http-server.ts';
+import { startGrpcServer } from './server/grpc-server.ts';
+import { otlpGrpcMethods } from './ingest/otlp-grpc/methods.ts';
+import { decodeZipkin, zipkinHandler } from './ingest/zipkin/handler.ts';
+import { decodeJaeger, jaegerGrpcMethod, jaegerThriftHandler } from './ingest/jaeger/handler.ts';
+import { startJaegerUdp, type JaegerUdpListener } from './ingest/jaeger/udp.ts';
 import { Router } from './server/router.ts';
 import { buildRoutes } from './server/routes.ts';
 import { streamHandlers } from './server/stream-handlers.ts';
@@ -78,6 +83,9 @@ const PACKAGE_VERSION = (
 
 export interface RunningServer {
   httpPort: number;
+  grpcPort: number;
+  /** bound Jaeger agent UDP ports by Thrift protocol (`compact`, `binary`), only those configured */
+  udpPorts: Record<string, number>;
   /** set when this start created the root user with a generated password */
   generatedRootPassword: string | null;
   shutdown(reason: string): Promise<void>;
@@ -167,6 +175,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       'influx-line': (p) => replayInfluxBatch(p, seriesRegistry),
       'prom-text': (p) => replayPromTextBatch(p, seriesRegistry),
       'vm-json-lines': (p) => replayVmImportBatch(p, seriesRegistry),
+      'zipkin-json': decodeZipkin,
+      'zipkin-proto': decodeZipkin,
+      'jaeger-thrift-binary': decodeJaeger,
+      'jaeger-thrift-compact': decodeJaeger,
+      'jaeger-proto': decodeJaeger,
     }),
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
     refuseAboveBytes: config.memtable.refuseAboveBytes,
@@ -251,6 +264,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         health: hecHealthHandler(() => ready && !draining),
       },
       elastic: { bulk: bulkHandler(ingestDeps), ...esHandshakeHandlers({ clusterUuid: randomUUID() }) },
+      zipkin: zipkinHandler(ingestDeps),
+      jaegerThrift: jaegerThriftHandler(ingestDeps),
       remoteWrite: remoteWriteHandler({
         ...ingestDeps,
         registry: seriesRegistry,
@@ -282,10 +297,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       admin: adminHandlers({ catalog }),
     }),
   );
+  const auth = new Authenticator(catalog);
+  const orgs = new OrgResolver(catalog);
   const server = createHttpServer({
     router,
-    auth: new Authenticator(catalog),
-    orgs: new OrgResolver(catalog),
+    auth,
+    orgs,
     log,
     metrics,
     headersTimeoutMs: config.http.headersTimeoutMs,
@@ -309,6 +326,38 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     registry,
     log,
   });
+  const grpcServer = await startGrpcServer(
+    {
+      methods: [
+        ...otlpGrpcMethods({ ...ingestDeps, registry: seriesRegistry, catalog, limits: config.limits }),
+        jaegerGrpcMethod(writePath),
+      ],
+      auth,
+      orgs,
+      log,
+      maxMessageBytes: config.ingest.maxBodyBytes,
+      isDraining: () => draining,
+    },
+    config.http.host,
+    config.grpc.port,
+  );
+  const udpPorts: Record<string, number> = {};
+  const udpListeners: JaegerUdpListener[] = [];
+  const defaultOrg = (await catalog.getOrgByName('default'))!.id;
+  for (const [protocol, port] of [
+    ['compact', config.jaeger.udpCompactPort],
+    ['binary', config.jaeger.udpBinaryPort],
+  ] as const) {
+    if (port === 0) continue;
+    const udp = await startJaegerUdp(
+      { writePath, log, org: defaultOrg },
+      protocol === 'compact',
+      config.http.host,
+      port,
+    );
+    udpListeners.push(udp);
+    udpPorts[protocol] = udp.port;
+  }
   ready = true;
   scraper.start();
   log.info({ httpPort, dataDir, scrapeTargets: scraper.targetCount }, 'MoleSignal is ready');
@@ -322,7 +371,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       const deadline = Date.now() + config.shutdown.timeoutMs;
       server.close();
       server.closeIdleConnections();
+      const grpcStopped = grpcServer.shutdown(deadline);
+      await Promise.all(udpListeners.map((u) => u.close()));
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await grpcStopped;
       await syslog.stop(deadline);
       flusher.stop();
       clearInterval(appenderTimer);
@@ -353,5 +405,5 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       await catalog.close();
       log.info('stopped');
     })());
-  return { httpPort, generatedRootPassword, shutdown };
+  return { httpPort, grpcPort: grpcServer.port, udpPorts, generatedRootPassword, shutdown };
 }

@@ -45,6 +45,8 @@ export interface StartOptions {
 
 export class ServerProcess {
   readonly output: string[] = [];
+  /** `127.0.0.1:<port>` of the gRPC listener (OTLP/gRPC, Jaeger PostSpans), from the start-up output */
+  grpcAddress = '';
   exitCode: number | null = null;
   exitSignal: NodeJS.Signals | null = null;
   private readonly exited: Promise<void>;
@@ -154,6 +156,8 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
       '0',
       '--http-host',
       '127.0.0.1',
+      '--grpc-port',
+      '0',
       ...(opts.args ?? []),
     ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -162,6 +166,8 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
   const listening = new Promise<string>((resolve, reject) => {
     const onData = (b: Buffer) => {
       server.output.push(b.toString());
+      const grpc = /gRPC \(OTLP, Jaeger\) listening on ([0-9.]+:\d+)/.exec(server.log);
+      if (grpc) server.grpcAddress = grpc[1]!;
       const m = /listening on (http:\/\/[0-9.]+:\d+)/.exec(server.log);
       if (m) resolve(m[1]!);
     };

@@ -18,6 +18,8 @@ interface StartFlags {
   httpPort?: string;
   httpHost?: string;
   grpcPort?: string;
+  jaegerUdpCompactPort?: string;
+  jaegerUdpBinaryPort?: string;
   logLevel?: string;
   walRepair?: boolean;
   syslogUdpPort?: string;
@@ -35,6 +37,8 @@ function configFrom(flags: StartFlags): Config {
       'http.port': flags.httpPort,
       'http.host': flags.httpHost,
       'grpc.port': flags.grpcPort,
+      'jaeger.udpCompactPort': flags.jaegerUdpCompactPort,
+      'jaeger.udpBinaryPort': flags.jaegerUdpBinaryPort,
       'log.level': flags.logLevel,
       'wal.repair': flags.walRepair,
       'syslog.udpPort': flags.syslogUdpPort,
@@ -51,6 +55,14 @@ const serverFlags = (cmd: Command) =>
     .option('--http-port <n>', 'HTTP port (default 5080; MOLESIGNAL_HTTP_PORT)')
     .option('--http-host <addr>', 'HTTP listen address (default 0.0.0.0)')
     .option('--grpc-port <n>', 'OTLP/gRPC port (default 4317; MOLESIGNAL_GRPC_PORT)')
+    .option(
+      '--jaeger-udp-compact-port <n>',
+      'Jaeger agent UDP port, compact Thrift (off by default; usually 6831)',
+    )
+    .option(
+      '--jaeger-udp-binary-port <n>',
+      'Jaeger agent UDP port, binary Thrift (off by default; usually 6832)',
+    )
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .option('--wal-repair', 'start even if a WAL segment is corrupt mid-file, truncating it there')
     .option('--syslog-udp-port <n>', 'syslog UDP listener (off unless set; 0 = any free port)')
@@ -83,6 +95,10 @@ serverFlags(
         'It is shown only this once. Set MOLESIGNAL_ROOT_PASSWORD before the first start to choose it.\n',
     );
   }
+  // Printed before the HTTP line, which test/harness.ts waits for.
+  console.log(`gRPC (OTLP, Jaeger) listening on ${config.http.host}:${server.grpcPort}`);
+  for (const [protocol, port] of Object.entries(server.udpPorts))
+    console.log(`Jaeger agent UDP (${protocol} Thrift) listening on ${config.http.host}:${port}`);
   console.log(
     `MoleSignal ${pkg.version} listening on http://${config.http.host}:${server.httpPort} (data in ${config.dataDir})`,
   );

@@ -10,6 +10,7 @@ export interface Config {
   dataDir: string;
   http: { host: string; port: number; headersTimeoutMs: number; requestTimeoutMs: number };
   grpc: { port: number };
+  jaeger: { udpCompactPort: number; udpBinaryPort: number };
   auth: { rootUser: string; rootPassword: string };
   ingest: {
     maxBodyBytes: number;

@@ -50,7 +50,8 @@ const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n
 const SECTION_TITLES: Record<string, string> = {
   '': 'General',
   http: 'HTTP listener (`http.*`)',
-  grpc: 'OTLP/gRPC listener (`grpc.*`)',
+  grpc: 'gRPC listener (`grpc.*`)',
+  jaeger: 'Jaeger agent UDP listeners (`jaeger.*`)',
   auth: 'First start and the root user (`auth.*`)',
   ingest: 'Ingest limits (`ingest.*`)',
   streams: 'Streams (`streams.*`)',

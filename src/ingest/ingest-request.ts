@@ -8,7 +8,11 @@ import type { IngestConfig } from './otlp/types.ts';
 export const MAX_IDEMPOTENCY_KEY_BYTES = 256;
 
 export function idempotencyKeyOf(req: IncomingMessage): string {
-  const key = headerOf(req, 'idempotency-key') ?? '';
+  return checkIdempotencyKey(headerOf(req, 'idempotency-key') ?? '');
+}
+
+/** An Idempotency-Key header (or gRPC metadata) value, refused when over the size limit. */
+export function checkIdempotencyKey(key: string): string {
   if (Buffer.byteLength(key) > MAX_IDEMPOTENCY_KEY_BYTES) {
     throw new MoleError(`Idempotency-Key is longer than ${MAX_IDEMPOTENCY_KEY_BYTES} bytes`, {
       code: 'MS_ERR_BAD_HEADER',

@@ -44,8 +44,12 @@ export function toMoleError(e: unknown): MoleError {
   });
 }
 
-/** gRPC status codes for google.rpc.Status bodies (OTLP/HTTP protobuf errors). */
-function grpcCode(status: number): number {
+/**
+ * gRPC status codes, for google.rpc.Status bodies (OTLP/HTTP protobuf errors) and for the gRPC
+ * listener (grpc-server.ts): 400/415 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED,
+ * 404 NOT_FOUND, 413/429 RESOURCE_EXHAUSTED, 503 UNAVAILABLE, else INTERNAL.
+ */
+export function grpcCode(status: number): number {
   if (status === 400 || status === 415) return 3; // INVALID_ARGUMENT
   if (status === 401) return 16; // UNAUTHENTICATED
   if (status === 403) return 7; // PERMISSION_DENIED

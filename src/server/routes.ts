@@ -29,6 +29,8 @@ export interface RouteHandlers {
   };
   /** Influx line protocol, Prometheus text push, VictoriaMetrics JSON lines import/export */
   metricImport: { influxV1: H; influxV2: H; influxPing: H; promText: H; vmImport: H; vmExport: H };
+  zipkin: H;
+  jaegerThrift: H;
   prom: {
     query: H;
     queryRange: H;
@@ -235,6 +237,24 @@ export function buildRoutes(h: RouteHandlers): Route[] {
     },
 
     { method: 'POST', path: '/api/v1/write', access: 'ingest', org: 'implicit', handler: h.remoteWrite },
+    // Zipkin v2 spans and Jaeger Thrift batches: the paths their clients use by default, and
+    // /api/{org}/<protocol>/<that path>, as for Prometheus
+    { method: 'POST', path: '/api/v2/spans', access: 'ingest', org: 'implicit', handler: h.zipkin },
+    {
+      method: 'POST',
+      path: '/api/:org/zipkin/api/v2/spans',
+      access: 'ingest',
+      org: 'path',
+      handler: h.zipkin,
+    },
+    { method: 'POST', path: '/api/traces', access: 'ingest', org: 'implicit', handler: h.jaegerThrift },
+    {
+      method: 'POST',
+      path: '/api/:org/jaeger/api/traces',
+      access: 'ingest',
+      org: 'path',
+      handler: h.jaegerThrift,
+    },
     {
       method: 'POST',
       path: '/api/:org/prometheus/api/v1/write',

@@ -10,7 +10,7 @@
 import { readIngestRequest } from '../ingest-request.ts';
 import type { Catalog } from '../../catalog/catalog.ts';
 import { MoleError } from '../../lib/errors.ts';
-import { varint } from '../../lib/varint.ts';
+import { partialSuccessProto } from '../otlp/handler.ts';
 import { headerOf } from '../../server/http-server.ts';
 import type { RequestContext } from '../../server/router.ts';
 import type { ColumnBatch } from '../../write/column-batch.ts';
@@ -52,53 +52,57 @@ export function replayOtlpMetricsBatch(p: IngestPayload, registry: SeriesRegistr
   return replaySeriesSamples(p, registry, translateOtlpMetrics(p));
 }
 
-/** ExportMetricsServiceResponse { partial_success = 1 { rejected_data_points = 1; error_message = 2 } }. */
-function protoResponse(rejected: number, message: string): Buffer {
-  if (rejected === 0) return Buffer.alloc(0);
-  const msg = Buffer.from(message, 'utf8');
-  const inner = Buffer.concat([Buffer.from([0x08, ...varint(rejected), 0x12, ...varint(msg.length)]), msg]);
-  return Buffer.concat([Buffer.from([0x0a, ...varint(inner.length)]), inner]);
-}
-
 function jsonResponse(rejected: number, message: string): string {
   if (rejected === 0) return '{}';
   return JSON.stringify({ partialSuccess: { rejectedDataPoints: String(rejected), errorMessage: message } });
 }
 
-export function otlpMetricsHandler(deps: {
+export interface OtlpMetricsDeps {
   writePath: WritePath;
   registry: SeriesRegistry;
   catalog: Catalog;
   config: IngestConfig;
   limits: SeriesLimits;
-}) {
+}
+
+/**
+ * Translates an OTLP metrics payload, registers its series, keeps metadata and writes the samples:
+ * the one path of OTLP/HTTP and OTLP/gRPC. Returns the points not (fully) stored.
+ */
+export async function ingestOtlpMetrics(
+  deps: OtlpMetricsDeps,
+  payload: IngestPayload,
+): Promise<{ rejected: number; message: string }> {
+  const org = payload.org;
+  const t = translateOtlpMetrics(payload);
+  const { ids, rejected: refusedSeries } = await deps.registry.resolve(org, t.series, deps.limits);
+  if (t.metadata.length > 0) await deps.catalog.upsertMetricMetadata(org, t.metadata);
+  let rejected = t.rejected;
+  const messages = t.rejectedMessage === '' ? [] : [t.rejectedMessage];
+  if (t.sampleCount > 0) {
+    const result = await deps.writePath.write(payload, samplesBatchOf(t, ids));
+    if (result.rejected > 0 && refusedSeries.length > 0) {
+      rejected += result.rejected;
+      messages.push(seriesLimitError(deps.registry, org, refusedSeries, deps.limits).message);
+    }
+  }
+  return { rejected, message: messages.join('; ') };
+}
+
+export function otlpMetricsHandler(deps: OtlpMetricsDeps) {
   return async (ctx: RequestContext): Promise<void> => {
     const { req, res } = ctx;
-    const org = ctx.org!.id;
     const format = formatOf(headerOf(req, 'content-type'));
     const payload: IngestPayload = {
-      org,
+      org: ctx.org!.id,
       signal: 'metrics',
       stream: SAMPLES_STREAM,
       format,
       ...(await readIngestRequest(req, deps.config)),
     };
-    const t = translateOtlpMetrics(payload);
-    const { ids, rejected: refusedSeries } = await deps.registry.resolve(org, t.series, deps.limits);
-    if (t.metadata.length > 0) await deps.catalog.upsertMetricMetadata(org, t.metadata);
-    let rejected = t.rejected;
-    const messages = t.rejectedMessage === '' ? [] : [t.rejectedMessage];
-    if (t.sampleCount > 0) {
-      const batch = samplesBatchOf(t, ids);
-      const result = await deps.writePath.write(payload, batch);
-      if (result.rejected > 0 && refusedSeries.length > 0) {
-        rejected += result.rejected;
-        messages.push(seriesLimitError(deps.registry, org, refusedSeries, deps.limits).message);
-      }
-    }
-    const message = messages.join('; ');
+    const { rejected, message } = await ingestOtlpMetrics(deps, payload);
     if (format === 'otlp-metrics-proto') {
-      const out = protoResponse(rejected, message);
+      const out = partialSuccessProto(rejected, message);
       res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': out.length });
       res.end(out);
     } else {

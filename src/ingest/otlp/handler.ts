@@ -33,13 +33,22 @@ function formatOf(contentType: string | undefined): WireFormat {
   throw unsupportedType(ct);
 }
 
-/** ExportLogsServiceResponse / ExportTraceServiceResponse, hand-encoded (both: field 1 partial_success {1: rejected int64, 2: error_message}). */
-function protoResponse(r: IngestResult): Buffer {
-  if (r.rejected === 0) return Buffer.alloc(0);
-  const msg = Buffer.from(r.rejectedMessage, 'utf8');
-  const inner: number[] = [0x08, ...varint(r.rejected), 0x12, ...varint(msg.length)];
+/**
+ * Export{Logs,Trace,Metrics}ServiceResponse, hand-encoded: all three are field 1 partial_success
+ * {1: rejected int64, 2: error_message}, empty when nothing was rejected. OTLP/HTTP and OTLP/gRPC
+ * answer with the same bytes.
+ */
+export function partialSuccessProto(rejected: number, message: string): Buffer {
+  if (rejected === 0) return Buffer.alloc(0);
+  const msg = Buffer.from(message, 'utf8');
+  const inner: number[] = [0x08, ...varint(rejected), 0x12, ...varint(msg.length)];
   const innerBuf = Buffer.concat([Buffer.from(inner), msg]);
   return Buffer.concat([Buffer.from([0x0a, ...varint(innerBuf.length)]), innerBuf]);
+}
+
+/** Decodes an OTLP logs/traces payload and writes it: the one path of OTLP/HTTP and OTLP/gRPC. */
+export async function ingestOtlp(writePath: WritePath, payload: IngestPayload): Promise<IngestResult> {
+  return writePath.write(payload, decodeOtlp(payload));
 }
 
 function jsonResponse(signal: SignalType, r: IngestResult): string {
@@ -60,10 +69,9 @@ export function otlpHandler(signal: SignalType, deps: { writePath: WritePath; co
       format,
       ...(await readIngestRequest(req, deps.config)),
     };
-    const batch = decodeOtlp(payload);
-    const result = await deps.writePath.write(payload, batch);
+    const result = await ingestOtlp(deps.writePath, payload);
     if (format === 'otlp-proto') {
-      const out = protoResponse(result);
+      const out = partialSuccessProto(result.rejected, result.rejectedMessage);
       res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': out.length });
       res.end(out);
     } else {
