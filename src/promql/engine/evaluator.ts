@@ -303,8 +303,13 @@ export class Evaluator {
       ]);
     }
     if (typeof res === 'number') return { type: 'scalar', v: res };
-    const samples = res.map((s) => (s.t === t ? s : { ...s, t }));
-    if (this.s.isRange) {
+    let samples = res;
+    for (const s of res) {
+      if (s.t === t) continue;
+      samples = res.map((x) => (x.t === t ? x : { ...x, t }));
+      break;
+    }
+    if (this.s.isRange && samples.length > 1) {
       const seen = new Set<string>();
       for (const s of samples) {
         if (seen.has(s.metric.key)) throw execError(DUPLICATE_LABELSET);
