@@ -1,11 +1,12 @@
 /**
  * Every ingest protocol on the same records: per signal, one set of records (bench/lib/ingest-payloads.ts)
  * encoded the way each protocol's clients send it (pre-encoded before timing), sent by 4 concurrent
- * keep-alive clients (or connections) to a fresh server per protocol, timed until every record is
+ * keep-alive clients (or TCP connections, or gRPC channels) to a fresh server per protocol, timed until every record is
  * queryable. Each protocol's rate is compared with OTLP/HTTP protobuf of its signal.
  * Flags: --logs N (200000) --spans N (100000) --samples N (400000) --clients N (4)
  *        --only name,name (protocols to run; default all)
  */
+import * as grpc from '@grpc/grpc-js';
 import { connect } from 'node:net';
 import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -52,6 +53,8 @@ interface Protocol {
   http?: (batch: never[]) => HttpRequest[];
   /** a TCP stream of bytes for one batch (syslog) */
   tcp?: (batch: never[]) => Uint8Array;
+  /** a unary gRPC call for one batch: method path and protobuf message */
+  grpc?: { path: string; encode: (batch: never[]) => Uint8Array };
   /** server flags the protocol needs (a listener port) */
   args?: (port: number) => string[];
   /** SQL counting the stored records */
@@ -77,6 +80,12 @@ const SAMPLES = 'SELECT count(*) AS c FROM metrics._samples';
 const PROTOCOLS: Protocol[] = [
   { name: 'OTLP/HTTP protobuf', signal: 'logs', baseline: true, http: (b: any[]) => [proto('/v1/logs', otlpLogsProto(b))], count: LOGS },
   { name: 'OTLP/HTTP JSON', signal: 'logs', http: (b: any[]) => [json('/v1/logs', otlpLogsJson(b))], count: LOGS },
+  {
+    name: 'OTLP/gRPC',
+    signal: 'logs',
+    grpc: { path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export', encode: (b: any[]) => otlpLogsProto(b) },
+    count: LOGS,
+  },
   { name: 'Loki push JSON', signal: 'logs', http: (b: any[]) => [json('/loki/api/v1/push', lokiJson(b))], count: LOGS },
   { name: 'Loki push protobuf (snappy)', signal: 'logs', http: (b: any[]) => [proto('/loki/api/v1/push', lokiProto(b))], count: LOGS },
   {
@@ -107,6 +116,12 @@ const PROTOCOLS: Protocol[] = [
   },
   { name: 'OTLP/HTTP protobuf', signal: 'traces', baseline: true, http: (b: any[]) => [proto('/v1/traces', otlpSpansProto(b))], count: SPANS },
   { name: 'OTLP/HTTP JSON', signal: 'traces', http: (b: any[]) => [json('/v1/traces', otlpSpansJson(b))], count: SPANS },
+  {
+    name: 'OTLP/gRPC',
+    signal: 'traces',
+    grpc: { path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export', encode: (b: any[]) => otlpSpansProto(b) },
+    count: SPANS,
+  },
   { name: 'Zipkin v2 JSON', signal: 'traces', http: (b: any[]) => [json('/api/v2/spans', zipkinJson(b))], count: SPANS },
   {
     name: 'Jaeger Thrift over HTTP',
@@ -115,6 +130,15 @@ const PROTOCOLS: Protocol[] = [
     count: SPANS,
   },
   { name: 'OTLP/HTTP protobuf', signal: 'metrics', baseline: true, http: (b: any[]) => [proto('/v1/metrics', otlpMetricsProto(b))], count: SAMPLES },
+  {
+    name: 'OTLP/gRPC',
+    signal: 'metrics',
+    grpc: {
+      path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+      encode: (b: any[]) => otlpMetricsProto(b),
+    },
+    count: SAMPLES,
+  },
   {
     name: 'Prometheus remote_write 1.0',
     signal: 'metrics',
@@ -186,6 +210,31 @@ function sendTcp(port: number, chunks: Uint8Array[]): Promise<void> {
   });
 }
 
+/** One unary call per message, in order, over one channel (as an OTLP exporter sends). */
+async function sendGrpc(address: string, path: string, messages: Uint8Array[]): Promise<void> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+  });
+  const md = new grpc.Metadata();
+  md.set('authorization', ROOT_AUTH);
+  try {
+    for (const m of messages) {
+      await new Promise<void>((resolve, reject) =>
+        client.makeUnaryRequest(
+          path,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from(m),
+          md,
+          (err: grpc.ServiceError | null) => (err ? reject(new Error(`${path}: ${err.details}`)) : resolve()),
+        ),
+      );
+    }
+  } finally {
+    client.close();
+  }
+}
+
 async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolve) => {
@@ -215,7 +264,9 @@ async function runProtocol(p: Protocol, records: unknown[], clients: number): Pr
   const port = p.tcp ? await freePort() : 0;
   let server: ServerProcess | undefined;
   try {
-    const encoded = batches.map((b) => (p.http ? p.http(b as never[]) : [p.tcp!(b as never[])]));
+    const encoded = batches.map((b) =>
+      p.http ? p.http(b as never[]) : p.grpc ? [p.grpc.encode(b as never[])] : [p.tcp!(b as never[])],
+    );
     server = await startServer({ args: p.args ? p.args(port) : [] });
     const url = new URL(server.url);
     const agent = new Agent({ keepAlive: true, maxSockets: clients });
@@ -231,7 +282,10 @@ async function runProtocol(p: Protocol, records: unknown[], clients: number): Pr
     } else {
       const lanes: Uint8Array[][] = Array.from({ length: clients }, () => []);
       encoded.forEach((e, i) => lanes[i % clients]!.push(e[0] as Uint8Array));
-      await Promise.all(lanes.map((l) => sendTcp(port, l)));
+      const grpcPath = p.grpc?.path;
+      await Promise.all(
+        lanes.map((l) => (grpcPath ? sendGrpc(server!.grpcAddress, grpcPath, l) : sendTcp(port, l))),
+      );
     }
     const deadline = Date.now() + 120_000;
     for (;;) {
@@ -283,7 +337,7 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
   figures['protocols more than 3× slower than OTLP/HTTP protobuf'] = slow.length ? slow.join(', ') : 'none';
   return {
     title: 'ingest: every protocol on the same records, until queryable',
-    workload: `logs ${records.logs.length.toLocaleString('en')} records (~200 B HTTP access-log bodies, 4 attributes, 8 services) in batches of ${BATCH.logs}; traces ${records.traces.length.toLocaleString('en')} spans (3 attributes, traces of 8 spans) in batches of ${BATCH.traces}; metrics ${records.metrics.length.toLocaleString('en')} gauge samples of 1,000 series in batches of ${BATCH.metrics}; ${clients} concurrent keep-alive clients (syslog: ${clients} TCP connections); fresh server per protocol; encoding done before timing`,
+    workload: `logs ${records.logs.length.toLocaleString('en')} records (~200 B HTTP access-log bodies, 4 attributes, 8 services) in batches of ${BATCH.logs}; traces ${records.traces.length.toLocaleString('en')} spans (3 attributes, traces of 8 spans) in batches of ${BATCH.traces}; metrics ${records.metrics.length.toLocaleString('en')} gauge samples of 1,000 series in batches of ${BATCH.metrics}; ${clients} concurrent keep-alive clients (syslog: ${clients} TCP connections; OTLP/gRPC: ${clients} channels); fresh server per protocol; encoding done before timing`,
     figures,
     notes:
       'Payloads are built from the published formats by bench/lib/ingest-payloads.ts (the integration tests use the real clients). Client and server share the 2 cores; "per server CPU-s" counts only the server process.',
