@@ -50,6 +50,7 @@ export interface Config {
     duckdbMemoryLimit: string;
     duckdbThreads: number;
     sampleCacheBytes: number;
+    warmup: boolean;
   };
   syslog: {
     host: string;
