@@ -49,7 +49,6 @@ import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtabl
 import { QueryExecutor } from './query/executor.ts';
 import { searchHandler } from './query/search-handler.ts';
 import { SampleCache } from './query/sample-cache.ts';
-import { warmUpEngine } from './promql/engine/warmup.ts';
 import { adminHandlers } from './server/admin-handlers.ts';
 import { createHttpServer, sendJson } from './server/http-server.ts';
 import { startGrpcServer } from './server/grpc-server.ts';
@@ -362,14 +361,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   ready = true;
   scraper.start();
   log.info({ httpPort, dataDir, scrapeTargets: scraper.targetCount }, 'MoleSignal is ready');
-  if (config.query.warmup) {
-    const warmStarted = performance.now();
-    void warmUpEngine(12, () => draining).then(
-      (evaluations) =>
-        log.debug({ evaluations, ms: Math.round(performance.now() - warmStarted) }, 'PromQL engine warmed up'),
-      (err: unknown) => log.warn({ err }, 'PromQL engine warm-up failed (queries still work, only slower at first)'),
-    );
-  }
 
   let shuttingDown: Promise<void> | null = null;
   const shutdown = (reason: string) =>

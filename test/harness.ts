@@ -135,8 +135,6 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
     HOME: process.env.HOME ?? '',
     MOLESIGNAL_ROOT_PASSWORD: ROOT_PASSWORD,
     MOLESIGNAL_LOG_LEVEL: 'info',
-    // the PromQL warm-up costs ~0.6 CPU-s per start; tests start many servers (benches turn it on)
-    MOLESIGNAL_QUERY_WARMUP: 'false',
     ...(opts.crashpoint || opts.disableSqlValidator || opts.walFault
       ? { MOLESIGNAL_TESTING_ENABLED: 'true' }
       : {}),

@@ -192,8 +192,7 @@ async function startTarget(name: TargetName): Promise<Target> {
 
 async function startTargetRaw(name: TargetName): Promise<Target> {
   if (name === 'molesignal') {
-    // the server as `npm start` runs it: with the PromQL warm-up the test harness turns off
-    const server = await startServer({ env: { MOLESIGNAL_QUERY_WARMUP: 'true' } });
+    const server = await startServer();
     const pid = server.proc.pid!;
     return {
       name,

@@ -50,7 +50,6 @@ export interface Config {
     duckdbMemoryLimit: string;
     duckdbThreads: number;
     sampleCacheBytes: number;
-    warmup: boolean;
   };
   syslog: {
     host: string;

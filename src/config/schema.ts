@@ -306,12 +306,6 @@ export const KEY_SPECS: readonly KeySpec[] = [
   },
   { key: 'query.duckdbThreads', schema: posInt, default: 2, help: 'DuckDB worker threads per org instance.' },
   {
-    key: 'query.warmup',
-    schema: bool,
-    default: true,
-    help: 'At start, evaluate a fixed set of PromQL query shapes over a small synthetic data set in memory (about a second of CPU, in slices), so that the first real queries run on optimized code.',
-  },
-  {
     key: 'syslog.host',
     schema: z.string(),
     default: '',
