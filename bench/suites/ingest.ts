@@ -9,7 +9,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { connect } from 'node:net';
 import { Agent, request } from 'node:http';
-import { readFileSync } from 'node:fs';
 import {
   esBulk,
   hecEvents,
@@ -34,6 +33,8 @@ import {
   zipkinJson,
 } from '../lib/ingest-payloads.ts';
 import { ROOT_AUTH, removeDir, startServer, type ServerProcess } from '../../test/harness.ts';
+import { freePort } from '../../test/peers.ts';
+import { cpuSeconds } from '../lib/server-client.ts';
 import type { BenchResult } from '../run.ts';
 
 type Signal = 'logs' | 'traces' | 'metrics';
@@ -239,22 +240,6 @@ async function sendGrpc(address: string, path: string, messages: Uint8Array[]): 
   } finally {
     client.close();
   }
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 interface Outcome {

@@ -4,11 +4,11 @@
  * concurrent keep-alive clients, default fsync policy (group commit).
  * Flags: --records N (default 1000000), --clients N (default 4).
  */
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { encodeLogs, realisticLogRecords } from '../../src/ingest/otlp/otel-sdk-fixtures.ts';
 import { ROOT_AUTH, removeDir, startServer } from '../../test/harness.ts';
 import type { BenchResult } from '../run.ts';
+import { peakRss } from '../lib/server-client.ts';
 
 const BATCH = 1000;
 
@@ -40,11 +40,6 @@ function post(agent: Agent, url: URL, body: Uint8Array): Promise<number> {
     req.on('error', reject);
     req.end(body);
   });
-}
-
-function peakRssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
 export async function run(args: Record<string, string>): Promise<BenchResult> {
@@ -96,7 +91,7 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
   const queryableMs = performance.now() - started;
   clearInterval(progress);
   process.stderr.write('\n');
-  const rss = peakRssBytes(server.proc.pid!);
+  const rss = peakRss(server.proc.pid!);
   agent.destroy();
   await server.stop();
   await removeDir(server.dataDir);

@@ -17,11 +17,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT_AUTH, startServer } from '../../test/harness.ts';
 import type { BenchResult } from '../run.ts';
+import { freePort } from '../../test/peers.ts';
 import { cpuSeconds, peakRss, postRemoteWrite } from '../lib/server-client.ts';
 import {
   FIELDS,
@@ -72,18 +72,6 @@ function dirBytes(dir: string, skip?: (name: string) => boolean): number {
     total += st.isDirectory() ? dirBytes(p) : st.size;
   }
   return total;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function gitRev(): string {
