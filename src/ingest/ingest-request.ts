@@ -4,6 +4,8 @@ import { MoleError } from '../lib/errors.ts';
 import { decodeBody, readRawBody } from '../server/body.ts';
 import { headerOf } from '../server/http-server.ts';
 import type { IngestConfig } from './otlp/types.ts';
+import type { RequestContext } from '../server/router.ts';
+import type { IngestPayload } from '../write/wal-payload.ts';
 
 export const MAX_IDEMPOTENCY_KEY_BYTES = 256;
 
@@ -33,4 +35,13 @@ export async function readIngestRequest(
   const body = decodeBody(raw, headerOf(req, 'content-encoding'), config.maxDecodedBytes);
   const receivedAtMs = Date.now();
   return { body, idempotencyKey, receivedAtMs, nowNs: BigInt(receivedAtMs) * 1_000_000n };
+}
+
+/** The request as the write path takes it: its org (from the route), what the caller names, and the body read as above. */
+export async function readIngestPayload(
+  ctx: RequestContext,
+  config: IngestConfig,
+  what: Pick<IngestPayload, 'signal' | 'stream' | 'format' | 'params'>,
+): Promise<IngestPayload> {
+  return { org: ctx.org!.id, ...what, ...(await readIngestRequest(ctx.req, config)) };
 }

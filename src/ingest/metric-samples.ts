@@ -11,7 +11,7 @@ import type { Catalog, MetricMetadataRow } from '../catalog/catalog.ts';
 import type { RequestContext } from '../server/router.ts';
 import { SAMPLES_STREAM } from '../write/fixed-columns.ts';
 import type { WireFormat } from '../write/wal-payload.ts';
-import { readIngestRequest } from './ingest-request.ts';
+import { readIngestPayload } from './ingest-request.ts';
 import type { IngestConfig } from './otlp/types.ts';
 import { badRequest } from '../lib/errors.ts';
 import type { Labels } from '../promql/labels.ts';
@@ -143,14 +143,12 @@ export function metricPushHandler(
   headers: Record<string, string> = {},
 ) {
   return async (ctx: RequestContext): Promise<void> => {
-    const payload: IngestPayload = {
-      org: ctx.org!.id,
+    const payload = await readIngestPayload(ctx, deps.config, {
       signal: 'metrics',
       stream: SAMPLES_STREAM,
       format,
       params: paramsOf(ctx),
-      ...(await readIngestRequest(ctx.req, deps.config)),
-    };
+    });
     await writeSeriesSamples(deps, payload, decode(payload));
     ctx.res.writeHead(204, headers);
     ctx.res.end();

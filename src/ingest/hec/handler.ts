@@ -13,8 +13,7 @@
 import { sendJson } from '../../server/http-server.ts';
 import { headerOf } from '../../server/http-server.ts';
 import type { RequestContext } from '../../server/router.ts';
-import type { IngestPayload } from '../../write/wal-payload.ts';
-import { readIngestRequest } from '../ingest-request.ts';
+import { readIngestRequest, readIngestPayload } from '../ingest-request.ts';
 import { indexToStream, partsByStream, streamOf, writeLogParts, type LogIngestDeps } from '../log-ingest.ts';
 import { decodeHecRaw, hecEventRows, parseHecEvents } from './parse.ts';
 
@@ -46,14 +45,12 @@ export function hecRawHandler(deps: LogIngestDeps) {
       if (v !== null && v !== '') params[k] = v;
     }
     const index = ctx.query.get('index');
-    const payload: IngestPayload = {
-      org: ctx.org!.id,
+    const payload = await readIngestPayload(ctx, deps.config, {
       signal: 'logs',
       stream: streamOf(ctx.req, index ? indexToStream(index) : undefined),
       format: 'hec-raw',
-      ...(await readIngestRequest(ctx.req, deps.config)),
       params,
-    };
+    });
     await writeLogParts(deps, [{ payload, batch: decodeHecRaw(payload) }]);
     sendJson(ctx.res, 200, SUCCESS);
   };

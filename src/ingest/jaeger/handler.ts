@@ -17,7 +17,7 @@ import type { ColumnBatch } from '../../write/column-batch.ts';
 import { checkStreamName } from '../../write/streams.ts';
 import type { IngestPayload } from '../../write/wal-payload.ts';
 import type { WritePath } from '../../write/write-path.ts';
-import { readIngestRequest } from '../ingest-request.ts';
+import { readIngestPayload } from '../ingest-request.ts';
 import { grpcPayload } from '../otlp-grpc/methods.ts';
 import type { IngestConfig } from '../otlp/types.ts';
 import { decodeJaegerProto } from './parse-proto.ts';
@@ -46,13 +46,11 @@ export function jaegerThriftHandler(deps: { writePath: WritePath; config: Ingest
         { code: 'MS_ERR_UNSUPPORTED_MEDIA_TYPE', status: 415, reason: 'bad_request' },
       );
     }
-    const payload: IngestPayload = {
-      org: ctx.org!.id,
+    const payload = await readIngestPayload(ctx, deps.config, {
       signal: 'traces',
       stream: checkStreamName(headerOf(req, 'stream-name') ?? 'default'),
       format: 'jaeger-thrift-binary',
-      ...(await readIngestRequest(req, deps.config)),
-    };
+    });
     await deps.writePath.write(payload, decodeJaeger(payload));
     res.writeHead(202, { 'content-length': 0 });
     res.end();

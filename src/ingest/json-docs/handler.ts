@@ -6,8 +6,7 @@
 import { sendJson } from '../../server/http-server.ts';
 import type { RequestContext } from '../../server/router.ts';
 import { checkStreamName } from '../../write/streams.ts';
-import type { IngestPayload } from '../../write/wal-payload.ts';
-import { readIngestRequest } from '../ingest-request.ts';
+import { readIngestPayload } from '../ingest-request.ts';
 import { streamOf, writeLogParts, type LogIngestDeps } from '../log-ingest.ts';
 import { decodeJsonArray, decodeNdjson } from './parse.ts';
 
@@ -15,13 +14,7 @@ export function jsonDocsHandler(format: 'json-array' | 'ndjson', deps: LogIngest
   const decode = format === 'json-array' ? decodeJsonArray : decodeNdjson;
   return async (ctx: RequestContext): Promise<void> => {
     const stream = streamOf(ctx.req, checkStreamName(ctx.params.stream ?? ''));
-    const payload: IngestPayload = {
-      org: ctx.org!.id,
-      signal: 'logs',
-      stream,
-      format,
-      ...(await readIngestRequest(ctx.req, deps.config)),
-    };
+    const payload = await readIngestPayload(ctx, deps.config, { signal: 'logs', stream, format });
     const batch = decode(payload);
     const rows = await writeLogParts(deps, [{ payload, batch }]);
     sendJson(ctx.res, 200, { code: 200, status: [{ name: stream, successful: rows, failed: 0 }] });

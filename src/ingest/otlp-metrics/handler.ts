@@ -7,7 +7,7 @@
  * `partial_success.rejected_data_points` for points not (fully) stored.
  * Spec: https://opentelemetry.io/docs/specs/otlp/#otlphttp
  */
-import { readIngestRequest } from '../ingest-request.ts';
+import { readIngestPayload } from '../ingest-request.ts';
 import type { Catalog } from '../../catalog/catalog.ts';
 import { MoleError } from '../../lib/errors.ts';
 import { partialSuccessProto } from '../otlp/handler.ts';
@@ -93,13 +93,11 @@ export function otlpMetricsHandler(deps: OtlpMetricsDeps) {
   return async (ctx: RequestContext): Promise<void> => {
     const { req, res } = ctx;
     const format = formatOf(headerOf(req, 'content-type'));
-    const payload: IngestPayload = {
-      org: ctx.org!.id,
+    const payload = await readIngestPayload(ctx, deps.config, {
       signal: 'metrics',
       stream: SAMPLES_STREAM,
       format,
-      ...(await readIngestRequest(req, deps.config)),
-    };
+    });
     const { rejected, message } = await ingestOtlpMetrics(deps, payload);
     if (format === 'otlp-metrics-proto') {
       const out = partialSuccessProto(rejected, message);

@@ -13,7 +13,7 @@ import { checkStreamName } from '../../write/streams.ts';
 import type { IngestPayload, WireFormat } from '../../write/wal-payload.ts';
 import type { IngestResult, WritePath } from '../../write/write-path.ts';
 import { decodeOtlp } from './decode.ts';
-import { readIngestRequest } from '../ingest-request.ts';
+import { readIngestPayload } from '../ingest-request.ts';
 import { varint } from '../../lib/varint.ts';
 
 const unsupportedType = (ct: string) =>
@@ -62,13 +62,7 @@ export function otlpHandler(signal: SignalType, deps: { writePath: WritePath; co
     const { req, res } = ctx;
     const format = formatOf(headerOf(req, 'content-type'));
     const stream = checkStreamName(headerOf(req, 'stream-name') ?? 'default');
-    const payload: IngestPayload = {
-      org: ctx.org!.id,
-      signal,
-      stream,
-      format,
-      ...(await readIngestRequest(req, deps.config)),
-    };
+    const payload = await readIngestPayload(ctx, deps.config, { signal, stream, format });
     const result = await ingestOtlp(deps.writePath, payload);
     if (format === 'otlp-proto') {
       const out = partialSuccessProto(result.rejected, result.rejectedMessage);

@@ -11,7 +11,7 @@ import type { ColumnBatch } from '../../write/column-batch.ts';
 import { checkStreamName } from '../../write/streams.ts';
 import type { IngestPayload, WireFormat } from '../../write/wal-payload.ts';
 import type { WritePath } from '../../write/write-path.ts';
-import { readIngestRequest } from '../ingest-request.ts';
+import { readIngestPayload } from '../ingest-request.ts';
 import type { IngestConfig } from '../otlp/types.ts';
 import { decodeZipkinJson } from './parse-json.ts';
 import { decodeZipkinProto } from './parse-proto.ts';
@@ -40,13 +40,7 @@ export function zipkinHandler(deps: { writePath: WritePath; config: IngestConfig
     const { req, res } = ctx;
     const format = formatOf(headerOf(req, 'content-type'));
     const stream = checkStreamName(headerOf(req, 'stream-name') ?? 'default');
-    const payload: IngestPayload = {
-      org: ctx.org!.id,
-      signal: 'traces',
-      stream,
-      format,
-      ...(await readIngestRequest(req, deps.config)),
-    };
+    const payload = await readIngestPayload(ctx, deps.config, { signal: 'traces', stream, format });
     await deps.writePath.write(payload, decodeZipkin(payload));
     res.writeHead(202, { 'content-length': 0 });
     res.end();
