@@ -34,10 +34,19 @@ export interface MetricsStoreDeps {
   cache: SampleCache;
 }
 
+/** Prometheus' "all time" for series/labels requests, kept within int64 nanoseconds. */
+export const MIN_TIME_MS = -9_200_000_000_000;
+export const MAX_TIME_MS = 9_200_000_000_000;
+
 const EMPTY: CachedSamples = { t: new Float64Array(0), v: new Float64Array(0), stale: null };
 
 export class MetricsQueryable implements Queryable {
-  readonly stats: RelationStats & { series: number; samples: number; cache_hits: number; cache_misses: number } = {
+  readonly stats: RelationStats & {
+    series: number;
+    samples: number;
+    cache_hits: number;
+    cache_misses: number;
+  } = {
     files_scanned: 0,
     bytes_read: 0,
     memtable_rows: 0,
@@ -72,22 +81,16 @@ export class MetricsQueryable implements Queryable {
       const entries = new Map<number, SeriesEntry | undefined>();
       const missingOf = new Map<number, string[]>();
       const idsOfFile = new Map<string, number[]>();
-      const h0 = cache.hits;
-      const m0 = cache.misses;
       for (const id of ids) {
         const e = cache.get(this.org, id);
         entries.set(id, e);
         const missing = cache.missingFiles(e, keys);
+        this.stats.cache_hits += keys.length - missing.length;
+        this.stats.cache_misses += missing.length;
         if (missing.length === 0) continue;
         missingOf.set(id, missing);
-        for (const k of missing) {
-          const list = idsOfFile.get(k);
-          if (list) list.push(id);
-          else idsOfFile.set(k, [id]);
-        }
+        for (const k of missing) pushTo(idsOfFile, k, id);
       }
-      this.stats.cache_hits += cache.hits - h0;
-      this.stats.cache_misses += cache.misses - m0;
       // read what is missing, file by file in time order, then merge it into each series' entry
       const read = new Map<number, CachedSamples[]>();
       for (const f of files) {
@@ -100,18 +103,15 @@ export class MetricsQueryable implements Queryable {
             ` WHERE series_id IN (${need.join(',')})`,
           ),
         );
-        for (const r of found) {
-          const list = read.get(r.id);
-          if (list) list.push(r);
-          else read.set(r.id, [r]);
-        }
+        for (const r of found) pushTo(read, r.id, r);
         this.stats.files_scanned++;
         this.stats.bytes_read += f.bytes;
       }
       for (const [id, missing] of missingOf) {
         const prev = entries.get(id);
         const pieces = [...(prev && prev.t.length > 0 ? [prev] : []), ...(read.get(id) ?? [])];
-        const merged = pieces.length === 0 ? EMPTY : pieces.length === 1 ? pieces[0]! : mergePieces(id, pieces);
+        const merged =
+          pieces.length === 0 ? EMPTY : pieces.length === 1 ? pieces[0]! : mergePieces(id, pieces);
         const entry: SeriesEntry = {
           t: merged.t,
           v: merged.v,
@@ -168,7 +168,7 @@ export class MetricsQueryable implements Queryable {
     const tables = s.mem.pin();
     let conn: DuckDBConnection | undefined;
     try {
-      const clamp = (ms: number) => Math.max(-9.2e12, Math.min(9.2e12, Math.floor(ms)));
+      const clamp = (ms: number) => Math.max(MIN_TIME_MS, Math.min(MAX_TIME_MS, Math.floor(ms)));
       const startNs = BigInt(clamp(minT)) * 1_000_000n;
       const endNs = BigInt(clamp(maxT) + 1) * 1_000_000n;
       const parts: string[] = [];
@@ -195,6 +195,12 @@ export class MetricsQueryable implements Queryable {
       await s.mem.unpin(tables);
     }
   }
+}
+
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
 }
 
 /** The samples of `c` with times in [minT, maxT], as views (no copy); null when there are none. */

@@ -7,7 +7,12 @@
 import type { ServerResponse } from 'node:http';
 import { MoleError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { MetricsQueryable, type MetricsStoreDeps } from '../../query/metrics-store.ts';
+import {
+  MAX_TIME_MS,
+  MetricsQueryable,
+  MIN_TIME_MS,
+  type MetricsStoreDeps,
+} from '../../query/metrics-store.ts';
 import type { RequestContext } from '../../server/router.ts';
 import { instantQuery, rangeQuery } from '../engine/index.ts';
 import { Labels, METRIC_NAME } from '../labels.ts';
@@ -62,10 +67,6 @@ function prom(handler: (ctx: RequestContext) => Promise<void>, log: Logger) {
 }
 
 const labelsJson = (l: Labels) => l.toRecord();
-
-/** Prometheus' "all time" bounds for series/labels, kept within int64 nanoseconds. */
-const MIN_TIME_MS = -9_200_000_000_000;
-const MAX_TIME_MS = 9_200_000_000_000;
 
 function resultJson(r: QueryResult): { data: unknown; extra: Record<string, unknown> } {
   const v = r.value;
