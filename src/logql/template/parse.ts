@@ -427,6 +427,17 @@ function parseGoFloat(s: string): number | null {
   return null;
 }
 
+const GO_ESCAPES: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+};
+
 /** strconv.Unquote's escapes for the body of a "…" or '…' literal. */
 export function unquoteGo(body: string, quote: string): string {
   let out = '';
@@ -438,17 +449,8 @@ export function unquoteGo(body: string, quote: string): string {
       continue;
     }
     const e = body[++i];
-    const simple: Record<string, string> = {
-      a: '\x07',
-      b: '\b',
-      f: '\f',
-      n: '\n',
-      r: '\r',
-      t: '\t',
-      v: '\v',
-      '\\': '\\',
-    };
-    if (e !== undefined && simple[e] !== undefined) out += simple[e];
+    const simple = e === undefined ? undefined : GO_ESCAPES[e];
+    if (simple !== undefined) out += simple;
     else if (e === quote) out += quote;
     else if (e === 'x' || e === 'u' || e === 'U') {
       const n = e === 'x' ? 2 : e === 'u' ? 4 : 8;
