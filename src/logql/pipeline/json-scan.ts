@@ -158,8 +158,8 @@ export function getValue(s: string, from: number, to: number, out: Value): Value
   return out;
 }
 
-/** jsonparser.Unescape of a string's inner text; null on a bad escape. */
-export function unescape(s: string, from: number, to: number): string | null {
+/** jsonparser.Unescape of a string's inner text (`\'` too for logfmt); null on a bad escape. */
+export function unescape(s: string, from: number, to: number, singleQuote = false): string | null {
   let i = s.indexOf('\\', from);
   if (i < 0 || i >= to) return s.slice(from, to);
   let out = s.slice(from, i);
@@ -178,6 +178,10 @@ export function unescape(s: string, from: number, to: number): string | null {
       case '"':
       case '\\':
       case '/':
+        out += e;
+        break;
+      case "'":
+        if (!singleQuote) return null;
         out += e;
         break;
       case 'b':

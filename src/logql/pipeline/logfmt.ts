@@ -6,6 +6,7 @@
  */
 import type { ExtractionParam } from '../ast.ts';
 import type { Stage } from './json.ts';
+import { unescape } from './json-scan.ts';
 import { type LabelState, sanitizeLabelKey } from './labels.ts';
 
 export const LOGFMT_PARSER_ERR = 'LogfmtParserErr';
@@ -173,59 +174,8 @@ function goQuoteByte(c: number): string {
   return `'${String.fromCharCode(c)}'`;
 }
 
-/** go-logfmt's unquoteBytes (JSON string escapes); null when invalid. */
-function unquote(s: string): string | null {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
-    if (ch !== '\\') {
-      out += ch;
-      continue;
-    }
-    const e = s[++i] ?? '';
-    switch (e) {
-      case '"':
-      case '\\':
-      case '/':
-      case "'":
-        out += e;
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        const h = s.slice(i + 1, i + 5);
-        if (!/^[0-9a-fA-F]{4}$/.test(h)) return null;
-        i += 4;
-        let cp = parseInt(h, 16);
-        if (cp >= 0xd800 && cp < 0xdc00 && s[i + 1] === '\\' && s[i + 2] === 'u') {
-          const lo = parseInt(s.slice(i + 3, i + 7), 16);
-          if (lo >= 0xdc00 && lo < 0xe000) {
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            i += 6;
-          } else cp = 0xfffd;
-        } else if (cp >= 0xd800 && cp < 0xe000) cp = 0xfffd;
-        out += String.fromCodePoint(cp);
-        break;
-      }
-      default:
-        return null;
-    }
-  }
-  return out;
-}
+/** go-logfmt's unquoteBytes: JSON string escapes plus `\'`; null when invalid. */
+const unquote = (s: string): string | null => unescape(s, 0, s.length, true);
 
 interface LogfmtOptions {
   strict: boolean;
