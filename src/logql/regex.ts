@@ -182,7 +182,7 @@ export function compileRe2(pattern: string, anchored = false): Re2 {
 
 function groupNamesOf(pattern: string, count: number): string[] {
   const names: string[] = new Array<string>(count + 1).fill('');
-  const named = RE2JS.compile(pattern).namedGroups() as Record<string, number>;
+  const named = RE2JS.compile(pattern).namedGroups();
   for (const [name, index] of Object.entries(named)) names[index] = name;
   return names;
 }
