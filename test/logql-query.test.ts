@@ -23,7 +23,7 @@ describe('LogQL query API', () => {
   let server: ServerProcess;
   const range = async (params: Record<string, string>, path = '/loki/api/v1/query_range') => {
     const res = await server.fetch(
-      `${path}?${new URLSearchParams({ start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z', ...params })}`,
+      `${path}?${String(new URLSearchParams({ start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z', ...params }))}`,
     );
     return { status: res.status, text: await res.text() };
   };
@@ -48,7 +48,7 @@ describe('LogQL query API', () => {
         streams: [
           {
             stream: { job: 'api', host: 'a' },
-            values: values('a', 10, (i) => (i % 2 === 0 ? { pod: 'p1' } : {})),
+            values: values('a', 10, (i): Record<string, string> => (i % 2 === 0 ? { pod: 'p1' } : {})),
           },
           { stream: { job: 'api', host: 'b' }, values: values('b', 10) },
           { stream: { job: 'db', host: 'c' }, values: values('c', 5) },
@@ -194,7 +194,7 @@ describe('LogQL query API', () => {
       assert.equal(r.text.trim(), message);
     }
     const instant = await server.fetch(
-      `/loki/api/v1/query?${new URLSearchParams({ query: '{job="api"}', time: '2026-01-01T01:00:00Z' })}`,
+      `/loki/api/v1/query?${new URLSearchParams({ query: '{job="api"}', time: '2026-01-01T01:00:00Z' }).toString()}`,
     );
     assert.equal(instant.status, 400);
     assert.equal(
