@@ -6,7 +6,8 @@
  */
 import { MoleError, badRequest } from '../../lib/errors.ts';
 import { isLogSelector, type SampleExpr } from '../ast.ts';
-import { compilePipeline, parseLogQL } from './interim.ts';
+import { parseLogQL } from '../parser/index.ts';
+import { compilePipeline } from './interim.ts';
 import { evaluateLogQuery, type LokiStream } from './log-query.ts';
 import type { EvaluateMetric, MetricResult } from './metric-types.ts';
 import type { LogSource } from './source-types.ts';
