@@ -7,13 +7,14 @@
  *   SQL executor does), so a flush running meanwhile neither hides nor doubles a row;
  * - every row has a stable position `(ts, part, row)`: part = the file's place in the catalog's
  *   list (by time) or, after every file, the memtable's; row = its row in that file or table.
- *   Batches continue after the last position read (keyset), so memory holds one batch per stream;
+ *   A read continues after the last position read (keyset), and DuckDB streams its result, so
+ *   memory holds one batch per stream;
  * - entries with equal timestamps come in Loki's order: by stream label set (ascending for
  *   forward, descending for backward), and within one label set in push order (reversed for
  *   backward), as Loki's chunk iterators and their merge heap give them.
  */
 import bindings from '@duckdb/node-bindings';
-import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult } from '@duckdb/node-api';
 import type { Catalog } from '../../catalog/catalog.ts';
 import { MoleError } from '../../lib/errors.ts';
 import { quoteIdent, type MemTable } from '../../memtable/memtable.ts';
@@ -48,8 +49,8 @@ export interface LogSourceStats {
 }
 
 export interface LogSourceOptions {
-  /** most rows one batch of one stream holds */
-  maxBatchRows?: number;
+  /** rows one batch of one stream holds (what a streamed read fetches at a time) */
+  batchRows?: number;
 }
 
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -57,7 +58,6 @@ const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 /** The part number of the first memtable: after every file's index. */
 const MEMTABLE_PART = 1_000_000_000;
 const DEFAULT_BATCH_ROWS = 8192;
-const MAX_BATCH_ROWS = 65_536;
 /** entries per batch handed to the caller */
 const OUT_BATCH = 4096;
 
@@ -134,33 +134,36 @@ export function labelsString(labels: Readonly<Record<string, string>>): string {
   return `{${names.map((n) => `${n}=${JSON.stringify(labels[n])}`).join(', ')}}`;
 }
 
-/** One logs stream read in batches, positions continuing after the last row read. */
+/**
+ * One logs stream read in order: a first top-N query when the caller gave a limit (most log
+ * queries stop there), then one streamed query for the rest, continuing after the last position
+ * read, fetched a few DuckDB chunks at a time.
+ */
 class StreamCursor {
   buf: LogEntry[] = [];
   keys: string[] = [];
   pos = 0;
   done = false;
   private last: { ts: bigint; part: bigint; row: bigint } | null = null;
-  private batchRows: number;
-  private readonly streamsByKey = new Map<
-    string,
+  private streamed: DuckDBResult | null = null;
+  /** label sets by the hash of their values (53 of its 64 bits) */
+  private readonly streamsByHash = new Map<
+    number,
     { labels: Readonly<Record<string, string>>; key: string }
   >();
 
   constructor(
-    private readonly conn: DuckDBConnection,
+    readonly conn: DuckDBConnection,
     private readonly relation: string,
     private readonly streamLabels: readonly string[],
     private readonly metadataLabels: readonly string[],
     private readonly selectList: string,
     private readonly where: string,
     private readonly backward: boolean,
-    firstBatch: number,
-    private readonly maxBatch: number,
+    private firstLimit: number | undefined,
+    private readonly batchRows: number,
     private readonly stats: LogSourceStats,
-  ) {
-    this.batchRows = Math.max(1, Math.min(firstBatch, maxBatch));
-  }
+  ) {}
 
   head(): LogEntry | undefined {
     return this.buf[this.pos];
@@ -174,9 +177,34 @@ class StreamCursor {
     return this.pos < this.buf.length;
   }
 
-  private async fetch(): Promise<void> {
+  /**
+   * When the buffer is used up: reads the rows at `ts` after the last position (a cheap query on
+   * one timestamp), so the merge can complete a group of equal timestamps without starting the
+   * read of everything after it; true when there are such rows.
+   */
+  async fetchTies(ts: bigint): Promise<boolean> {
+    if (this.done) return false;
+    if (this.streamed) return (await this.ensure()) && this.buf[this.pos]!.ts === ts;
+    this.buf = [];
+    this.keys = [];
+    this.pos = 0;
+    await this.readAll(`${this.sql(`_timestamp = ${ts}`)}`);
+    return this.buf.length > 0;
+  }
+
+  private async readAll(sql: string): Promise<void> {
+    const result = await this.conn.run(sql);
+    this.stats.batches++;
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      this.append(chunk);
+    }
+  }
+
+  private sql(extra = ''): string {
     const dir = this.backward ? 'DESC' : 'ASC';
-    const conds = [this.where];
+    const conds = [this.where, extra];
     if (this.last) {
       const { ts, part, row } = this.last;
       const [lt, le] = this.backward ? ['<', '<='] : ['>', '>='];
@@ -184,62 +212,77 @@ class StreamCursor {
         `_timestamp ${le} ${ts} AND (_timestamp ${lt} ${ts} OR __part ${lt} ${part} OR (__part = ${part} AND __row ${lt} ${row}))`,
       );
     }
-    const sql =
-      `SELECT ${this.selectList} FROM (${this.relation}) WHERE ${conds.filter((c) => c !== '').join(' AND ') || 'true'}` +
-      ` ORDER BY _timestamp ${dir}, __part ${dir}, __row ${dir} LIMIT ${this.batchRows}`;
-    const result = await this.conn.run(sql);
-    this.stats.batches++;
-    const entries: LogEntry[] = [];
-    const keys: string[] = [];
+    const where = conds.filter((c) => c !== '').join(' AND ') || 'true';
+    return `SELECT ${this.selectList} FROM (${this.relation}) WHERE ${where} ORDER BY _timestamp ${dir}, __part ${dir}, __row ${dir}`;
+  }
+
+  private async fetch(): Promise<void> {
+    this.buf = [];
+    this.keys = [];
+    this.pos = 0;
+    if (this.firstLimit !== undefined) {
+      const limit = this.firstLimit;
+      this.firstLimit = undefined;
+      await this.readAll(`${this.sql()} LIMIT ${limit}`);
+      if (this.buf.length < limit) this.done = true;
+      return;
+    }
+    if (!this.streamed) {
+      this.streamed = await this.conn.stream(this.sql());
+      this.stats.batches++;
+    }
+    while (this.buf.length < this.batchRows) {
+      const chunk = await this.streamed.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) {
+        this.done = true;
+        break;
+      }
+      this.append(chunk);
+    }
+  }
+
+  private append(chunk: DuckDBDataChunk): void {
+    const n = chunk.rowCount;
     const nLabels = this.streamLabels.length;
     const nMeta = this.metadataLabels.length;
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      const n = chunk.rowCount;
-      const ts = bigintColumn(chunk, 0);
-      const parts = bigintColumn(chunk, 2);
-      const rows = bigintColumn(chunk, 3);
-      const bodies = chunk.getColumnValues(1) as (string | null)[];
-      const labelCols: (string | null)[][] = [];
-      for (let j = 0; j < nLabels; j++) labelCols.push(chunk.getColumnValues(4 + j) as (string | null)[]);
-      const metaCols: (string | null)[][] = [];
-      for (let j = 0; j < nMeta; j++)
-        metaCols.push(chunk.getColumnValues(4 + nLabels + j) as (string | null)[]);
-      for (let r = 0; r < n; r++) {
-        let key = '';
-        for (let j = 0; j < nLabels; j++) key += (labelCols[j]![r] ?? '') + '\u0000';
-        let s = this.streamsByKey.get(key);
-        if (!s) {
-          const labels: Record<string, string> = {};
-          for (let j = 0; j < nLabels; j++) {
-            const v = labelCols[j]![r];
-            if (v) labels[this.streamLabels[j]!] = v;
-          }
-          Object.freeze(labels);
-          s = { labels, key: labelsString(labels) };
-          this.streamsByKey.set(key, s);
+    const ts = bigintColumn(chunk, 0);
+    const parts = bigintColumn(chunk, 2);
+    const rows = bigintColumn(chunk, 3);
+    // the label set's hash: label strings are decoded only for a label set not seen before
+    const hashes = new Uint32Array(bigintColumn(chunk, 4).buffer);
+    const bodies = chunk.getColumnValues(1) as (string | null)[];
+    const labelVectors = Array.from({ length: nLabels }, (_, j) => chunk.getColumnVector(5 + j));
+    const metaCols: (string | null)[][] = [];
+    for (let j = 0; j < nMeta; j++)
+      metaCols.push(chunk.getColumnValues(5 + nLabels + j) as (string | null)[]);
+    const { buf, keys } = this;
+    for (let r = 0; r < n; r++) {
+      const hash = hashes[2 * r]! + hashes[2 * r + 1]! * 4294967296;
+      let s = this.streamsByHash.get(hash);
+      if (!s) {
+        const labels: Record<string, string> = {};
+        for (let j = 0; j < nLabels; j++) {
+          const v = labelVectors[j]!.getItem(r) as string | null;
+          if (v) labels[this.streamLabels[j]!] = v;
         }
-        let metadata = EMPTY;
-        for (let j = 0; j < nMeta; j++) {
-          const v = metaCols[j]![r];
-          if (v === null || v === undefined) continue;
-          if (metadata === EMPTY) metadata = {};
-          (metadata as Record<string, string>)[this.metadataLabels[j]!] = v;
-        }
-        const line = bodies[r] ?? '';
-        entries.push({ ts: ts[r]!, line, stream: s.labels, metadata });
-        keys.push(s.key);
-        this.stats.line_bytes += line.length;
-        this.stats.entries++;
+        Object.freeze(labels);
+        s = { labels, key: labelsString(labels) };
+        this.streamsByHash.set(hash, s);
       }
-      this.last = { ts: ts[n - 1]!, part: parts[n - 1]!, row: rows[n - 1]! };
+      let metadata = EMPTY;
+      for (let j = 0; j < nMeta; j++) {
+        const v = metaCols[j]![r];
+        if (v === null || v === undefined) continue;
+        if (metadata === EMPTY) metadata = {};
+        (metadata as Record<string, string>)[this.metadataLabels[j]!] = v;
+      }
+      const line = bodies[r] ?? '';
+      buf.push({ ts: ts[r]!, line, stream: s.labels, metadata });
+      keys.push(s.key);
+      this.stats.line_bytes += line.length;
     }
-    if (entries.length < this.batchRows) this.done = true;
-    this.batchRows = Math.min(this.batchRows * 4, this.maxBatch);
-    this.buf = entries;
-    this.keys = keys;
-    this.pos = 0;
+    this.stats.entries += n;
+    this.last = { ts: ts[n - 1]!, part: parts[n - 1]!, row: rows[n - 1]! };
   }
 }
 
@@ -253,14 +296,14 @@ export class StorageLogSource implements LogSource {
     line_bytes: 0,
     batches: 0,
   };
-  private readonly maxBatchRows: number;
+  private readonly batchRows: number;
 
   constructor(
     private readonly deps: LogSourceDeps,
     private readonly org: OrgId,
     opts: LogSourceOptions = {},
   ) {
-    this.maxBatchRows = opts.maxBatchRows ?? MAX_BATCH_ROWS;
+    this.batchRows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
   }
 
   async *read(req: LogReadRequest): AsyncGenerator<readonly LogEntry[]> {
@@ -268,15 +311,23 @@ export class StorageLogSource implements LogSource {
     if (signal?.aborted) throw abortError(signal);
     const targets = this.deps.streams.list(this.org).filter((s) => s.type === 'logs');
     if (targets.length === 0) return;
-    const pinned: { s: StreamState; tables: MemTable[] }[] = targets.map((s) => ({ s, tables: s.mem.pin() }));
-    const conn = await (await this.deps.engines.get(this.org)).connect();
-    const onAbort = () => conn.interrupt();
+    const pinned: { s: StreamState; tables: MemTable[] }[] = targets.map((s) => ({
+      s,
+      tables: s.mem.pin(),
+    }));
+    // one connection per stream: each holds a streamed result while the others are read
+    const conns: DuckDBConnection[] = [];
+    const onAbort = () => {
+      for (const c of conns) c.interrupt();
+    };
     signal?.addEventListener('abort', onAbort);
     try {
+      const engine = await this.deps.engines.get(this.org);
       const cursors: StreamCursor[] = [];
       for (const p of pinned) {
-        const c = await this.openCursor(conn, p.s, p.tables, req);
-        if (c) cursors.push(c);
+        const conn = await engine.connect();
+        conns.push(conn);
+        cursors.push(await this.openCursor(conn, p.s, p.tables, req));
       }
       yield* mergeCursors(cursors, req.direction === 'backward', signal);
     } catch (e) {
@@ -284,7 +335,7 @@ export class StorageLogSource implements LogSource {
       throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      conn.closeSync();
+      for (const c of conns) c.closeSync();
       for (const p of pinned) await p.s.mem.unpin(p.tables);
     }
   }
@@ -294,7 +345,7 @@ export class StorageLogSource implements LogSource {
     s: StreamState,
     tables: readonly MemTable[],
     req: LogReadRequest,
-  ): Promise<StreamCursor | null> {
+  ): Promise<StreamCursor> {
     const files = await relationFiles(this.deps, s, tables, req.startNs, req.endNs);
     const time = timeWhere(req.startNs, req.endNs);
     const parts = tables.map(
@@ -325,6 +376,7 @@ export class StorageLogSource implements LogSource {
       'body',
       '__part',
       '__row',
+      `hash(${['NULL', ...streamLabels.map((l) => labelValueSql(mapping.stream.get(l)))].join(', ')})::UBIGINT`,
       ...streamLabels.map((l) => labelValueSql(mapping.stream.get(l))),
       ...metadataLabels.map(
         (l) =>
@@ -346,8 +398,8 @@ export class StorageLogSource implements LogSource {
       select,
       where.join(' AND '),
       req.direction === 'backward',
-      req.limit ?? DEFAULT_BATCH_ROWS,
-      this.maxBatchRows,
+      req.limit,
+      this.batchRows,
       this.stats,
     );
   }
@@ -366,6 +418,11 @@ async function* mergeCursors(
   let live = cursors;
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
+    // hand out what is ready before reading more: the caller may stop here (a limit reached)
+    if (out.length > 0 && live.some((c) => c.pos >= c.buf.length && !c.done)) {
+      yield out;
+      out = [];
+    }
     const next: StreamCursor[] = [];
     for (const c of live) if (c.pos < c.buf.length || (await c.ensure())) next.push(c);
     live = next;
@@ -378,7 +435,7 @@ async function* mergeCursors(
     const group: { e: LogEntry; key: string }[] = [];
     for (const c of live) {
       for (;;) {
-        if (c.pos >= c.buf.length && !(await c.ensure())) break;
+        if (c.pos >= c.buf.length && !(await c.fetchTies(t))) break;
         if (c.buf[c.pos]!.ts !== t) break;
         group.push({ e: c.buf[c.pos]!, key: c.keys[c.pos]! });
         c.pos++;
