@@ -7,7 +7,7 @@
 import { MoleError, badRequest } from '../../lib/errors.ts';
 import { isLogSelector, type SampleExpr } from '../ast.ts';
 import { parseLogQL } from '../parser/index.ts';
-import { compilePipeline } from './interim.ts';
+import { compilePipeline } from '../pipeline/index.ts';
 import { evaluateLogQuery, type LokiStream } from './log-query.ts';
 import type { EvaluateMetric, MetricResult } from './metric-types.ts';
 import type { LogSource } from './source-types.ts';

@@ -5,7 +5,7 @@
  * are `["<ns>", "<line>"]` in `direction` order, as Loki answers.
  */
 import type { LineFilterStage, LogSelectorExpr } from '../ast.ts';
-import type { CompiledPipeline } from '../pipeline/types.ts';
+import { reorderStages, type CompiledPipeline } from '../pipeline/index.ts';
 import type { LogSource } from './source-types.ts';
 
 export interface LogQueryParams {
@@ -21,10 +21,14 @@ export interface LokiStream {
   values: [string, string][];
 }
 
-/** The line filters the pipeline starts with: the source may apply them while reading. */
+/**
+ * The line filters the pipeline starts with once Loki has moved each segment's line filters to
+ * its front (up to the first line_format, they test the stored line): the source may apply them
+ * while reading.
+ */
 export function leadingLineFilters(expr: LogSelectorExpr): LineFilterStage[] {
   const out: LineFilterStage[] = [];
-  for (const s of expr.pipeline) {
+  for (const s of reorderStages(expr.pipeline)) {
     if (s.type !== 'LineFilter') break;
     out.push(s);
   }
