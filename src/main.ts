@@ -31,6 +31,7 @@ import { decodeEsBulk } from './ingest/es-bulk/parse.ts';
 import { decodeJsonArray, decodeNdjson } from './ingest/json-docs/parse.ts';
 import { otlpMetricsHandler, replayOtlpMetricsBatch } from './ingest/otlp-metrics/handler.ts';
 import { promApiHandlers } from './promql/api/handlers.ts';
+import { lokiQueryHandlers } from './logql/api/query.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
 import { influxPing, influxWriteHandler, replayInfluxBatch } from './ingest/influx/handler.ts';
 import { promTextImportHandler, replayPromTextBatch } from './ingest/prom-text/handler.ts';
@@ -291,6 +292,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         config: config.query,
         log,
         version: PACKAGE_VERSION,
+      }),
+      lokiQuery: lokiQueryHandlers({
+        source: { catalog, store, engines, streams },
+        config: {
+          ...config.logql,
+          timeoutMs: config.query.timeoutMs,
+          maxPointsPerSeries: config.query.maxPointsPerSeries,
+        },
+        log,
       }),
       search: searchHandler({ executor, limits: config.query }),
       streams: streamHandlers({ streams, catalog, flusher }),

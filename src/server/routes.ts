@@ -45,6 +45,8 @@ export interface RouteHandlers {
     rules: H;
     alerts: H;
   };
+  /** LogQL: Loki's query and query_range */
+  lokiQuery: { query: H; queryRange: H };
   search: H;
   streams: { list: H; schema: H; settings: H; flush: H };
   admin: { listOrgs: H; createOrg: H; listUsers: H; addUser: H; listKeys: H; createKey: H; revokeKey: H };
@@ -77,6 +79,21 @@ function promRoutes(h: RouteHandlers['prom']): Route[] {
         org: 'path',
         handler,
       });
+    }
+  }
+  return routes;
+}
+
+/** Loki's query and query_range at `/loki/api/v1/...` (org implicit) and `/api/{org}/loki/api/v1/...`. */
+function lokiQueryRoutes(h: RouteHandlers['lokiQuery']): Route[] {
+  const routes: Route[] = [];
+  for (const [path, handler] of [
+    ['query', h.query],
+    ['query_range', h.queryRange],
+  ] as const) {
+    for (const method of ['GET', 'POST'] as const) {
+      routes.push({ method, path: `/loki/api/v1/${path}`, access: 'query', org: 'implicit', handler });
+      routes.push({ method, path: `/api/:org/loki/api/v1/${path}`, access: 'query', org: 'path', handler });
     }
   }
   return routes;
@@ -264,6 +281,7 @@ export function buildRoutes(h: RouteHandlers): Route[] {
     },
 
     ...logIngestRoutes(h),
+    ...lokiQueryRoutes(h.lokiQuery),
 
     { method: 'POST', path: '/api/:org/_search', access: 'query', org: 'path', handler: h.search },
     { method: 'GET', path: '/api/:org/streams', access: 'query', org: 'path', handler: h.streams.list },
