@@ -106,8 +106,10 @@ export class Flusher {
               `encode_${id}`,
             );
           } else {
+            // rowid breaks ties: rows with one timestamp keep their arrival order (LogQL answers
+            // equal-timestamp lines in push order, and DuckDB's sort is not stable)
             await conn.run(
-              `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+              `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp, rowid) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
             );
           }
           const statCols = t.columns.filter((c) => STATS_TYPES.has(c.sqlType)).slice(0, MAX_STATS_COLUMNS);
