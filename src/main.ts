@@ -31,6 +31,7 @@ import { decodeEsBulk } from './ingest/es-bulk/parse.ts';
 import { decodeJsonArray, decodeNdjson } from './ingest/json-docs/parse.ts';
 import { otlpMetricsHandler, replayOtlpMetricsBatch } from './ingest/otlp-metrics/handler.ts';
 import { promApiHandlers } from './promql/api/handlers.ts';
+import { lokiApiHandlers } from './logql/api/handlers.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
 import { influxPing, influxWriteHandler, replayInfluxBatch } from './ingest/influx/handler.ts';
 import { promTextImportHandler, replayPromTextBatch } from './ingest/prom-text/handler.ts';
@@ -49,6 +50,7 @@ import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtabl
 import { QueryExecutor } from './query/executor.ts';
 import { searchHandler } from './query/search-handler.ts';
 import { SampleCache } from './query/sample-cache.ts';
+import { storageReads } from './query/stream-relation.ts';
 import { adminHandlers } from './server/admin-handlers.ts';
 import { createHttpServer, sendJson } from './server/http-server.ts';
 import { startGrpcServer } from './server/grpc-server.ts';
@@ -134,6 +136,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   registry.gauge('molesignal_sample_cache_bytes', 'Bytes of decoded metric samples held for PromQL.', () => sampleCache.bytes);
   registry.counter('molesignal_sample_cache_hits_total', 'Series reads of Parquet files PromQL served from memory.', () => sampleCache.hits);
   registry.counter('molesignal_sample_cache_misses_total', 'Series reads of Parquet files PromQL decoded with DuckDB.', () => sampleCache.misses);
+  registry.counter('molesignal_storage_reads_total', "Reads of a stream's rows for a time range (files listed for a query).", () => storageReads.count);
   const seriesCount = await seriesRegistry.load();
   log.info({ series: seriesCount }, 'metric series loaded');
 
@@ -289,6 +292,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       prom: promApiHandlers({
         store: { catalog, store, engines, streams, registry: seriesRegistry, cache: sampleCache },
         config: config.query,
+        log,
+        version: PACKAGE_VERSION,
+      }),
+      lokiApi: lokiApiHandlers({
+        store: { catalog, store, engines, streams, timeoutMs: config.query.timeoutMs },
         log,
         version: PACKAGE_VERSION,
       }),
