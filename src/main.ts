@@ -31,7 +31,7 @@ import { decodeEsBulk } from './ingest/es-bulk/parse.ts';
 import { decodeJsonArray, decodeNdjson } from './ingest/json-docs/parse.ts';
 import { otlpMetricsHandler, replayOtlpMetricsBatch } from './ingest/otlp-metrics/handler.ts';
 import { promApiHandlers } from './promql/api/handlers.ts';
-import { lokiApiHandlers } from './logql/api/handlers.ts';
+import { lokiApiHandlers, lokiTailHub } from './logql/api/handlers.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
 import { influxPing, influxWriteHandler, replayInfluxBatch } from './ingest/influx/handler.ts';
 import { promTextImportHandler, replayPromTextBatch } from './ingest/prom-text/handler.ts';
@@ -242,6 +242,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     scrapeTargets.map((target) => ({ target, org: scrapeOrgs.get(target.org)! })),
     { ...sampleDeps, log, maxBodyBytes: config.ingest.maxDecodedBytes },
   );
+  const logStoreDeps = { catalog, store, engines, streams, timeoutMs: config.query.timeoutMs };
+  const lokiTail = lokiTailHub({ store: logStoreDeps, log });
+  writePath.onAppend(lokiTail.onAppend);
   const router = new Router(
     buildRoutes({
       healthz: async (ctx) => sendJson(ctx.res, 200, { status: 'ok' }),
@@ -295,11 +298,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         log,
         version: PACKAGE_VERSION,
       }),
-      lokiApi: lokiApiHandlers({
-        store: { catalog, store, engines, streams, timeoutMs: config.query.timeoutMs },
-        log,
-        version: PACKAGE_VERSION,
-      }),
+      lokiApi: lokiApiHandlers({ store: logStoreDeps, log, version: PACKAGE_VERSION, tail: lokiTail }),
       search: searchHandler({ executor, limits: config.query }),
       streams: streamHandlers({ streams, catalog, flusher }),
       admin: adminHandlers({ catalog }),
@@ -379,6 +378,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       const deadline = Date.now() + config.shutdown.timeoutMs;
       server.close();
       server.closeIdleConnections();
+      lokiTail.closeAll();
       const grpcStopped = grpcServer.shutdown(deadline);
       await Promise.all(udpListeners.map((u) => u.close()));
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -20,6 +20,7 @@ import {
   sendJson,
   timeRange,
 } from './params.ts';
+import { TailHub } from './tail.ts';
 import { indexStats, volume, volumeRange, type VolumeOptions } from './volume.ts';
 
 /** The Loki release whose API and answers we reproduce (the conformance set was recorded on it). */
@@ -42,7 +43,12 @@ function volumeOptions(p: URLSearchParams): VolumeOptions {
   };
 }
 
-export function lokiApiHandlers(deps: { store: LogStoreDeps; log: Logger; version: string }) {
+/** The live-tail hub: give its `onAppend` to the write path, call `closeAll` at shutdown. */
+export function lokiTailHub(deps: { store: LogStoreDeps; log: Logger }): TailHub {
+  return new TailHub({ store: new LogStore(deps.store), log: deps.log });
+}
+
+export function lokiApiHandlers(deps: { store: LogStoreDeps; log: Logger; version: string; tail: TailHub }) {
   const { log } = deps;
   const store = new LogStore(deps.store);
   const org = (ctx: RequestContext) => ctx.org!.id;
@@ -103,7 +109,7 @@ export function lokiApiHandlers(deps: { store: LogStoreDeps; log: Logger; versio
     patterns: notYet('patterns', log),
     detectedFields: notYet('detected_fields', log),
     formatQuery: notYet('format_query', log),
-    tail: notYet('tail', log),
+    tail: deps.tail.handler(log),
     buildinfo: loki(async (ctx) => {
       sendJson(ctx.res, 200, {
         version: LOKI_API_VERSION,

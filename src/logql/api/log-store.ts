@@ -16,7 +16,8 @@ import type { ObjectStore } from '../../storage/object-store.ts';
 import type { OrgId } from '../../tenancy/org-id.ts';
 import type { StreamRegistry, StreamState } from '../../write/streams.ts';
 import type { Matcher } from '../ast.ts';
-import { columnLabel } from './labels-mapping.ts';
+import type { LogEntry } from '../pipeline/types.ts';
+import { mapLabelColumns, type LabelColumn } from '../engine/labels-mapping.ts';
 import type { TimeRange } from './params.ts';
 
 export interface LogStoreDeps {
@@ -41,22 +42,26 @@ export interface StreamView {
 
 export const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-function columnExpr(name: string, sqlType: string): string {
-  const q = quoteIdent(name);
-  return sqlType === 'VARCHAR' ? `NULLIF(${q}, '')` : `CAST(${q} AS VARCHAR)`;
+/** A column's value as a label: VARCHAR, NULL when absent, empty or the field's "unset" value. */
+function columnExpr(c: LabelColumn, sqlType: string): string {
+  const q = quoteIdent(c.column);
+  const v = sqlType === 'VARCHAR' ? q : `CAST(${q} AS VARCHAR)`;
+  return c.unset === '' ? `NULLIF(${v}, '')` : `NULLIF(NULLIF(${v}, ''), ${sqlString(c.unset)})`;
 }
 
-/** Label and metadata expressions of a logs stream, from its schema. */
+/** Label and metadata expressions of a logs stream, from its schema (the first non-empty column wins). */
 export function streamColumns(s: StreamState): Pick<StreamView, 'labels' | 'metadata'> {
+  const types = new Map(s.schema.columns.map((c) => [c.name, c.sqlType]));
+  const mapped = mapLabelColumns(s.schema.columns.map((c) => c.name));
+  const expr = (cols: LabelColumn[]) =>
+    cols.length === 1
+      ? columnExpr(cols[0]!, types.get(cols[0]!.column)!)
+      : `coalesce(${cols.map((c) => columnExpr(c, types.get(c.column)!)).join(', ')})`;
   const labels = new Map<string, string>();
+  for (const [name, cols] of mapped.stream)
+    labels.set(name, expr(cols.map((column) => ({ column, label: name, kind: 'stream', unset: '' }))));
   const metadata = new Map<string, string>();
-  for (const c of s.schema.columns) {
-    const l = columnLabel(c.name);
-    if (!l) continue;
-    const target = l.kind === 'stream' ? labels : metadata;
-    if (!target.has(l.name) && !(l.kind === 'metadata' && labels.has(l.name)))
-      target.set(l.name, columnExpr(c.name, c.sqlType));
-  }
+  for (const [name, cols] of mapped.metadata) metadata.set(name, expr(cols));
   return { labels, metadata };
 }
 
@@ -175,4 +180,63 @@ async function runSql(
       reason: 'query_failed',
     });
   }
+}
+
+export interface ReadLinesOptions {
+  /** newest first (`backward`, the default) or oldest first */
+  direction?: 'forward' | 'backward';
+  /** at most this many lines per logs stream read (the caller merges and cuts) */
+  limit: number;
+  /** only `ts` and `line` are needed: labels are left empty */
+  linesOnly?: boolean;
+}
+
+/**
+ * Log lines of the streams the matchers select, in [startNs, endNs), as pipeline entries
+ * (stream labels and structured metadata as in LogQL), merged over the org's logs streams in
+ * `direction` order and cut at `limit`.
+ */
+export async function readLines(
+  store: LogStore,
+  org: OrgId,
+  range: TimeRange,
+  matchers: readonly Matcher[],
+  opts: ReadLinesOptions,
+): Promise<LogEntry[]> {
+  const backward = (opts.direction ?? 'backward') === 'backward';
+  const parts = await store.eachStream(org, range, [matchers], async (view, run) => {
+    const labelNames = opts.linesOnly ? [] : [...view.labels.keys()];
+    const metaNames = opts.linesOnly ? [] : [...view.metadata.keys()];
+    const cols = [
+      '_timestamp AS __ts',
+      "coalesce(body, '') AS __line",
+      ...labelNames.map((n, i) => `${view.labels.get(n)!} AS ${quoteIdent(`l${i}`)}`),
+      ...metaNames.map((n, i) => `${view.metadata.get(n)!} AS ${quoteIdent(`m${i}`)}`),
+    ];
+    const rows = await run(
+      `SELECT ${cols.join(', ')} FROM (${view.rows}) ORDER BY _timestamp ${backward ? 'DESC' : 'ASC'} LIMIT ${opts.limit}`,
+    );
+    const streams = new Map<string, Record<string, string>>();
+    const out: LogEntry[] = [];
+    for (const r of rows) {
+      const stream: Record<string, string> = {};
+      labelNames.forEach((n, i) => {
+        const v = r[`l${i}`];
+        if (typeof v === 'string') stream[n] = v;
+      });
+      const key = JSON.stringify(stream);
+      let shared = streams.get(key);
+      if (!shared) streams.set(key, (shared = stream));
+      const metadata: Record<string, string> = {};
+      metaNames.forEach((n, i) => {
+        const v = r[`m${i}`];
+        if (typeof v === 'string') metadata[n] = v;
+      });
+      out.push({ ts: BigInt(r.__ts as bigint), line: r.__line as string, stream: shared, metadata });
+    }
+    return out;
+  });
+  const all = parts.length === 1 ? parts[0]! : parts.flat();
+  if (parts.length > 1) all.sort((a, b) => (a.ts === b.ts ? 0 : a.ts < b.ts === backward ? 1 : -1));
+  return all.length > opts.limit ? all.slice(0, opts.limit) : all;
 }

@@ -1,7 +1,7 @@
 /**
  * Request parameters of the Loki HTTP API (pkg/loghttp/params.go): times as Unix nanoseconds,
  * Unix seconds (≤ 10 digits, or with a fraction) or RFC 3339; durations as Go durations or float
- * seconds; `query` as a LogQL stream selector. Errors are answered as Loki does: status and the
+ * seconds; `query` as a LogQL query (its stream selector and pipeline). Errors are answered as Loki does: status and the
  * message as plain text.
  */
 import type { ServerResponse } from 'node:http';
@@ -9,9 +9,9 @@ import { MoleError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { parseTimeNs } from '../../lib/time.ts';
 import { readParams } from '../../promql/api/params.ts';
-import { parseExpr } from '../../promql/parser/index.ts';
 import type { RequestContext } from '../../server/router.ts';
-import type { Matcher } from '../ast.ts';
+import type { Expr, LogSelectorExpr, Matcher, PipelineStage } from '../ast.ts';
+import { parseLogQL } from '../parser/index.ts';
 
 export { readParams };
 
@@ -86,53 +86,35 @@ export function timeRange(p: URLSearchParams): TimeRange {
   return { startNs: start, endNs: end + 1n };
 }
 
-/** Index of the `}` closing the selector that starts `text` (after blanks), or -1. */
-function selectorEnd(text: string): number {
-  let i = 0;
-  while (i < text.length && /\s/.test(text[i]!)) i++;
-  if (text[i] !== '{') return -1;
-  for (i++; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '}') return i;
-    if (c === '"' || c === "'" || c === '`') {
-      for (i++; i < text.length && text[i] !== c; i++) if (c !== '`' && text[i] === '\\') i++;
-    }
-  }
-  return -1;
-}
-
 export interface SelectorQuery {
   matchers: Matcher[];
-  /** the text after the selector (a pipeline), trimmed */
-  rest: string;
+  /** the pipeline after the selector (empty for a metric query's selector) */
+  pipeline: PipelineStage[];
 }
 
-/**
- * The stream selector a LogQL query starts with. Loki's selector grammar is PromQL's, so the
- * PromQL parser reads it (and rejects a selector whose every matcher matches the empty string).
- */
-export function parseSelector(text: string, name = 'query'): SelectorQuery {
-  const end = selectorEnd(text);
-  if (end < 0)
-    throw badParam(
-      `invalid ${name}: ${JSON.stringify(text.slice(0, 80))} does not start with a stream selector such as {job="api"}`,
-    );
-  let parsed;
-  try {
-    parsed = parseExpr(text.slice(0, end + 1));
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    if (/at least one non-empty matcher/.test(message))
-      throw badParam(
-        'parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will',
-      );
-    throw badParam(`invalid ${name}: ${message}`);
+/** The first log selector of an expression (a metric query's innermost one). */
+function firstSelector(e: Expr): LogSelectorExpr | null {
+  switch (e.type) {
+    case 'LogSelector':
+      return e;
+    case 'RangeAggregation':
+      return e.selector;
+    case 'VectorAggregation':
+    case 'LabelReplace':
+      return firstSelector(e.expr);
+    case 'BinaryOp':
+      return firstSelector(e.lhs) ?? firstSelector(e.rhs);
+    case 'Literal':
+    case 'Vector':
+      return null;
   }
-  if (parsed.type !== 'VectorSelector') throw badParam(`invalid ${name}: not a stream selector`);
-  return {
-    matchers: parsed.matchers.map((m) => ({ name: m.name, type: m.type, value: m.value })),
-    rest: text.slice(end + 1).trim(),
-  };
+}
+
+/** A LogQL query's stream selector and pipeline; parse errors are Loki's (400, with position). */
+export function parseSelector(text: string, name = 'query'): SelectorQuery {
+  const sel = firstSelector(parseLogQL(text));
+  if (!sel) throw badParam(`invalid ${name}: ${JSON.stringify(text.slice(0, 80))} has no stream selector`);
+  return { matchers: sel.matchers, pipeline: sel.pipeline };
 }
 
 /** `query` when present and not blank, else null. */
