@@ -7,7 +7,6 @@
  * costs nothing after that. A client too slow to take its frames loses entries, reported in
  * `dropped_entries` of the next frame it gets, as Loki does.
  */
-import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MoleError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -148,8 +147,13 @@ export function batchEntries(batch: ColumnBatch): LogEntry[] {
     const l = labelOfColumn(name);
     if (l?.kind === 'metadata') metaCols.push({ label: l.label, unset: l.unset, values });
   }
-  const text = (v: unknown) =>
-    v === undefined || v === null ? '' : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : String(v);
+  const text = (v: unknown): string => {
+    if (v === undefined || v === null) return '';
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+    return JSON.stringify(v) ?? '';
+  };
   const streams = new Map<string, Record<string, string>>();
   const out: LogEntry[] = [];
   for (let i = 0; i < batch.rowCount; i++) {
