@@ -188,7 +188,7 @@ describe('Loki HTTP API: Grafana request replay', { skip: missing ?? false }, ()
     : readdirSync(join(DIR, 'api'))
         .filter((f) => f.endsWith('.json'))
         .sort();
-  const pending = new Set(['detected_fields.json', 'detected_fields_logfmt.json', 'patterns.json']);
+  const pending = new Set(['patterns.json']);
   for (const file of fixtures) {
     test(file, pending.has(file) ? { todo: 'not implemented yet' } : {}, async () => {
       const fx = JSON.parse(readFileSync(join(DIR, 'api', file), 'utf8')) as Fixture;
@@ -230,6 +230,15 @@ describe('Loki HTTP API: Grafana request replay', { skip: missing ?? false }, ()
       },
     );
     assert.deepEqual(await other.json(), { status: 'success', data: [] });
+  });
+
+  test('format_query formats LogQL as Loki does; a syntax error is 400 with its position', async () => {
+    const ok = await get('/loki/api/v1/format_query', [['query', '{job="api"}|json|level="error"']]);
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(ok.body, { status: 'success', data: '{job="api"} | json | level="error"' });
+    const bad = await get('/loki/api/v1/format_query', [['query', '{job="api"} |']]);
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /parse error at line 1, col \d+/);
   });
 
   test('status/buildinfo and /ready', async () => {

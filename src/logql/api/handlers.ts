@@ -21,6 +21,8 @@ import {
   timeRange,
 } from './params.ts';
 import { TailHub } from './tail.ts';
+import { formatLogQL, parseLogQL } from '../parser/index.ts';
+import { detectedFields } from './detected.ts';
 import { indexStats, volume, volumeRange, type VolumeOptions } from './volume.ts';
 
 /** The Loki release whose API and answers we reproduce (the conformance set was recorded on it). */
@@ -107,8 +109,21 @@ export function lokiApiHandlers(deps: { store: LogStoreDeps; log: Logger; versio
       success(ctx, await volumeRange(store, org(ctx), range, sel.matchers, stepNs, volumeOptions(p)));
     }, log),
     patterns: notYet('patterns', log),
-    detectedFields: notYet('detected_fields', log),
-    formatQuery: notYet('format_query', log),
+    detectedFields: loki(async (ctx) => {
+      const p = await readParams(ctx.req, ctx.query);
+      const sel = requiredSelector(p);
+      const fieldLimit = intParam(p, 'limit', 1000);
+      const lineLimit = intParam(p, 'line_limit', 100);
+      const fields = await detectedFields(store, org(ctx), timeRange(p), sel, { lineLimit, fieldLimit });
+      sendJson(ctx.res, 200, { fields, limit: fieldLimit });
+    }, log),
+    formatQuery: loki(async (ctx) => {
+      const p = await readParams(ctx.req, ctx.query);
+      const q = p.get('query');
+      if (q === null || q.trim() === '')
+        throw badParam('missing query parameter: give a LogQL query to format');
+      success(ctx, formatLogQL(parseLogQL(q)));
+    }, log),
     tail: deps.tail.handler(log),
     buildinfo: loki(async (ctx) => {
       sendJson(ctx.res, 200, {
