@@ -3,7 +3,6 @@
  * series, index stats and volume, patterns, detected fields and labels, format_query, build info
  * and live tail. The org is the request's (X-Scope-OrgID or the credential's default org).
  */
-import { MoleError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { RequestContext } from '../../server/router.ts';
 import { LogStore, type LogStoreDeps } from './log-store.ts';
@@ -19,8 +18,10 @@ import {
   requiredSelector,
   sendJson,
   timeRange,
+  type TimeRange,
 } from './params.ts';
 import { TailHub } from './tail.ts';
+import { patterns } from './patterns.ts';
 import { formatLogQL, parseLogQL } from '../parser/index.ts';
 import { detectedFields } from './detected.ts';
 import { indexStats, volume, volumeRange, type VolumeOptions } from './volume.ts';
@@ -108,7 +109,13 @@ export function lokiApiHandlers(deps: { store: LogStoreDeps; log: Logger; versio
         );
       success(ctx, await volumeRange(store, org(ctx), range, sel.matchers, stepNs, volumeOptions(p)));
     }, log),
-    patterns: notYet('patterns', log),
+    patterns: loki(async (ctx) => {
+      const p = await readParams(ctx.req, ctx.query);
+      const sel = requiredSelector(p);
+      const range = timeRange(p);
+      const stepNs = stepParam(p, range);
+      success(ctx, await patterns(store, org(ctx), range, sel.matchers, stepNs));
+    }, log),
     detectedFields: loki(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
       const sel = requiredSelector(p);
@@ -138,14 +145,18 @@ export function lokiApiHandlers(deps: { store: LogStoreDeps; log: Logger; versio
   };
 }
 
-const notYet = (what: string, log: Logger) =>
-  loki(async () => {
-    throw new MoleError(`${what} is not implemented yet`, {
-      code: 'MS_ERR_NOT_IMPLEMENTED',
-      status: 501,
-      reason: 'bad_request',
-    });
-  }, log);
+/** `step` (Go duration or float seconds), by default the range over 250 points; at most 11,000 points. */
+function stepParam(p: URLSearchParams, range: TimeRange): bigint {
+  const stepText = p.get('step');
+  const stepNs = stepText ? parseLokiDuration(stepText, 'step') : defaultStepNs(range.endNs - range.startNs);
+  if (stepNs <= 0n)
+    throw badParam('zero or negative query resolution step widths are not accepted. Try a positive integer');
+  if ((range.endNs - range.startNs) / stepNs > 11_000n)
+    throw badParam(
+      'exceeded maximum resolution of 11,000 points per timeseries. Try increasing the value of the step parameter',
+    );
+  return stepNs;
+}
 
 /** Loki's default step: the range over 250 points, at least 1 s. */
 function defaultStepNs(rangeNs: bigint): bigint {
