@@ -111,7 +111,8 @@ export class Drain {
 
   private leafOf(tokens: string[]): Node {
     let node = this.child(this.root, String(tokens.length));
-    const depth = Math.min(MAX_NODE_DEPTH, tokens.length);
+    // Loki's treeSearch: the leading tokens up to the depth limit, never the last one
+    const depth = Math.min(MAX_NODE_DEPTH - 1, tokens.length - 1);
     for (let d = 0; d < depth; d++) {
       const tok = tokens[d]!;
       const key = hasDigit(tok) ? PLACEHOLDER : tok;
