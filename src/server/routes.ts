@@ -47,6 +47,21 @@ export interface RouteHandlers {
   };
   /** LogQL: Loki's query and query_range */
   lokiQuery: { query: H; queryRange: H };
+  /** the Loki HTTP API other than query/query_range (src/logql/api/handlers.ts) */
+  lokiApi: {
+    labels: H;
+    labelValues: H;
+    series: H;
+    indexStats: H;
+    volume: H;
+    volumeRange: H;
+    patterns: H;
+    detectedFields: H;
+    detectedLabels: H;
+    formatQuery: H;
+    buildinfo: H;
+    tail: H;
+  };
   search: H;
   streams: { list: H; schema: H; settings: H; flush: H };
   admin: { listOrgs: H; createOrg: H; listUsers: H; addUser: H; listKeys: H; createKey: H; revokeKey: H };
@@ -97,6 +112,42 @@ function lokiQueryRoutes(h: RouteHandlers['lokiQuery']): Route[] {
     }
   }
   return routes;
+}
+
+/** The Loki HTTP API (org from X-Scope-OrgID or the credential), except query/query_range. */
+function lokiApiRoutes(h: RouteHandlers['lokiApi']): Route[] {
+  const list: [string, H, ('GET' | 'POST')[]][] = [
+    ['labels', h.labels, ['GET', 'POST']],
+    ['label/:name/values', h.labelValues, ['GET']],
+    ['series', h.series, ['GET', 'POST']],
+    ['index/stats', h.indexStats, ['GET', 'POST']],
+    ['index/volume', h.volume, ['GET', 'POST']],
+    ['index/volume_range', h.volumeRange, ['GET', 'POST']],
+    ['patterns', h.patterns, ['GET', 'POST']],
+    ['detected_fields', h.detectedFields, ['GET']],
+    ['detected_labels', h.detectedLabels, ['GET']],
+    ['format_query', h.formatQuery, ['GET', 'POST']],
+    ['status/buildinfo', h.buildinfo, ['GET']],
+  ];
+  return [
+    ...list.flatMap(([path, handler, methods]) =>
+      methods.map((method): Route => ({
+        method,
+        path: `/loki/api/v1/${path}`,
+        access: 'query',
+        org: 'implicit',
+        handler,
+      })),
+    ),
+    {
+      method: 'GET',
+      path: '/loki/api/v1/tail',
+      access: 'query',
+      org: 'implicit',
+      handler: h.tail,
+      websocket: true,
+    },
+  ];
 }
 
 /** Log ingest other than OTLP: Loki push, plain JSON, Splunk HEC, Elasticsearch. */
@@ -189,6 +240,7 @@ function metricImportRoutes(h: RouteHandlers['metricImport']): Route[] {
 export function buildRoutes(h: RouteHandlers): Route[] {
   return [
     ...promRoutes(h.prom),
+    ...lokiApiRoutes(h.lokiApi),
     ...metricImportRoutes(h.metricImport),
     { method: 'GET', path: '/healthz', access: 'open', org: 'none', handler: h.healthz },
     { method: 'GET', path: '/readyz', access: 'open', org: 'none', handler: h.readyz },
