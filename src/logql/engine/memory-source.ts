@@ -54,7 +54,7 @@ export function lineTest(f: LineFilterStage): LineTest | null {
     case '!~': {
       const res = values.map((v) => {
         const { source, flags } = translateRe2(v);
-        return new RegExp(source, `su${flags}`);
+        return new RegExp(source, `u${flags}`); // RE2: `.` does not match a newline unless (?s)
       });
       const positive = f.op === '|~';
       return (line) => res.some((re) => re.test(line)) === positive;

@@ -36,9 +36,10 @@ export function stepGrid(params: MetricQueryParams): StepGrid {
     );
   if (params.endNs < params.startNs)
     throw queryError('end timestamp must not be before or equal to start time');
-  const points = (params.endNs - params.startNs) / params.stepNs + 1n;
-  if (points > BigInt(MAX_POINTS_PER_SERIES)) throw tooManyPointsError();
-  return { startNs: params.startNs, stepNs: params.stepNs, count: Number(points), instant: false };
+  // Loki's check: (end - start) / step > 11000, in integer division
+  const intervals = (params.endNs - params.startNs) / params.stepNs;
+  if (intervals > BigInt(MAX_POINTS_PER_SERIES)) throw tooManyPointsError();
+  return { startNs: params.startNs, stepNs: params.stepNs, count: Number(intervals) + 1, instant: false };
 }
 
 export async function evaluateMetricWith(

@@ -106,24 +106,31 @@ function keyOf(names: readonly string[], values: readonly string[]): string {
   return k;
 }
 
-/** A label set from a pipeline's label map, interned so equal sets share one object. */
+/**
+ * A label set from a pipeline's label map, interned so equal sets share one object. Pipelines
+ * emit the labels of similar lines in the same order, so the set is first looked up by the map
+ * in its own order (no sort); only a new order pays for sorting.
+ */
 export class LabelSetInterner {
   private readonly byKey = new Map<string, LabelSet>();
+  private readonly byOrderedKey = new Map<string, LabelSet>();
 
   get count(): number {
     return this.byKey.size;
   }
 
   intern(labels: ReadonlyMap<string, string>): LabelSet {
-    const names = [...labels.keys()];
-    names.sort(compareStrings);
-    let key = '';
-    for (const n of names) key += `${n}\u0000${labels.get(n)}\u0001`;
-    let set = this.byKey.get(key);
+    let ordered = '';
+    for (const [n, v] of labels) ordered += `${n}\u0000${v}\u0001`;
+    let set = this.byOrderedKey.get(ordered);
+    if (set !== undefined) return set;
+    const sorted = LabelSet.from(labels);
+    set = this.byKey.get(sorted.key);
     if (set === undefined) {
-      set = LabelSet.from(labels);
-      this.byKey.set(key, set);
+      set = sorted;
+      this.byKey.set(sorted.key, set);
     }
+    this.byOrderedKey.set(ordered, set);
     return set;
   }
 }

@@ -7,7 +7,7 @@
  * A source implements `aggregateBuckets` optionally (`LogSource & Partial<BucketAggregator>`).
  * When it is absent, or answers null, the evaluator reads the lines through `read` instead.
  */
-import type { LineFilterStage, Matcher } from '../../ast.ts';
+import type { Grouping, LineFilterStage, Matcher } from '../../ast.ts';
 
 export interface BucketAggregationRequest {
   /** the stream selector's matchers, on stream labels (as in LogReadRequest) */
@@ -27,6 +27,12 @@ export interface BucketAggregationRequest {
   originNs: bigint;
   bucketNs: bigint;
   bucketCount: number;
+  /**
+   * A hint: the caller reduces every row's labels to this grouping (`by`: only these labels;
+   * `without`: all but these) before using them, so a source may GROUP BY only the label columns
+   * that survive and leave the others out of `stream`/`metadata`. null: every label counts.
+   */
+  grouping: Grouping | null;
   /** whether `bytes` is needed (bytes_over_time, bytes_rate); 0 may be returned otherwise */
   withBytes: boolean;
   signal?: AbortSignal;

@@ -57,18 +57,19 @@ export async function aggregateWithBuckets(
   const bucketCount = span.lastEnd / width;
   if (bucketCount > MAX_BUCKETS || !Number.isSafeInteger(bucketCount)) return false;
   const withBytes = e.op === 'bytes_over_time' || e.op === 'bytes_rate';
+  const grouping = lineGrouping(e, ctx.outerGrouping);
   const rows = await source.aggregateBuckets({
     matchers: e.selector.matchers,
     lineFilters: e.selector.pipeline.filter((s) => s.type === 'LineFilter'),
     originNs: span.originNs,
     bucketNs: BigInt(width),
     bucketCount,
+    grouping,
     withBytes,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (rows === null) return false;
 
-  const grouping = lineGrouping(e, ctx.outerGrouping);
   const interner = new LabelSetInterner();
   const series = new Map<LabelSet, BucketSeries>();
   for (const row of rows) {
