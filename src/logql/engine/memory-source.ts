@@ -4,12 +4,12 @@
  * labels come from `stream`, structured metadata from the optional third element of each value,
  * as Loki stores them.
  *
- * Line filters: `|=`, `!=`, `|~`, `!~` are applied while reading (RE2 syntax, unanchored);
- * the others are left to the pipeline, and make `aggregateBuckets` decline (answer null).
+ * Line filters are applied while reading, by the pipeline's own line-filter code.
  */
 import type { LineFilterStage, Matcher } from '../ast.ts';
 import type { LogEntry } from '../pipeline/types.ts';
-import { compileAnchored, translateRe2 } from '../../promql/functions/re2.ts';
+import { compileAnchored } from '../../promql/functions/re2.ts';
+import { compileLineFilter } from '../pipeline/index.ts';
 import type { BucketAggregationRequest, BucketAggregator, BucketRow } from './metric/pushdown-types.ts';
 import type { LogReadRequest, LogSource } from './source-types.ts';
 
@@ -34,35 +34,6 @@ function matchesAll(labels: Readonly<Record<string, string>>, matchers: readonly
         return !compileAnchored(m.value).test(v);
     }
   });
-}
-
-type LineTest = (line: string) => boolean;
-
-/** The filter as a test on the line, or null when this source does not apply it. */
-export function lineTest(f: LineFilterStage): LineTest | null {
-  const values: string[] = [];
-  for (const v of f.values) {
-    if (v.kind !== 'string') return null;
-    values.push(v.value);
-  }
-  switch (f.op) {
-    case '|=':
-      return (line) => values.some((v) => line.includes(v));
-    case '!=':
-      return (line) => !values.some((v) => line.includes(v));
-    case '|~':
-    case '!~': {
-      const res = values.map((v) => {
-        const { source, flags } = translateRe2(v);
-        return new RegExp(source, `u${flags}`); // RE2: `.` does not match a newline unless (?s)
-      });
-      const positive = f.op === '|~';
-      return (line) => res.some((re) => re.test(line)) === positive;
-    }
-    case '|>':
-    case '!>':
-      return null;
-  }
 }
 
 export class MemoryLogSource implements LogSource, BucketAggregator {
@@ -104,7 +75,7 @@ export class MemoryLogSource implements LogSource, BucketAggregator {
     to: number,
   ) {
     const streamMatch = new Map<Readonly<Record<string, string>>, boolean>();
-    const tests = req.lineFilters.map(lineTest).filter((t): t is LineTest => t !== null);
+    const tests = req.lineFilters.map(compileLineFilter);
     return (k: number): LogEntry | null => {
       if (k < from || k >= to) return null;
       const e = this.entries[k] as LogEntry;
@@ -141,7 +112,6 @@ export class MemoryLogSource implements LogSource, BucketAggregator {
 
   aggregateBuckets(req: BucketAggregationRequest): Promise<readonly BucketRow[] | null> {
     this.bucketReads++;
-    if (req.lineFilters.some((f) => lineTest(f) === null)) return Promise.resolve(null);
     const endNs = req.originNs + BigInt(req.bucketCount) * req.bucketNs;
     const from = this.lowerBound(req.originNs + 1n);
     const to = this.lowerBound(endNs + 1n);

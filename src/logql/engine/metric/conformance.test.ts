@@ -19,8 +19,20 @@ test('LogQL metric conformance (evaluator level)', { timeout: 300_000 }, async (
     return;
   }
   const { queries, source } = loadConformance(DIR);
+  // every query twice: with the bucket pushdown, and with a source that only reads lines
+  const linesOnly = { read: source.read.bind(source) };
   const results: CaseResult[] = [];
-  for (const q of queries) results.push(await runCase(DIR, q, source));
+  for (const q of queries) {
+    const pushed = await runCase(DIR, q, source);
+    const read = await runCase(DIR, q, linesOnly);
+    results.push(
+      pushed.outcome === 'fail'
+        ? pushed
+        : read.outcome === 'fail'
+          ? { ...read, reason: `line path: ${read.reason}` }
+          : pushed,
+    );
+  }
   const expected = parseExpectedFailures(readFileSync(EXPECTED_FAILURES, 'utf8'));
   const ran = results.filter((r) => r.outcome !== 'skip');
   const passed = ran.filter((r) => r.outcome === 'pass');

@@ -13,6 +13,7 @@ import { parseLogQL } from '../../parser/index.ts';
 import { parseGoDurationNs } from '../../parser/durations.ts';
 import { MemoryLogSource, type LokiPushBody } from '../memory-source.ts';
 import type { MetricQueryParams, MetricResult } from '../metric-types.ts';
+import type { LogSource } from '../source-types.ts';
 import { evaluateMetricWith } from './evaluate.ts';
 import type { MetricPipelines } from './pipelines.ts';
 
@@ -136,7 +137,7 @@ export function compareResults(got: MetricResult, want: MetricResult, ordered: b
 export async function runCase(
   dir: string,
   q: ConformanceQuery,
-  source: MemoryLogSource,
+  source: LogSource,
   pipelines?: MetricPipelines,
 ): Promise<CaseResult> {
   const base = { id: q.id, query: q.query };

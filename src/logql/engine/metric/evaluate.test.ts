@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LabelReplaceExpr, SampleExpr } from '../../ast.ts';
-import { MemoryLogSource } from '../memory-source.ts';
-import { evaluateMetricWith } from './evaluate.ts';
-import type { MetricPipelines } from './pipelines.ts';
-import { agg, by, eq, instantAt, range, rangeOf, re, run, smallBody, vectorMap } from './test-helpers.ts';
+import { parseLogQL } from '../../parser/index.ts';
+import { agg, by, instantAt, range, rangeOf, re, run, vectorMap } from './test-helpers.ts';
 
 const pos = { start: 0, end: 0 };
 const sumByJob = (): SampleExpr => agg('sum', range('count_over_time', [re('job', '.+')], 60_000), by('job'));
@@ -64,37 +62,33 @@ describe('evaluateMetric', () => {
     );
   });
 
-  it('a sample that still carries __error__ fails the query unless grouped by __error__', async () => {
-    // a pipeline that marks lines with "error" as failed, as a parser stage would
-    const pipelines: MetricPipelines = {
-      pipeline: () => ({
-        process: (entry) => {
-          const labels = new Map([...Object.entries(entry.stream), ...Object.entries(entry.metadata)]);
-          if (entry.line.includes('error'))
-            labels.set('__error__', 'JSONParserErr').set('__error_details__', 'bad');
-          return { line: entry.line, labels };
-        },
-      }),
-      extractor: () => {
-        throw new Error('not used');
+  it('a sample that still carries __error__ fails the query unless filtered or grouped by __error__', async () => {
+    const q = (text: string) => parseLogQL(text) as SampleExpr;
+    // the job=b lines are not JSON
+    await assert.rejects(
+      run(q('count_over_time({job="b"} | json [1m])'), instantAt(60)),
+      (err: Error & { status?: number }) => {
+        assert.equal(err.status, 400);
+        assert.match(
+          err.message,
+          /^pipeline error: 'JSONParserErr' for series: '\{__error__="JSONParserErr", __error_details__="[^"]*", host="h3", job="b"\}'\.\n/,
+        );
+        assert.match(
+          err.message,
+          /\nThe label filter can also be specified after unwrap\. \(e\.g \| unwrap latency \| __error__="" \)$/,
+        );
+        return true;
       },
-    };
-    const src = new MemoryLogSource(smallBody());
-    const counts = range('count_over_time', [eq('job', 'b')], 60_000);
-    await assert.rejects(evaluateMetricWith(counts, { read: (r) => src.read(r) }, instantAt(60), pipelines), {
-      status: 400,
-      message:
-        `pipeline error: 'JSONParserErr' for series: '{__error__="JSONParserErr", __error_details__="bad", host="h3", job="b"}'.\n` +
-        `Use a label filter to intentionally skip this error. (e.g | __error__!="JSONParserErr").\n` +
-        `To skip all potential errors you can match empty errors.(e.g __error__="")\n` +
-        `The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )`,
-    });
-    const grouped = await evaluateMetricWith(
-      agg('sum', counts, by('__error__')),
-      { read: (r) => src.read(r) },
-      instantAt(60),
-      pipelines,
     );
-    assert.deepEqual(vectorMap(grouped), { [JSON.stringify({ __error__: 'JSONParserErr' })]: '1' });
+    assert.deepEqual(
+      vectorMap(await run(q('sum by (__error__) (count_over_time({job="b"} | json [1m]))'), instantAt(60))),
+      {
+        [JSON.stringify({ __error__: 'JSONParserErr' })]: '1',
+      },
+    );
+    assert.deepEqual(
+      vectorMap(await run(q('count_over_time({job="b"} | json | __error__="" [1m])'), instantAt(60))),
+      {},
+    );
   });
 });

@@ -59,7 +59,7 @@ async function collectSeries(
   span: RangeSpan,
 ): Promise<SeriesData[]> {
   const grouping = lineGrouping(e, ctx.outerGrouping);
-  const withValues = !COUNT_OPS.has(e.op);
+  const withValues = e.unwrap !== null || !COUNT_OPS.has(e.op);
   const process = lineProcessor(e, ctx);
 
   const interner = new LabelSetInterner();
@@ -137,7 +137,9 @@ function windowSeries(
   const fn = VALUE_FUNCTIONS[e.op];
   const rangeSec = e.rangeMs / 1000;
   const groupsErrors = e.grouping !== null && !e.grouping.without && e.grouping.labels.includes(ERROR_LABEL);
-  const hasError = !ctx.preserveErrors && !groupsErrors && s.labels.has(ERROR_LABEL);
+  // recorded: Loki's absent_over_time never fails on an error sample (it only asks "any samples?")
+  const hasError =
+    e.op !== 'absent_over_time' && !ctx.preserveErrors && !groupsErrors && s.labels.has(ERROR_LABEL);
   let lo = 0;
   let hi = 0;
   for (let i = 0; i < span.count; i++) {
