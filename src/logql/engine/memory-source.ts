@@ -4,13 +4,23 @@
  * labels come from `stream`, structured metadata from the optional third element of each value,
  * as Loki stores them.
  *
- * Line filters are applied while reading, by the pipeline's own line-filter code.
+ * Line filters are applied while reading, by the pipeline's own line-filter code. Both pushdown
+ * methods are implemented by running the real pipeline, so they answer every request: this source
+ * is the reference the SQL source's pushdown is checked against.
  */
 import type { LineFilterStage, Matcher } from '../ast.ts';
 import type { LogEntry } from '../pipeline/types.ts';
 import { compileAnchored } from '../../promql/functions/re2.ts';
-import { compileLineFilter } from '../pipeline/index.ts';
-import type { BucketAggregationRequest, BucketAggregator, BucketRow } from './metric/pushdown-types.ts';
+import { compileExtractor, compileLineFilter, compilePipeline } from '../pipeline/index.ts';
+import { LabelSetInterner, type LabelSet } from './metric/labels.ts';
+import type {
+  BucketAggregationRequest,
+  BucketRow,
+  MetricPushdown,
+  SampleReadRequest,
+  SampleSeries,
+} from './metric/pushdown-types.ts';
+import { reduceLabels } from './metric/range-common.ts';
 import type { LogReadRequest, LogSource } from './source-types.ts';
 
 export interface LokiPushBody {
@@ -36,12 +46,15 @@ function matchesAll(labels: Readonly<Record<string, string>>, matchers: readonly
   });
 }
 
-export class MemoryLogSource implements LogSource, BucketAggregator {
+type PushdownRequest = Pick<BucketAggregationRequest, 'matchers' | 'pipeline' | 'grouping'>;
+
+export class MemoryLogSource implements LogSource, MetricPushdown {
   /** every entry, oldest first; ties keep the order of the push body */
   private readonly entries: LogEntry[];
-  /** how many times read() and aggregateBuckets() were called (for tests) */
+  /** how many times each method was called (for tests) */
   reads = 0;
   bucketReads = 0;
+  sampleReads = 0;
 
   constructor(body: LokiPushBody) {
     const entries: LogEntry[] = [];
@@ -110,28 +123,64 @@ export class MemoryLogSource implements LogSource, BucketAggregator {
     if (batch.length > 0) yield batch;
   }
 
-  aggregateBuckets(req: BucketAggregationRequest): Promise<readonly BucketRow[] | null> {
-    this.bucketReads++;
-    const endNs = req.originNs + BigInt(req.bucketCount) * req.bucketNs;
-    const from = this.lowerBound(req.originNs + 1n);
-    const to = this.lowerBound(endNs + 1n);
-    const pick = this.selected(req, from, to);
-    // one row per (stream, metadata, bucket); equal label sets in two rows are merged by the caller
-    const streamIds = new Map<Readonly<Record<string, string>>, number>();
-    const rows = new Map<string, BucketRow>();
+  /** The lines of `[from, to)` of the selected streams through the request's pipeline, labels reduced. */
+  private *piped(req: PushdownRequest, from: number, to: number) {
+    const pick = this.selected({ matchers: req.matchers, lineFilters: [] }, from, to);
+    const pipeline = compilePipeline(req.pipeline);
+    const interner = new LabelSetInterner();
     for (let k = from; k < to; k++) {
       const e = pick(k);
       if (e === null) continue;
-      const bucket = Number((e.ts - req.originNs - 1n) / req.bucketNs);
-      let sid = streamIds.get(e.stream);
-      if (sid === undefined) streamIds.set(e.stream, (sid = streamIds.size));
-      const key = `${sid}\u0001${e.metadata === NO_METADATA ? '' : JSON.stringify(e.metadata)}\u0001${bucket}`;
-      let row = rows.get(key);
-      if (!row) rows.set(key, (row = { stream: e.stream, metadata: e.metadata, bucket, count: 0, bytes: 0 }));
-      row.count++;
-      if (req.withBytes) row.bytes += Buffer.byteLength(e.line, 'utf8');
+      const out = pipeline.process(e);
+      if (out === null) continue;
+      const labels = interner.intern(req.grouping ? reduceLabels(out.labels, req.grouping) : out.labels);
+      yield { entry: e, line: out.line, labels };
     }
-    const out = [...rows.values()];
-    return Promise.resolve(out);
+  }
+
+  aggregateBuckets(req: BucketAggregationRequest): Promise<readonly BucketRow[] | null> {
+    this.bucketReads++;
+    const endNs = req.originNs + BigInt(req.bucketCount) * req.bucketNs;
+    const rows = new Map<LabelSet, Map<number, BucketRow>>();
+    for (const { entry, line, labels } of this.piped(
+      req,
+      this.lowerBound(req.originNs + 1n),
+      this.lowerBound(endNs + 1n),
+    )) {
+      const bucket = Number((entry.ts - req.originNs - 1n) / req.bucketNs);
+      let byBucket = rows.get(labels);
+      if (!byBucket) rows.set(labels, (byBucket = new Map<number, BucketRow>()));
+      let row = byBucket.get(bucket);
+      if (!row) byBucket.set(bucket, (row = { labels: labels.toRecord(), bucket, count: 0, bytes: 0 }));
+      row.count++;
+      if (req.withBytes) row.bytes += Buffer.byteLength(line, 'utf8');
+    }
+    return Promise.resolve([...rows.values()].flatMap((byBucket) => [...byBucket.values()]));
+  }
+
+  readSamples(req: SampleReadRequest): Promise<readonly SampleSeries[] | null> {
+    this.sampleReads++;
+    const pick = this.selected({ matchers: req.matchers, lineFilters: [] }, 0, this.entries.length);
+    const extractor = compileExtractor(req.pipeline, req.unwrap);
+    const interner = new LabelSetInterner();
+    const series = new Map<LabelSet, { ts: bigint[]; values: number[] }>();
+    for (let k = this.lowerBound(req.startNs); k < this.lowerBound(req.endNs); k++) {
+      const e = pick(k);
+      if (e === null) continue;
+      const out = extractor.process(e);
+      if (out === null) continue;
+      const labels = interner.intern(req.grouping ? reduceLabels(out.labels, req.grouping) : out.labels);
+      let s = series.get(labels);
+      if (!s) series.set(labels, (s = { ts: [] as bigint[], values: [] as number[] }));
+      s.ts.push(e.ts);
+      s.values.push(out.value);
+    }
+    return Promise.resolve(
+      [...series].map(([labels, s]) => ({
+        labels: labels.toRecord(),
+        timestampsNs: BigInt64Array.from(s.ts),
+        values: Float64Array.from(s.values),
+      })),
+    );
   }
 }

@@ -10,4 +10,10 @@ export const evaluateMetric: EvaluateMetric = (
   params: MetricQueryParams,
 ): Promise<MetricResult> => evaluateMetricWith(expr, source, params);
 
-export type { BucketAggregationRequest, BucketAggregator, BucketRow } from './pushdown-types.ts';
+export type {
+  BucketAggregationRequest,
+  BucketRow,
+  MetricPushdown,
+  SampleReadRequest,
+  SampleSeries,
+} from './pushdown-types.ts';

@@ -6,8 +6,9 @@
  */
 import type { RangeAggregationExpr } from '../../ast.ts';
 import type { LogSource } from '../source-types.ts';
-import { LabelSet, LabelSetInterner } from './labels.ts';
-import type { BucketAggregator } from './pushdown-types.ts';
+import { pipelineError } from './errors.ts';
+import { ERROR_LABEL, LabelSet, LabelSetInterner } from './labels.ts';
+import type { MetricPushdown } from './pushdown-types.ts';
 import { lineGrouping, reduceLabels, type RangeContext, type RangeSpan } from './range-common.ts';
 import type { Sample } from './values.ts';
 
@@ -25,12 +26,11 @@ const MAX_BUCKETS = 100_000;
 export function canPushDown(
   e: RangeAggregationExpr,
   source: LogSource,
-): source is LogSource & BucketAggregator {
+): source is LogSource & Pick<MetricPushdown, 'aggregateBuckets'> {
   return (
     PUSHDOWN_OPS.has(e.op) &&
     e.unwrap === null &&
-    e.selector.pipeline.every((s) => s.type === 'LineFilter') &&
-    typeof (source as Partial<BucketAggregator>).aggregateBuckets === 'function'
+    typeof (source as Partial<MetricPushdown>).aggregateBuckets === 'function'
   );
 }
 
@@ -48,7 +48,7 @@ interface BucketSeries {
 /** Fills `steps` and answers true, or answers false when the source declines. */
 export async function aggregateWithBuckets(
   e: RangeAggregationExpr,
-  source: LogSource & BucketAggregator,
+  source: LogSource & Pick<MetricPushdown, 'aggregateBuckets'>,
   ctx: RangeContext,
   span: RangeSpan,
   steps: Sample[][],
@@ -60,7 +60,7 @@ export async function aggregateWithBuckets(
   const grouping = lineGrouping(e, ctx.outerGrouping);
   const rows = await source.aggregateBuckets({
     matchers: e.selector.matchers,
-    lineFilters: e.selector.pipeline.filter((s) => s.type === 'LineFilter'),
+    pipeline: e.selector.pipeline,
     originNs: span.originNs,
     bucketNs: BigInt(width),
     bucketCount,
@@ -74,10 +74,8 @@ export async function aggregateWithBuckets(
   const series = new Map<LabelSet, BucketSeries>();
   for (const row of rows) {
     if (row.bucket < 0 || row.bucket >= bucketCount) continue;
-    let labels = new Map(Object.entries(row.stream));
-    for (const [k, v] of Object.entries(row.metadata)) labels.set(k, v);
-    if (grouping) labels = reduceLabels(labels, grouping);
-    const set = interner.intern(labels);
+    const labels = new Map(Object.entries(row.labels));
+    const set = interner.intern(grouping ? reduceLabels(labels, grouping) : labels);
     let s = series.get(set);
     if (s === undefined) {
       s = {
@@ -95,7 +93,9 @@ export async function aggregateWithBuckets(
   const rangeSec = e.rangeMs / 1000;
   const perStep = span.step / width;
   const perRange = span.range / width;
+  const failOnError = !ctx.preserveErrors && e.op !== 'absent_over_time';
   for (const s of series.values()) {
+    if (failOnError && s.labels.has(ERROR_LABEL)) throw pipelineError(s.labels);
     for (let k = 1; k <= bucketCount; k++) {
       s.counts[k] = (s.counts[k] as number) + (s.counts[k - 1] as number);
       if (withBytes) s.bytes[k] = (s.bytes[k] as number) + (s.bytes[k - 1] as number);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryLogSource } from '../memory-source.ts';
+import type { SampleExpr } from '../../ast.ts';
+import { parseLogQL } from '../../parser/index.ts';
+import { MemoryLogSource, type LokiPushBody } from '../memory-source.ts';
 import { VALUE_FUNCTIONS } from './range-functions.ts';
 import {
   contains,
@@ -12,7 +14,9 @@ import {
   rangeOf,
   re,
   run,
+  SEC,
   smallBody,
+  T0,
   vectorMap,
 } from './test-helpers.ts';
 
@@ -117,6 +121,70 @@ describe('range aggregations over lines', () => {
       }
     }
     assert.ok(src.bucketReads > 0);
+  });
+});
+
+describe('unwrapped range aggregations', () => {
+  const at = (s: number) => String(T0 + BigInt(s) * SEC);
+  const body = {
+    streams: [
+      {
+        stream: { job: 'w', host: 'x' },
+        values: [
+          [at(1), 'took=3'],
+          [at(2), 'took=1'],
+          [at(3), 'took=4'],
+          [at(50), 'other=1'],
+        ],
+      },
+      {
+        stream: { job: 'w', host: 'y' },
+        values: [
+          [at(4), 'took=10'],
+          [at(5), 'took=1.5s'],
+        ],
+      },
+    ],
+  } as LokiPushBody;
+  const q = (text: string) => parseLogQL(text) as SampleExpr;
+
+  it('give the same answers through readSamples and through the line path', async () => {
+    const src = new MemoryLogSource(body);
+    for (const text of [
+      'quantile_over_time(0.5, {job="w"} | logfmt | unwrap took | __error__="" [1m]) by (job)',
+      'sum_over_time({job="w"} | logfmt | unwrap took | __error__="" [1m])',
+      'max_over_time({job="w"} | logfmt | unwrap took | __error__="" [1m]) by (host)',
+      'rate_counter({job="w"} | logfmt | unwrap took | __error__="" [1m])',
+    ]) {
+      for (const params of [instantAt(60), rangeOf(0, 60, 2)]) {
+        assert.deepEqual(await run(q(text), params, src), await run(q(text), params, linesOnly(src)), text);
+      }
+    }
+    assert.ok(src.sampleReads > 0);
+    assert.deepEqual(
+      vectorMap(
+        await run(
+          q('sum_over_time({job="w"} | logfmt | unwrap took | __error__="" [1m])'),
+          instantAt(60),
+          src,
+        ),
+      ),
+      {
+        [JSON.stringify({ host: 'x', job: 'w' })]: '8',
+        [JSON.stringify({ host: 'y', job: 'w' })]: '10',
+      },
+    );
+  });
+
+  it('a value that does not convert fails the query', async () => {
+    await assert.rejects(
+      run(
+        q('sum_over_time({job="w"} | logfmt | unwrap took [1m])'),
+        instantAt(60),
+        new MemoryLogSource(body),
+      ),
+      { message: /^pipeline error: 'SampleExtractionErr' for series: / },
+    );
   });
 });
 

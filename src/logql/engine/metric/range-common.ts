@@ -78,10 +78,11 @@ export function lineGrouping(e: RangeAggregationExpr, outer: Grouping | null): G
 }
 
 /** Reduce a label map by a grouping; `by` keeps the error labels so that errors still fail. */
-export function reduceLabels(labels: Map<string, string>, g: Grouping): Map<string, string> {
+export function reduceLabels(labels: ReadonlyMap<string, string>, g: Grouping): Map<string, string> {
   if (g.without) {
-    for (const n of g.labels) labels.delete(n);
-    return labels;
+    const out = new Map(labels);
+    for (const n of g.labels) out.delete(n);
+    return out;
   }
   const out = new Map<string, string>();
   for (const n of g.labels) {

@@ -10,7 +10,9 @@
 import type { RangeAggregationExpr } from '../../ast.ts';
 import type { LogEntry } from '../../pipeline/types.ts';
 import { pipelineError, queryError } from './errors.ts';
-import { ERROR_LABEL, LabelSetInterner, type LabelSet } from './labels.ts';
+import type { LogSource } from '../source-types.ts';
+import { ERROR_LABEL, LabelSet, LabelSetInterner } from './labels.ts';
+import type { MetricPushdown } from './pushdown-types.ts';
 import { aggregateWithBuckets, canPushDown } from './pushdown.ts';
 import {
   absentLabels,
@@ -53,11 +55,48 @@ interface SeriesData {
 const COUNT_OPS = new Set(['count_over_time', 'rate', 'absent_over_time']);
 const BYTES_OPS = new Set(['bytes_over_time', 'bytes_rate']);
 
+/** The unwrap ops through the source's readSamples, or null when it has none or declines. */
+async function pushedSamples(
+  e: RangeAggregationExpr,
+  ctx: RangeContext,
+  span: RangeSpan,
+): Promise<SeriesData[] | null> {
+  const source = ctx.source as LogSource & Partial<MetricPushdown>;
+  if (e.unwrap === null || typeof source.readSamples !== 'function') return null;
+  const got = await source.readSamples({
+    matchers: e.selector.matchers,
+    pipeline: e.selector.pipeline,
+    unwrap: e.unwrap,
+    grouping: lineGrouping(e, ctx.outerGrouping),
+    startNs: span.originNs + 1n,
+    endNs: span.originNs + BigInt(span.lastEnd) + 1n,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+  if (got === null) return null;
+  const series = new Map<string, SeriesData>();
+  for (const g of got) {
+    const labels = LabelSet.fromRecord(g.labels);
+    let s = series.get(labels.key);
+    if (s === undefined) series.set(labels.key, (s = { labels, ts: [], values: [], sorted: true }));
+    // a second series with the same labels is appended and sorted below
+    if (s.ts.length > 0) s.sorted = false;
+    for (let k = 0; k < g.timestampsNs.length; k++) {
+      s.ts.push(Number((g.timestampsNs[k] as bigint) - span.originNs));
+      s.values.push(g.values[k] as number);
+    }
+  }
+  const list = [...series.values()];
+  for (const s of list) if (!s.sorted) sortSeries(s, true);
+  return list;
+}
+
 async function collectSeries(
   e: RangeAggregationExpr,
   ctx: RangeContext,
   span: RangeSpan,
 ): Promise<SeriesData[]> {
+  const pushed = await pushedSamples(e, ctx, span);
+  if (pushed !== null) return pushed;
   const grouping = lineGrouping(e, ctx.outerGrouping);
   const withValues = e.unwrap !== null || !COUNT_OPS.has(e.op);
   const process = lineProcessor(e, ctx);
