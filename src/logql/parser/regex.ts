@@ -1,33 +1,9 @@
-/**
- * RE2 syntax checks with Go's error texts (`error parsing regexp: missing closing ): \`(a\``).
- * Go names the offending fragment; for the errors that concern the whole pattern (unbalanced
- * parentheses) that is the pattern, elsewhere we also name the whole pattern (a known difference).
- */
-import { Re2SyntaxError, translateRe2 } from '../../promql/functions/re2.ts';
+/** RE2 syntax checks with Go's error texts (`error parsing regexp: missing closing ): \`(a\``), from re2js. */
+import { translateRe2 } from '../../promql/functions/re2.ts';
+import { re2Error } from '../regex.ts';
 
 /** Go's message for an invalid RE2 pattern, or null when the pattern is valid. */
-export function regexpError(pattern: string): string | null {
-  let code: string;
-  try {
-    const { source, flags } = translateRe2(pattern);
-    new RegExp(source, `u${flags}`);
-    return null;
-  } catch (e) {
-    if (e instanceof Re2SyntaxError) code = e.message;
-    else code = jsToGoCode((e as Error).message);
-  }
-  return `error parsing regexp: ${code}: \`${pattern}\``;
-}
-
-function jsToGoCode(msg: string): string {
-  if (/nothing to repeat/i.test(msg)) return 'missing argument to repetition operator';
-  if (/unterminated group/i.test(msg)) return 'missing closing )';
-  if (/unmatched '\)'/i.test(msg)) return 'unexpected )';
-  if (/unterminated character class/i.test(msg)) return 'missing closing ]';
-  if (/range out of order/i.test(msg)) return 'invalid character class range';
-  if (/invalid escape/i.test(msg)) return 'invalid escape sequence';
-  return 'invalid or unsupported Perl syntax';
-}
+export const regexpError = re2Error;
 
 /** Whether an RE2 pattern, fully anchored as label matchers are, matches the empty string. */
 export function matchesEmpty(pattern: string): boolean {

@@ -233,14 +233,16 @@ export function stringValue(s: string, from: number, to: number): string {
 }
 
 /**
- * jsonparser.ObjectEach over the object starting at or after `from`. `cb` gets the key (already
- * unescaped) and the value; returns an error message or null.
+ * jsonparser.ObjectEach over the object starting at or after `from`. `cb` gets `ctx` (passed
+ * through, so that callers need no per-call closure), the key (already unescaped) and the value;
+ * returns an error message or null.
  */
 export function objectEach(
   s: string,
   from: number,
   to: number,
-  cb: (key: string, v: Value) => string | null,
+  cb: (ctx: string, key: string, v: Value) => string | null,
+  ctx = '',
 ): string | null {
   let o = nextToken(s, from, to);
   if (o < 0 || s.charCodeAt(o) !== 0x7b) return ERR_MALFORMED_OBJECT;
@@ -267,7 +269,7 @@ export function objectEach(
     o++;
     getValue(s, o, to, v);
     if (v.error !== null) return v.error;
-    const err = cb(key, v);
+    const err = cb(ctx, key, v);
     if (err !== null) return err;
     o = nextToken(s, v.next, to);
     if (o < 0) return ERR_MALFORMED_ARRAY;

@@ -52,34 +52,57 @@ function appendSanitized(prefix: string, key: string): string {
   return prefix + out;
 }
 
-/** `| json` without parameters. */
+/**
+ * `| json` without parameters. The walk is a reusable object rather than per-line closures, and
+ * label names are memoised per (prefix, key): this stage runs on every line of a query.
+ */
+class JsonAllWalker {
+  private line = '';
+  private st: LabelState | null = null;
+  /** prefix → raw key → sanitized label name (before the `_extracted` rename) */
+  private readonly names = new Map<string, Map<string, string>>();
+  private namesSize = 0;
+  private readonly onField = (prefix: string, key: string, v: Value): string | null => {
+    const line = this.line;
+    if (v.type === VT.Object) return this.walk(this.nameOf(prefix, key), v.start, v.end);
+    const text = valueText(line, v);
+    if (text === null) return null;
+    const name = this.nameOf(prefix, key);
+    if (name === '') return null;
+    const st = this.st!;
+    st.labels.set(st.parsedName(name), text);
+    return null;
+  };
+
+  private nameOf(prefix: string, key: string): string {
+    let byKey = this.names.get(prefix);
+    if (byKey === undefined) {
+      byKey = new Map();
+      if (this.namesSize < 10_000) this.names.set(prefix, byKey);
+    }
+    let n = byKey.get(key);
+    if (n === undefined) {
+      n = prefix === '' ? sanitizeLabelKey(key) : appendSanitized(`${prefix}_`, key);
+      if (this.namesSize++ < 10_000) byKey.set(key, n);
+    }
+    return n;
+  }
+
+  walk(prefix: string, from: number, to: number): string | null {
+    return objectEach(this.line, from, to, this.onField, prefix);
+  }
+
+  run(line: string, st: LabelState): string | null {
+    this.line = line;
+    this.st = st;
+    return this.walk('', 0, line.length);
+  }
+}
+
 export function jsonAllStage(): Stage {
-  // sanitized names of top-level keys, memoised (the key → name mapping never changes)
-  const names = new Map<string, string>();
+  const w = new JsonAllWalker();
   return (line, st) => {
-    const labels = st.labels;
-    const walk = (prefix: string, from: number, to: number): string | null =>
-      objectEach(line, from, to, (key, v) => {
-        if (v.type === VT.Object) {
-          const p = prefix === '' ? appendSanitized('', key) : appendSanitized(`${prefix}_`, key);
-          return walk(p, v.start, v.end);
-        }
-        const text = valueText(line, v);
-        if (text === null) return null;
-        let name: string;
-        if (prefix === '') {
-          let n = names.get(key);
-          if (n === undefined) {
-            n = sanitizeLabelKey(key);
-            if (names.size < 10_000) names.set(key, n);
-          }
-          name = n;
-        } else name = appendSanitized(`${prefix}_`, key);
-        if (name === '') return null;
-        labels.set(st.parsedName(name), text);
-        return null;
-      });
-    const err = walk('', 0, line.length);
+    const err = w.run(line, st);
     if (err !== null) st.setError(JSON_PARSER_ERR, err);
     return line;
   };
@@ -156,7 +179,7 @@ function searchIn(s: string, from: number, to: number, keys: string[]): number {
       continue;
     }
     let found = -1;
-    const err = objectEach(s, at, end, (key, val) => {
+    const err = objectEach(s, at, end, (_p, key, val) => {
       if (key === k && found < 0) {
         found = val.type === VT.String ? val.start - 1 : val.start;
         return 'stop';
@@ -361,7 +384,7 @@ export function unpackStage(): Stage {
     }
     let entry: string | null = null;
     const found: string[] = [];
-    const err = objectEach(line, 0, line.length, (key, v) => {
+    const err = objectEach(line, 0, line.length, (_p, key, v) => {
       if (v.type !== VT.String) return null;
       if (key === '_entry') {
         const e = unescape(line, v.start, v.end);

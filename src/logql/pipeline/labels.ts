@@ -22,12 +22,15 @@ export class LabelState {
 
   private lastStream: Readonly<Record<string, string>> | null = null;
   private lastStreamEntries: [string, string][] = [];
+  /** parsedName answers for the current stream (entries of one stream share its object) */
+  private renames = new Map<string, string>();
 
   /** Starts a new entry: a fresh Map (the previous one may be held by the caller). */
   reset(entry: LogEntry): void {
     if (entry.stream !== this.lastStream) {
       this.lastStream = entry.stream;
       this.lastStreamEntries = Object.entries(entry.stream);
+      this.renames = new Map();
     }
     this.stream = entry.stream;
     this.ts = entry.ts;
@@ -44,7 +47,12 @@ export class LabelState {
 
   /** The name a parser stores `key` under: `<key>_extracted` when a stream label has that name. */
   parsedName(key: string): string {
-    return this.streamHas(key) ? key + DUPLICATE_SUFFIX : key;
+    let n = this.renames.get(key);
+    if (n === undefined) {
+      n = this.streamHas(key) ? key + DUPLICATE_SUFFIX : key;
+      if (this.renames.size < 10_000) this.renames.set(key, n);
+    }
+    return n;
   }
 
   setError(err: string, details: string | null): void {
