@@ -97,6 +97,25 @@ function rateCounter({ ts, values, lo, hi, rangeMs }: WindowInput): number {
   return result / (rangeMs / 1000);
 }
 
+/**
+ * Prometheus' quantile (what Loki uses). A typed-array sort (native, no comparator) is several
+ * times faster on the large windows of log samples; it puts NaN last where Prometheus puts it
+ * first, so windows holding a NaN take the general path.
+ */
+function quantile({ values, lo, hi, param }: WindowInput): number {
+  const q = param ?? Number.NaN;
+  const sorted = Float64Array.from(values.slice(lo, hi)).sort();
+  if (Number.isNaN(sorted[sorted.length - 1]) || Number.isNaN(q) || q < 0 || q > 1) {
+    return quantileOf(q, values.slice(lo, hi));
+  }
+  const n = sorted.length;
+  const rank = q * (n - 1);
+  const lower = Math.max(0, Math.floor(rank));
+  const upper = Math.min(n - 1, lower + 1);
+  const weight = rank - Math.floor(rank);
+  return (sorted[lower] as number) * (1 - weight) + (sorted[upper] as number) * weight;
+}
+
 /** Functions over the unwrapped values (and bytes_*); count-based ops are computed by the caller. */
 export const VALUE_FUNCTIONS: Partial<Record<RangeOp, WindowFn>> = {
   sum_over_time: sum,
@@ -108,7 +127,7 @@ export const VALUE_FUNCTIONS: Partial<Record<RangeOp, WindowFn>> = {
   min_over_time: extreme(false),
   stdvar_over_time: stdvar,
   stddev_over_time: (w) => Math.sqrt(stdvar(w)),
-  quantile_over_time: (w) => quantileOf(w.param ?? Number.NaN, w.values.slice(w.lo, w.hi)),
+  quantile_over_time: quantile,
   first_over_time: (w) => w.values[w.lo] as number,
   last_over_time: (w) => w.values[w.hi - 1] as number,
   rate_counter: rateCounter,
