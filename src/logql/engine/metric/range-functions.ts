@@ -98,22 +98,14 @@ function rateCounter({ ts, values, lo, hi, rangeMs }: WindowInput): number {
 }
 
 /**
- * Prometheus' quantile (what Loki uses). A typed-array sort (native, no comparator) is several
- * times faster on the large windows of log samples; it puts NaN last where Prometheus puts it
- * first, so windows holding a NaN take the general path.
+ * Prometheus' quantile (what Loki uses). The window is first sorted as a typed array (native,
+ * no comparator: several times faster on the large windows of log samples), so quantileOf's own
+ * sort meets sorted input and runs in linear time. NaN sorts last here and first there, which
+ * quantileOf's sort still puts right.
  */
 function quantile({ values, lo, hi, param }: WindowInput): number {
-  const q = param ?? Number.NaN;
   const sorted = Float64Array.from(values.slice(lo, hi)).sort();
-  if (Number.isNaN(sorted[sorted.length - 1]) || Number.isNaN(q) || q < 0 || q > 1) {
-    return quantileOf(q, values.slice(lo, hi));
-  }
-  const n = sorted.length;
-  const rank = q * (n - 1);
-  const lower = Math.max(0, Math.floor(rank));
-  const upper = Math.min(n - 1, lower + 1);
-  const weight = rank - Math.floor(rank);
-  return (sorted[lower] as number) * (1 - weight) + (sorted[upper] as number) * weight;
+  return quantileOf(param ?? Number.NaN, Array.from(sorted));
 }
 
 /** Functions over the unwrapped values (and bytes_*); count-based ops are computed by the caller. */
