@@ -4,12 +4,13 @@
  * log queries are refused; `limit` is checked against `max_entries_limit_per_query` for log
  * queries only) are applied here, after parsing, in Loki's order.
  */
-import { MoleError, badRequest } from '../../lib/errors.ts';
-import { isLogSelector, type SampleExpr } from '../ast.ts';
+import { badRequest } from '../../lib/errors.ts';
+import { isLogSelector } from '../ast.ts';
 import { parseLogQL } from '../parser/index.ts';
 import { compilePipeline } from '../pipeline/index.ts';
 import { evaluateLogQuery, type LokiStream } from './log-query.ts';
-import type { EvaluateMetric, MetricResult } from './metric-types.ts';
+import { evaluateMetric } from './metric/index.ts';
+import type { MetricResult } from './metric-types.ts';
 import type { LogSource } from './source-types.ts';
 
 export interface LogQLLimits {
@@ -37,16 +38,6 @@ export interface LogQLRequest extends LogQLQuery {
 }
 
 export type LogQLData = { resultType: 'streams'; result: LokiStream[] } | MetricResult;
-
-/** Until metric evaluation lands (src/logql/engine/metric/), metric queries answer 501. */
-const evaluateMetric: EvaluateMetric = (expr: SampleExpr) =>
-  Promise.reject(
-    new MoleError(`metric queries are not implemented yet (${expr.type})`, {
-      code: 'MS_ERR_NOT_IMPLEMENTED',
-      status: 501,
-      reason: 'bad_request',
-    }),
-  );
 
 export async function runLogQL(source: LogSource, req: LogQLRequest): Promise<LogQLData> {
   const expr = parseLogQL(req.query);
