@@ -75,9 +75,13 @@ export class QueryExecutor {
     this.slots = new Semaphore(deps.config.maxConcurrent);
   }
 
-  async search(org: OrgId, req: SearchRequest): Promise<SearchResult> {
-    const started = performance.now();
-    const release = await this.slots.acquire(
+  /**
+   * A slot of `query.maxConcurrent`, shared by every query language (SQL here, LogQL in
+   * src/logql/api): waits up to `query.maxQueueMs`, then throws a retryable 503. Call the
+   * returned function exactly once when the query ends.
+   */
+  acquireSlot(): Promise<() => void> {
+    return this.slots.acquire(
       this.deps.config.maxQueueMs,
       () =>
         new MoleError(
@@ -90,6 +94,11 @@ export class QueryExecutor {
           },
         ),
     );
+  }
+
+  async search(org: OrgId, req: SearchRequest): Promise<SearchResult> {
+    const started = performance.now();
+    const release = await this.acquireSlot();
     const engine = await this.deps.engines.get(org);
     const conn = await engine.connect();
     const pinned: { s: StreamState; tables: MemTable[] }[] = [];

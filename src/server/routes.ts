@@ -58,6 +58,8 @@ export interface RouteHandlers {
     patterns: H;
     detectedFields: H;
     detectedLabels: H;
+    detectedFieldValues: H;
+    drilldownLimits: H;
     formatQuery: H;
     buildinfo: H;
     tail: H;
@@ -126,6 +128,8 @@ function lokiApiRoutes(h: RouteHandlers['lokiApi']): Route[] {
     ['patterns', h.patterns, ['GET', 'POST']],
     ['detected_fields', h.detectedFields, ['GET']],
     ['detected_labels', h.detectedLabels, ['GET']],
+    ['detected_field/:name/values', h.detectedFieldValues, ['GET']],
+    ['drilldown-limits', h.drilldownLimits, ['GET']],
     ['format_query', h.formatQuery, ['GET', 'POST']],
     ['status/buildinfo', h.buildinfo, ['GET']],
   ];
@@ -139,14 +143,15 @@ function lokiApiRoutes(h: RouteHandlers['lokiApi']): Route[] {
         handler,
       })),
     ),
-    {
+    // v2alpha/tail: the path Grafana's experimental backend streaming dials; the same protocol
+    ...['/loki/api/v1/tail', '/loki/api/v2alpha/tail'].map((path): Route => ({
       method: 'GET',
-      path: '/loki/api/v1/tail',
+      path,
       access: 'query',
       org: 'implicit',
       handler: h.tail,
       websocket: true,
-    },
+    })),
   ];
 }
 

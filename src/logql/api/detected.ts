@@ -44,20 +44,21 @@ export interface DetectedField {
   parsers: string[] | null;
 }
 
-export async function detectedFields(
+/** Every field of the sample lines (see the header), with its values, in the order first seen. */
+async function sampleFields(
   store: LogStore,
   org: OrgId,
   range: TimeRange,
   sel: SelectorQuery,
-  opts: { lineLimit: number; fieldLimit: number },
-): Promise<DetectedField[]> {
+  lineLimit: number,
+): Promise<Map<string, FieldAcc>> {
   // the query's own pipeline first (line filters, label filters), then the parsers
   const filter = sel.pipeline.length ? compilePipeline(sel.pipeline) : null;
   const parser = (stage: PipelineStage) => compilePipeline([stage]);
   const json = parser({ type: 'Json', params: [], pos: POS });
   const logfmt = parser({ type: 'Logfmt', strict: false, keepEmpty: false, params: [], pos: POS });
   const lines = await readLines(store, org, range, sel.matchers, {
-    limit: filter ? opts.lineLimit * 20 : opts.lineLimit,
+    limit: filter ? lineLimit * 20 : lineLimit,
   });
   const fields = new Map<string, FieldAcc>();
   const note = (name: string, value: string, parserName: string | null) => {
@@ -70,7 +71,7 @@ export async function detectedFields(
   };
   let used = 0;
   for (const e of lines) {
-    if (used >= opts.lineLimit) break;
+    if (used >= lineLimit) break;
     if (filter && filter.process(e) === null) continue;
     used++;
     for (const [k, v] of Object.entries(e.metadata)) note(k, v, null);
@@ -87,10 +88,38 @@ export async function detectedFields(
       note(k, v, name);
     }
   }
+  return fields;
+}
+
+export async function detectedFields(
+  store: LogStore,
+  org: OrgId,
+  range: TimeRange,
+  sel: SelectorQuery,
+  opts: { lineLimit: number; fieldLimit: number },
+): Promise<DetectedField[]> {
+  const fields = await sampleFields(store, org, range, sel, opts.lineLimit);
   return [...fields].slice(0, opts.fieldLimit).map(([label, f]) => ({
     label,
     type: f.type,
     cardinality: f.values.size,
     parsers: f.parsers.size ? [...f.parsers].sort() : null,
   }));
+}
+
+/**
+ * `GET /loki/api/v1/detected_field/<name>/values` (Loki ≥ 3.3): the distinct values of one
+ * detected field in the same sample of lines, sorted, at most `limit`.
+ */
+export async function detectedFieldValues(
+  store: LogStore,
+  org: OrgId,
+  range: TimeRange,
+  sel: SelectorQuery,
+  name: string,
+  opts: { lineLimit: number; valueLimit: number },
+): Promise<string[]> {
+  const fields = await sampleFields(store, org, range, sel, opts.lineLimit);
+  const values = [...(fields.get(name)?.values ?? [])].sort();
+  return values.slice(0, opts.valueLimit);
 }

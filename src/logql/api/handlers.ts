@@ -23,7 +23,8 @@ import {
 import { TailHub } from './tail.ts';
 import { patterns } from './patterns.ts';
 import { formatLogQL, parseLogQL } from '../parser/index.ts';
-import { detectedFields } from './detected.ts';
+import { detectedFieldValues, detectedFields } from './detected.ts';
+import type { QuerySlots } from './query.ts';
 import { indexStats, volume, volumeRange, type VolumeOptions } from './volume.ts';
 
 /** The Loki release whose API and answers we reproduce (the conformance set was recorded on it). */
@@ -51,78 +52,161 @@ export function lokiTailHub(deps: { store: LogStoreDeps; log: Logger }): TailHub
   return new TailHub({ store: new LogStore(deps.store), log: deps.log });
 }
 
-export function lokiApiHandlers(deps: { store: LogStoreDeps; log: Logger; version: string; tail: TailHub }) {
+/** What `drilldown-limits` reports: the server's LogQL limits, in Loki's names. */
+export interface DrilldownLimitsConfig {
+  maxEntriesLimitPerQuery: number;
+  maxQuerySeries: number;
+  maxQueryLengthMs: number;
+  timeoutMs: number;
+  /** `streams.defaultRetentionDays` (0 = forever) */
+  retentionDays: number;
+}
+
+/** Prometheus' model.Duration.String() (`30d1h`, `1m`, `0s`), as Loki prints its limits. */
+export function formatModelDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  let rest = ms;
+  let out = '';
+  const unit = (name: string, size: number, exact: boolean) => {
+    if (exact && rest % size !== 0) return;
+    const n = Math.floor(rest / size);
+    if (n > 0) {
+      out += `${n}${name}`;
+      rest -= n * size;
+    }
+  };
+  unit('y', 365 * 86_400_000, true);
+  unit('w', 7 * 86_400_000, true);
+  unit('d', 86_400_000, false);
+  unit('h', 3_600_000, false);
+  unit('m', 60_000, false);
+  unit('s', 1000, false);
+  unit('ms', 1, false);
+  return out;
+}
+
+/**
+ * Loki's `GET /loki/api/v1/drilldown-limits` (what Logs Drilldown reads when it opens): the
+ * limits that apply to every org here. We add no `service_name` or `detected_level` to Loki
+ * pushes (discover_service_name empty, discover_log_levels false); the volume API is on; patterns
+ * are computed at query time (no pattern ingester, nothing persisted).
+ */
+export function drilldownLimits(c: DrilldownLimitsConfig) {
+  return {
+    limits: {
+      discover_log_levels: false,
+      discover_service_name: [],
+      log_level_fields: [],
+      max_entries_limit_per_query: c.maxEntriesLimitPerQuery,
+      max_line_size_truncate: false,
+      max_query_bytes_read: '0B',
+      max_query_length: formatModelDuration(c.maxQueryLengthMs),
+      max_query_lookback: '0s',
+      max_query_range: '0s',
+      max_query_series: c.maxQuerySeries,
+      metric_aggregation_enabled: false,
+      pattern_persistence_enabled: false,
+      query_timeout: formatModelDuration(c.timeoutMs),
+      retention_period: formatModelDuration(c.retentionDays * 86_400_000),
+      volume_enabled: true,
+      volume_max_series: 1000,
+    },
+    pattern_ingester_enabled: false,
+    version: LOKI_API_VERSION,
+  };
+}
+
+export function lokiApiHandlers(deps: {
+  store: LogStoreDeps;
+  log: Logger;
+  version: string;
+  tail: TailHub;
+  /** the query concurrency limit shared with SQL search and LogQL queries */
+  slots: QuerySlots;
+  limits: DrilldownLimitsConfig;
+}) {
   const { log } = deps;
   const store = new LogStore(deps.store);
   const org = (ctx: RequestContext) => ctx.org!.id;
+  /** a Loki handler that reads storage: it runs in a slot of `query.maxConcurrent` */
+  const reading = (handler: (ctx: RequestContext) => Promise<void>) =>
+    loki(async (ctx) => {
+      const release = await deps.slots.acquireSlot();
+      try {
+        await handler(ctx);
+      } finally {
+        release();
+      }
+    }, log);
   return {
-    labels: loki(async (ctx) => {
+    labels: reading(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
       const sel = optionalSelector(p);
       const series = await listSeries(store, org(ctx), timeRange(p), sel ? [sel.matchers] : null);
       success(ctx, labelNames(series));
-    }, log),
-    labelValues: loki(async (ctx) => {
+    }),
+    labelValues: reading(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
       const name = ctx.params.name ?? '';
       const sel = optionalSelector(p);
       const series = await listSeries(store, org(ctx), timeRange(p), sel ? [sel.matchers] : null);
       success(ctx, labelValues(series, name));
-    }, log),
-    series: loki(async (ctx) => {
+    }),
+    series: reading(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
       const selectors = p.getAll('match[]').filter((m) => m.trim() !== '');
       const matchers = selectors.length ? selectors.map((m) => parseSelector(m, 'match[]').matchers) : null;
       success(ctx, await listSeries(store, org(ctx), timeRange(p), matchers));
-    }, log),
-    detectedLabels: loki(async (ctx) => {
+    }),
+    detectedLabels: reading(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
       const sel = optionalSelector(p);
       const series = await listSeries(store, org(ctx), timeRange(p), sel ? [sel.matchers] : null);
       sendJson(ctx.res, 200, { detectedLabels: detectedLabels(series) });
-    }, log),
-    indexStats: loki(async (ctx) => {
+    }),
+    indexStats: reading(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
       const sel = requiredSelector(p);
       sendJson(ctx.res, 200, await indexStats(store, org(ctx), timeRange(p), sel.matchers));
-    }, log),
-    volume: loki(async (ctx) => {
+    }),
+    volume: reading(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
       const sel = requiredSelector(p);
       success(ctx, await volume(store, org(ctx), timeRange(p), sel.matchers, volumeOptions(p)));
-    }, log),
-    volumeRange: loki(async (ctx) => {
+    }),
+    volumeRange: reading(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
       const sel = requiredSelector(p);
       const range = timeRange(p);
-      const stepText = p.get('step');
-      const stepNs = stepText
-        ? parseLokiDuration(stepText, 'step')
-        : defaultStepNs(range.endNs - range.startNs);
-      if (stepNs <= 0n)
-        throw badParam(
-          'zero or negative query resolution step widths are not accepted. Try a positive integer',
-        );
-      if ((range.endNs - range.startNs) / stepNs > 11_000n)
-        throw badParam(
-          'exceeded maximum resolution of 11,000 points per timeseries. Try increasing the value of the step parameter',
-        );
+      const stepNs = stepParam(p, range);
       success(ctx, await volumeRange(store, org(ctx), range, sel.matchers, stepNs, volumeOptions(p)));
-    }, log),
-    patterns: loki(async (ctx) => {
+    }),
+    patterns: reading(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
       const sel = requiredSelector(p);
       const range = timeRange(p);
       const stepNs = stepParam(p, range);
       success(ctx, await patterns(store, org(ctx), range, sel.matchers, stepNs));
-    }, log),
-    detectedFields: loki(async (ctx) => {
+    }),
+    detectedFields: reading(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
       const sel = requiredSelector(p);
       const fieldLimit = intParam(p, 'limit', 1000);
       const lineLimit = intParam(p, 'line_limit', 100);
       const fields = await detectedFields(store, org(ctx), timeRange(p), sel, { lineLimit, fieldLimit });
       sendJson(ctx.res, 200, { fields, limit: fieldLimit });
+    }),
+    detectedFieldValues: reading(async (ctx) => {
+      const p = await readParams(ctx.req, ctx.query);
+      const sel = optionalSelector(p) ?? { matchers: [], pipeline: [] };
+      const values = await detectedFieldValues(store, org(ctx), timeRange(p), sel, ctx.params.name ?? '', {
+        lineLimit: intParam(p, 'line_limit', 100),
+        valueLimit: intParam(p, 'limit', 1000),
+      });
+      sendJson(ctx.res, 200, { values, limit: intParam(p, 'limit', 1000) });
+    }),
+    drilldownLimits: loki(async (ctx) => {
+      sendJson(ctx.res, 200, drilldownLimits(deps.limits));
     }, log),
     formatQuery: loki(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);

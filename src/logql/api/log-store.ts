@@ -18,6 +18,7 @@ import type { StreamRegistry, StreamState } from '../../write/streams.ts';
 import type { Matcher } from '../ast.ts';
 import type { LogEntry } from '../pipeline/types.ts';
 import { mapLabelColumns, type LabelColumn } from '../engine/labels-mapping.ts';
+import { queryTimeoutError, storageRegexpError } from './errors.ts';
 import type { TimeRange } from './params.ts';
 
 export interface LogStoreDeps {
@@ -165,20 +166,15 @@ async function runSql(
     return reader.getRowObjectsJS();
   } catch (e) {
     const message = (e as Error).message ?? String(e);
-    if (/interrupt/i.test(message))
-      throw new MoleError(
-        `query ran longer than query.timeoutMs=${timeoutMs} ms and was stopped; narrow the time range`,
-        {
-          code: 'MS_ERR_QUERY_TIMEOUT',
-          status: 503,
-          reason: 'query_timeout',
-        },
-      );
-    throw new MoleError(`query failed: ${message}`, {
-      code: 'MS_ERR_QUERY_FAILED',
-      status: 400,
-      reason: 'query_failed',
-    });
+    if (/interrupt/i.test(message)) throw queryTimeoutError(timeoutMs);
+    throw (
+      storageRegexpError(e) ??
+      new MoleError(`query failed: ${message}`, {
+        code: 'MS_ERR_QUERY_FAILED',
+        status: 400,
+        reason: 'query_failed',
+      })
+    );
   }
 }
 

@@ -12,8 +12,13 @@ import { MoleError, badRequest } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { RequestContext } from '../../server/router.ts';
 import { readParams } from '../../promql/api/params.ts';
-import { runLogQL, type LogQLLimits, type LogQLQuery } from '../engine/index.ts';
+import type { QueryExecutor } from '../../query/executor.ts';
+import { emptyStats, runLogQL, type LogQLLimits, type LogQLQuery, type LogQLStats } from '../engine/index.ts';
 import { StorageLogSource, type LogSourceDeps } from '../engine/source.ts';
+import { queryTimeoutError, storageRegexpError } from './errors.ts';
+
+/** A slot of the server's query concurrency limit (QueryExecutor's). */
+export type QuerySlots = Pick<QueryExecutor, 'acquireSlot'>;
 
 export interface LokiQueryConfig extends LogQLLimits {
   /** longest `end - start` of a query (Loki's `max_query_length`) */
@@ -191,25 +196,56 @@ function sendJson(res: ServerResponse, body: unknown): void {
   res.end(text);
 }
 
-export function lokiQueryHandlers(deps: { source: LogSourceDeps; config: LokiQueryConfig; log: Logger }) {
+/** The request asks for categorized labels (Grafana sends this header on every data request). */
+export function wantsCategorizedLabels(header: string | string[] | undefined): boolean {
+  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return text.split(',').some((f) => f.trim() === CATEGORIZE_LABELS);
+}
+
+const CATEGORIZE_LABELS = 'categorize-labels';
+
+/** Loki's `stats.summary` (and the querier part Grafana's inspector shows) from what the query counted. */
+function statsJson(stats: LogQLStats, execS: number, queueS: number, filesScanned: number) {
+  const perSecond = (n: number) => (execS > 0 ? Math.round(n / execS) : 0);
+  return {
+    summary: {
+      bytesProcessedPerSecond: perSecond(stats.bytesProcessed),
+      linesProcessedPerSecond: perSecond(stats.linesProcessed),
+      totalBytesProcessed: stats.bytesProcessed,
+      totalLinesProcessed: stats.linesProcessed,
+      execTime: execS,
+      queueTime: queueS,
+      subqueries: 0,
+      totalEntriesReturned: stats.entriesReturned,
+      splits: 0,
+      shards: 0,
+      totalPostFilterLines: stats.entriesReturned,
+      totalStructuredMetadataBytesProcessed: 0,
+    },
+    querier: {
+      store: { totalChunksRef: 0, totalChunksDownloaded: filesScanned, chunksDownloadTime: 0 },
+    },
+  };
+}
+
+export interface LokiQueryDeps {
+  source: LogSourceDeps;
+  config: LokiQueryConfig;
+  /** the query concurrency limit shared with SQL search (`query.maxConcurrent`) */
+  slots: QuerySlots;
+  log: Logger;
+}
+
+export function lokiQueryHandlers(deps: LokiQueryDeps) {
   const { config, log } = deps;
   const handle = (instant: boolean) => async (ctx: RequestContext) => {
-    const started = performance.now();
     const controller = new AbortController();
-    const timer = setTimeout(
-      () =>
-        controller.abort(
-          new MoleError(
-            `query timed out: it ran longer than query.timeoutMs=${config.timeoutMs} ms; narrow the time range or add filters`,
-            { code: 'MS_ERR_QUERY_TIMEOUT', status: 503, reason: 'query_timeout' },
-          ),
-        ),
-      config.timeoutMs,
-    );
     const onClose = () => {
       if (!ctx.res.writableEnded) controller.abort();
     };
     ctx.res.once('close', onClose);
+    let timer: NodeJS.Timeout | undefined;
+    let release: (() => void) | undefined;
     try {
       const p = await readParams(ctx.req, ctx.query);
       const nowNs = BigInt(Date.now()) * NS_PER_MS;
@@ -221,42 +257,34 @@ export function lokiQueryHandlers(deps: { source: LogSourceDeps; config: LokiQue
         throw bad(
           `the query time range exceeds the limit (query length: ${formatGoDuration(lengthNs)}, limit: ${formatGoDuration(BigInt(config.maxQueryLengthMs) * NS_PER_MS)})`,
         );
+      const queued = performance.now();
+      release = await deps.slots.acquireSlot();
+      const started = performance.now();
+      timer = setTimeout(() => controller.abort(queryTimeoutError(config.timeoutMs)), config.timeoutMs);
+      const categorizeLabels = wantsCategorizedLabels(ctx.req.headers['x-loki-response-encoding-flags']);
       const source = new StorageLogSource(deps.source, ctx.org!.id);
-      const data = await runLogQL(source, { ...q, limits: config, signal: controller.signal });
+      const stats = emptyStats();
+      const data = await runLogQL(
+        source,
+        { ...q, limits: config, signal: controller.signal, categorizeLabels },
+        stats,
+      );
       const execS = (performance.now() - started) / 1000;
-      const s = source.stats;
-      const returned =
-        data.resultType === 'streams' ? data.result.reduce((n, st) => n + st.values.length, 0) : 0;
       sendJson(ctx.res, {
         status: 'success',
         data: {
-          ...data,
-          stats: {
-            summary: {
-              bytesProcessedPerSecond: execS > 0 ? Math.round(s.line_bytes / execS) : 0,
-              linesProcessedPerSecond: execS > 0 ? Math.round(s.entries / execS) : 0,
-              totalBytesProcessed: s.line_bytes,
-              totalLinesProcessed: s.entries,
-              execTime: execS,
-              queueTime: 0,
-              subqueries: 0,
-              totalEntriesReturned: returned,
-              splits: 0,
-              shards: 0,
-              totalPostFilterLines: s.entries,
-              totalStructuredMetadataBytesProcessed: 0,
-            },
-            querier: {
-              store: { totalChunksRef: 0, totalChunksDownloaded: s.files_scanned, chunksDownloadTime: 0 },
-            },
-          },
+          resultType: data.resultType,
+          // Loki echoes the flag for every result type (pkg/util/marshal encodeData)
+          ...(categorizeLabels ? { encodingFlags: [CATEGORIZE_LABELS] } : {}),
+          result: data.result,
+          stats: statsJson(stats, execS, (started - queued) / 1000, source.stats.files_scanned),
         },
       });
     } catch (e) {
       const err =
         controller.signal.aborted && controller.signal.reason instanceof MoleError
           ? controller.signal.reason
-          : e;
+          : (storageRegexpError(e) ?? e);
       if (err instanceof MoleError) {
         sendText(ctx.res, err.status, err.message);
       } else {
@@ -265,6 +293,7 @@ export function lokiQueryHandlers(deps: { source: LogSourceDeps; config: LokiQue
       }
     } finally {
       clearTimeout(timer);
+      release?.();
       ctx.res.off('close', onClose);
     }
   };
