@@ -7,44 +7,23 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startServer, type ServerProcess } from './harness.ts';
+import { HEAVY_QUERY, pushLogfmtLines, rangePath } from './logql-heavy.ts';
 
-const T0 = 1_767_225_600_000_000_000n;
 const LINES = 200_000;
-const BATCH = 50_000;
 
 let server: ServerProcess;
 before(async () => {
   server = await startServer();
-  for (let off = 0; off < LINES; off += BATCH) {
-    const values: [string, string][] = [];
-    for (let i = off; i < off + BATCH; i++)
-      values.push([
-        String(T0 + BigInt(i) * 10_000_000n),
-        `level=info msg="request ${i}" status=200 user=u${i % 97}`,
-      ]);
-    const res = await server.fetch('/loki/api/v1/push', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        streams: [
-          { stream: { job: 'heavy' }, values },
-          { stream: { job: 'small' }, values: values.slice(0, 10) },
-        ],
-      }),
-    });
-    assert.equal(res.status, 204, await res.text());
-  }
+  await pushLogfmtLines(server, { job: 'heavy' }, LINES);
+  await pushLogfmtLines(server, { job: 'small' }, 10);
 });
 after(async () => {
   await server?.stop();
 });
 
-const rangePath = (query: string) =>
-  `/loki/api/v1/query_range?${new URLSearchParams({ query, start: String(T0), end: String(T0 + 3600n * 1_000_000_000n), limit: '10' }).toString()}`;
-
 test('/ready and a small query answer while a heavy query runs', async () => {
   let heavyDone = false;
-  const heavy = server.fetch(rangePath('{job="heavy"} | logfmt | user="nobody"')).then(async (r) => {
+  const heavy = server.fetch(rangePath(HEAVY_QUERY)).then(async (r) => {
     const body = await r.text();
     heavyDone = true;
     return { status: r.status, body };
