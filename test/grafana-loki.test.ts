@@ -157,6 +157,24 @@ describe('Grafana Loki data source and Logs Drilldown replay', { skip: missing ?
     assert.equal(summary.totalEntriesReturned, 20);
   });
 
+  test('stats.summary: lines and UTF-8 bytes read, entries returned, exec and queue time', async () => {
+    const body = await get(
+      `/loki/api/v1/query_range?${qs({ direction: 'backward', end: END_NS, limit: '1000', query: '{job="app", host="app-1"} |= `ошибка`', start: START_NS, step: '2000ms' })}`,
+    );
+    const data = body.data as { result: Stream[]; stats: { summary: Record<string, number> } };
+    const lines = data.result.flatMap((s) => s.values.map((v) => v[1]));
+    assert.ok(lines.length > 0);
+    const s = data.stats.summary;
+    assert.equal(s.totalEntriesReturned, lines.length);
+    assert.ok(s.totalLinesProcessed! >= lines.length);
+    const utf8 = lines.reduce((n, l) => n + Buffer.byteLength(l), 0);
+    // the line filter runs in SQL, so exactly the returned lines were read
+    if (s.totalLinesProcessed === lines.length) assert.equal(s.totalBytesProcessed, utf8);
+    assert.ok(s.totalBytesProcessed! >= utf8 && utf8 > lines.reduce((n, l) => n + l.length, 0));
+    assert.ok(s.execTime! > 0 && s.queueTime! >= 0);
+    assert.ok(s.linesProcessedPerSecond! > 0 && s.bytesProcessedPerSecond! > 0);
+  });
+
   test('without the header: no encodingFlags, two-element values, every label in stream', async () => {
     const body = await get(
       `/loki/api/v1/query_range?${qs({ direction: 'backward', end: END_NS, limit: '20', query: '{job="api"} |= "E_TIMEOUT" |~ `"status":50[34]`', start: START_NS, step: '2000ms' })}`,

@@ -242,7 +242,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'query.timeoutMs',
     schema: posInt,
     default: 30_000,
-    help: 'A SQL query running longer is interrupted (ms).',
+    help: 'A query (SQL, PromQL, LogQL and the Loki metadata endpoints) running longer is stopped (ms); LogQL answers 504.',
   },
   {
     key: 'query.maxSqlBytes',
@@ -315,7 +315,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'logql.maxQuerySeries',
     schema: posInt,
     default: 500,
-    help: "Most series a LogQL metric query may return (Loki's `max_query_series`); more is a 400.",
+    help: "Most series a LogQL metric query may return, and most streams (stream-label sets) a log query may read (Loki's `max_query_series`); more is a 400.",
   },
   {
     key: 'logql.maxQueryLengthMs',
