@@ -51,11 +51,15 @@ class TailConn {
 describe('Loki live tail over WebSocket', () => {
   let server: ServerProcess;
   const open: TailConn[] = [];
-  const wsUrl = (params: Record<string, string>) =>
-    `${server.url.replace(/^http/, 'ws')}/loki/api/v1/tail?${new URLSearchParams(params).toString()}`;
-  const connect = (params: Record<string, string>, headers: Record<string, string> = {}) =>
+  const wsUrl = (params: Record<string, string>, path: string) =>
+    `${server.url.replace(/^http/, 'ws')}${path}?${new URLSearchParams(params).toString()}`;
+  const connect = (
+    params: Record<string, string>,
+    headers: Record<string, string> = {},
+    path = '/loki/api/v1/tail',
+  ) =>
     new Promise<TailConn>((resolve, reject) => {
-      const ws = new WebSocket(wsUrl(params), {
+      const ws = new WebSocket(wsUrl(params, path), {
         headers: { authorization: ROOT_AUTH, 'x-scope-orgid': 'default', ...headers },
       });
       const conn = new TailConn(ws);
@@ -121,6 +125,15 @@ describe('Loki live tail over WebSocket', () => {
       ],
       dropped_entries: null,
     });
+    conn.close();
+  });
+
+  test("v2alpha/tail (Grafana's experimental backend streaming) is the same tail", async () => {
+    const conn = await connect({ query: '{job="v2"}' }, {}, '/loki/api/v2alpha/tail');
+    const t0 = nowNs();
+    await push([{ stream: { job: 'v2' }, values: [[t0, 'streamed']] }]);
+    await conn.waitLines(1);
+    assert.deepEqual(conn.frames[0]!.streams, [{ stream: { job: 'v2' }, values: [[t0, 'streamed']] }]);
     conn.close();
   });
 
