@@ -9,7 +9,7 @@ import type { LabelFilterExpr, Matcher, NumericOp } from '../ast.ts';
 import { parseGoDuration, parseGoFloat, parseHumanBytes, type Parsed } from './go-conversions.ts';
 import { compileIpPattern, parseAddr } from './ip.ts';
 import type { LabelState } from './labels.ts';
-import { compileAnchoredRe2 } from './regex.ts';
+import { compileLabelRe2 } from './regex.ts';
 
 export const LABEL_FILTER_ERR = 'LabelFilterErr';
 
@@ -22,11 +22,11 @@ export function compileMatcher(m: Matcher): (value: string) => boolean {
     case '!=':
       return (v) => v !== m.value;
     case '=~': {
-      const re = compileAnchoredRe2(m.value);
+      const re = compileLabelRe2(m.value);
       return (v) => re.test(v);
     }
     case '!~': {
-      const re = compileAnchoredRe2(m.value);
+      const re = compileLabelRe2(m.value);
       return (v) => !re.test(v);
     }
   }
