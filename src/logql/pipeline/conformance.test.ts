@@ -175,10 +175,10 @@ const COUNT_QUERIES: Record<string, [string, PipelineStage[], string[]]> = {
   'parser-11': ['job="db"', [regexp('table=(?P<table>\\w+) op=(?P<op>\\w+)')], ['table', 'op']],
   'labelfilter-07': ['job="api"', [json(), lbl(num('duration_ms', '>', 1000))], ['host']],
   'labelfilter-11': ['job="api"', [json(), lbl(str('__error__', '=', '')), lbl(num('status', '>', 299))], []],
-  // the recorded answer counts bytes=1KB (1000) as `>= 1KiB`: Loki's bound acts as 1000 there
+  // `>= 1KiB` keeps bytes=1KB (1000): Loki compares with humanize.Bytes(1024) = "1.0kB"
   'labelfilter-15': [
     'job="worker"',
-    [logfmt(), lbl(and(bytes('bytes', '>=', 1000), bytes('bytes', '<', 2000)))],
+    [logfmt(), lbl(and(bytes('bytes', '>=', 1024), bytes('bytes', '<', 2000)))],
     ['host'],
   ],
   'labelfilter-16': [

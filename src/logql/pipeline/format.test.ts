@@ -126,3 +126,18 @@ describe('label_format', () => {
     );
   });
 });
+
+describe('bytes label filters (recorded labelfilter-15)', () => {
+  it('compare with the bound as Loki prints it: `>= 1KiB` keeps 1KB, `< 2KB` drops 2KB', () => {
+    const q = '{job="a"} | logfmt | bytes >= 1KiB and bytes < 2KB';
+    for (const [v, kept] of [
+      ['999B', false],
+      ['1KB', true],
+      ['1KiB', true],
+      ['1.9KiB', true],
+      ['2KB', false],
+      ['2KiB', false],
+    ] as const)
+      assert.equal(run(q, `bytes=${v}`) !== null, kept, v);
+  });
+});

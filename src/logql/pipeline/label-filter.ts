@@ -6,7 +6,13 @@
  * line), `ip()` (which, as in Loki, keeps every line that already has an error), and `and` / `or`.
  */
 import type { LabelFilterExpr, Matcher, NumericOp } from '../ast.ts';
-import { parseGoDuration, parseGoFloat, parseHumanBytes, type Parsed } from './go-conversions.ts';
+import {
+  lokiBytesBound,
+  parseGoDuration,
+  parseGoFloat,
+  parseHumanBytes,
+  type Parsed,
+} from './go-conversions.ts';
 import { compileIpPattern, parseAddr } from './ip.ts';
 import type { LabelState } from './labels.ts';
 import { compileLabelRe2 } from './regex.ts';
@@ -75,7 +81,7 @@ export function compileLabelFilter(f: LabelFilterExpr): LabelTest {
     case 'duration':
       return numericTest(f.name, f.op, f.valueNs, parseGoDuration);
     case 'bytes':
-      return numericTest(f.name, f.op, f.value, parseHumanBytes);
+      return numericTest(f.name, f.op, lokiBytesBound(f.value), parseHumanBytes);
     case 'ip': {
       const m = compileIpPattern(f.value);
       const name = f.name;
