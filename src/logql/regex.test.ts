@@ -66,3 +66,24 @@ test("invalid patterns give Go's messages", () => {
   assert.equal(re2Error('(?=x)'), 'error parsing regexp: invalid or unsupported Perl syntax: `(?=`');
   assert.throws(() => compileRe2('a)'), Re2Error);
 });
+
+test("`.` is Go's on both engines: no \\n unless (?s), but \\r and U+2028 match", () => {
+  for (const [p, s, want] of [
+    ['a.b', 'a\nb', false],
+    ['a.b', 'a\rb', true],
+    ['a.b', 'a\u2028b', true],
+    ['(?s)a.b', 'a\nb', true],
+    ['(?s:a).b', 'a\nb', false],
+    ['a(?s:.)b', 'a\nb', true],
+  ] as const) {
+    assert.equal(compileRe2(p).test(s), want, p);
+    // the same pattern forced onto re2js by a nested repeat
+    assert.equal(compileRe2(`(?:(?:${p})+)+`).test(s), want, `${p} on re2js`);
+  }
+});
+
+test('RE2 syntax the V8 translation lacks runs on re2js; (?m) does not loosen the anchoring', () => {
+  assert.equal(compileRe2('a(?m:^b)').test('ab'), false);
+  assert.equal(compileRe2('(?U)a+').exec('aaa')?.[0], 'a');
+  assert.equal(compileRe2('(?m)^b', true).test('a\nb'), false);
+});

@@ -7,7 +7,7 @@
  * form comes from translateRe2).
  */
 import { RE2JS } from 're2js';
-import { translateRe2 } from '../promql/functions/re2.ts';
+import { Re2SyntaxError, translateRe2 } from '../promql/functions/re2.ts';
 
 export interface Re2 {
   /** whether the pattern matches somewhere in `s` (everywhere when compiled anchored) */
@@ -174,7 +174,7 @@ export function compileRe2(pattern: string, anchored = false): Re2 {
   if (re) return re;
   const err = re2Error(pattern);
   if (err !== null) throw new Re2Error(err);
-  re = backtrackSafe(pattern) ? v8Regex(pattern, anchored) : re2jsRegex(pattern, anchored);
+  re = (backtrackSafe(pattern) && v8Regex(pattern, anchored)) || re2jsRegex(pattern, anchored);
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(key, re);
   return re;
@@ -187,9 +187,18 @@ function groupNamesOf(pattern: string, count: number): string[] {
   return names;
 }
 
-function v8Regex(pattern: string, anchored: boolean): Re2 {
-  const { source, flags } = translateRe2(pattern);
-  const re = new RegExp(anchored ? `^(?:${source})$` : source, `u${flags}`);
+/** null when the translation does not cover the pattern (RE2 accepted it: a scoped `(?m)`, `(?U)`). */
+function v8Regex(pattern: string, anchored: boolean): Re2 | null {
+  // Go's `.` (no `\n` unless (?s)); lookarounds rather than ^/$ so that (?m) keeps the anchoring
+  let source: string;
+  let flags: string;
+  try {
+    ({ source, flags } = translateRe2(pattern, false));
+  } catch (e) {
+    if (e instanceof Re2SyntaxError) return null;
+    throw e;
+  }
+  const re = new RegExp(anchored ? `(?<![\\s\\S])(?:${source})(?![\\s\\S])` : source, `u${flags}`);
   const count = RE2JS.compile(pattern).groupCount();
   // a safe pattern with unbounded repeats is still quadratic in an unanchored search
   let linear: Re2 | null = null;

@@ -2,7 +2,9 @@
  * Log queries (`{job="api"} |= "x" | json`): entries from the source in `direction` order, through
  * the pipeline, grouped into streams by their final label set (stream labels, structured metadata,
  * parsed and formatted labels), until `limit` lines over all streams passed. Each stream's values
- * are `["<ns>", "<line>"]` in `direction` order, as Loki answers.
+ * are `["<ns>", "<line>"]` in `direction` order, as Loki answers. As Loki's merge iterator does,
+ * an entry is dropped when an entry of the same stored stream with the same timestamp left the
+ * pipeline with the same line (whatever the final labels).
  *
  * With `categorizeLabels` (Loki's `categorize-labels` encoding flag), each value is
  * `["<ns>", "<line>", {structuredMetadata?, parsed?}]` and streams are grouped by what is left
@@ -121,10 +123,21 @@ export async function evaluateLogQuery(
     ...(onlyFilters ? { limit: params.limit } : {}),
     ...(params.signal ? { signal: params.signal } : {}),
   });
+  // lines already answered at the current timestamp, per stored stream (entries come in time order)
+  let seenTs: bigint | null = null;
+  const seen = new Map<object, Set<string>>();
   reading: for await (const batch of batches) {
     for (const entry of batch) {
       const out = pipeline.process(entry);
       if (out === null) continue;
+      if (entry.ts !== seenTs) {
+        seenTs = entry.ts;
+        seen.clear();
+      }
+      let answered = seen.get(entry.stream);
+      if (!answered) seen.set(entry.stream, (answered = new Set()));
+      if (answered.has(out.line)) continue;
+      answered.add(out.line);
       if (params.categorizeLabels) {
         const { stream, extra } = categorize(out.labels, entry);
         const key = labelKey(stream);

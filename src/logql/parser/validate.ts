@@ -2,7 +2,8 @@
  * The checks Loki runs after the grammar accepted a query, in Loki's order: first the errors
  * found while building nodes (`parameter required for operation topk`, `invalid aggregation ...`)
  * and the non-empty matcher rule, walking the tree; then the pipeline stages are built, which
- * rejects invalid regular expressions (`stage '|~ "(a"' : error parsing regexp: ...`).
+ * rejects invalid regular expressions (`stage '|~ "(a"' : error parsing regexp: ...`) and
+ * templates (`stage '| line_format "{{"' : invalid line template: template: line:1: ...`).
  * All of them read `parse error : <detail>` (no position), as in Loki.
  */
 import type {
@@ -14,6 +15,7 @@ import type {
   RangeAggregationExpr,
   RangeOp,
 } from '../ast.ts';
+import { formatStageError } from '../pipeline/format.ts';
 import { errorNoPos } from './errors.ts';
 import { formatLineFilter, formatStage } from './format.ts';
 import { hasNamedCapture, matchesEmpty, regexpError } from './regex.ts';
@@ -160,6 +162,10 @@ function checkStages(stages: PipelineStage[]): void {
       const err =
         regexpError(s.pattern) ??
         (hasNamedCapture(s.pattern) ? null : 'at least one named capture must be supplied');
+      if (err !== null) throw errorNoPos(`stage '${formatStage(s)}' : ${err}`, s.pos.start);
+    }
+    if (s.type === 'LineFormat' || s.type === 'LabelFormat') {
+      const err = formatStageError(s);
       if (err !== null) throw errorNoPos(`stage '${formatStage(s)}' : ${err}`, s.pos.start);
     }
   }

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseGoDuration, parseGoFloat, parseHumanBytes } from './go-conversions.ts';
+import {
+  humanizeBytes,
+  lokiBytesBound,
+  parseGoDuration,
+  parseGoFloat,
+  parseHumanBytes,
+} from './go-conversions.ts';
 
 const val = (p: ReturnType<typeof parseGoFloat>) => (p.ok ? p.value : p.error);
 
@@ -46,5 +52,23 @@ describe('Go value parsers', () => {
       ['abc', 'strconv.ParseFloat: parsing "": invalid syntax'],
     ];
     for (const [s, want] of cases) assert.deepEqual(val(parseHumanBytes(s)), want, s);
+  });
+  it('humanize.Bytes, and the bound Loki compares a bytes filter with', () => {
+    const cases: [number, string, number][] = [
+      [5, '5 B', 5],
+      [999, '999 B', 999],
+      [1000, '1.0 kB', 1000],
+      [1024, '1.0 kB', 1000],
+      [1536, '1.5 kB', 1500],
+      [2048, '2.0 kB', 2000],
+      [10_500, '10 kB', 10_000],
+      [11_500, '12 kB', 12_000],
+      [1_048_576, '1.0 MB', 1_000_000],
+      [1_990_000, '2.0 MB', 2_000_000],
+    ];
+    for (const [n, text, bound] of cases) {
+      assert.equal(humanizeBytes(n), text, String(n));
+      assert.equal(lokiBytesBound(n), bound, String(n));
+    }
   });
 });

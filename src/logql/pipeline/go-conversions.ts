@@ -151,3 +151,25 @@ export function parseHumanBytes(s: string): Parsed {
   if (v >= MAX_UINT64) return fail(`too large: ${s}`);
   return { ok: true, value: Math.trunc(v) };
 }
+
+/** go-humanize's Bytes: SI units, one decimal below 10 (`1.0 kB`), Go's %.0f (half to even) above. */
+export function humanizeBytes(s: number): string {
+  if (s < 10) return `${s} B`;
+  const sizes = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+  const e = Math.floor(Math.log(s) / Math.log(1000));
+  const val = Math.floor((s / 1000 ** e) * 10 + 0.5) / 10;
+  if (val < 10) return `${val.toFixed(1)} ${sizes[e]!}`;
+  let r = Math.round(val);
+  if (r - val === 0.5 && r % 2 === 1) r--;
+  return `${r} ${sizes[e]!}`;
+}
+
+/**
+ * The bound a bytes label filter really compares with in Loki: its query frontend hands the
+ * query on as text, and a bytes filter prints as `humanize.Bytes` without spaces (`1KiB` →
+ * `1.0kB`), which parses back as 1000 (recorded: `bytes >= 1KiB` keeps `bytes=1KB`).
+ */
+export function lokiBytesBound(value: number): number {
+  const p = parseHumanBytes(humanizeBytes(value).replace(' ', ''));
+  return p.ok ? p.value : value;
+}

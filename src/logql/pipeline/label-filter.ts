@@ -6,10 +6,16 @@
  * line), `ip()` (which, as in Loki, keeps every line that already has an error), and `and` / `or`.
  */
 import type { LabelFilterExpr, Matcher, NumericOp } from '../ast.ts';
-import { parseGoDuration, parseGoFloat, parseHumanBytes, type Parsed } from './go-conversions.ts';
+import {
+  lokiBytesBound,
+  parseGoDuration,
+  parseGoFloat,
+  parseHumanBytes,
+  type Parsed,
+} from './go-conversions.ts';
 import { compileIpPattern, parseAddr } from './ip.ts';
 import type { LabelState } from './labels.ts';
-import { compileAnchoredRe2 } from './regex.ts';
+import { compileLabelRe2 } from './regex.ts';
 
 export const LABEL_FILTER_ERR = 'LabelFilterErr';
 
@@ -22,11 +28,11 @@ export function compileMatcher(m: Matcher): (value: string) => boolean {
     case '!=':
       return (v) => v !== m.value;
     case '=~': {
-      const re = compileAnchoredRe2(m.value);
+      const re = compileLabelRe2(m.value);
       return (v) => re.test(v);
     }
     case '!~': {
-      const re = compileAnchoredRe2(m.value);
+      const re = compileLabelRe2(m.value);
       return (v) => !re.test(v);
     }
   }
@@ -75,7 +81,7 @@ export function compileLabelFilter(f: LabelFilterExpr): LabelTest {
     case 'duration':
       return numericTest(f.name, f.op, f.valueNs, parseGoDuration);
     case 'bytes':
-      return numericTest(f.name, f.op, f.value, parseHumanBytes);
+      return numericTest(f.name, f.op, lokiBytesBound(f.value), parseHumanBytes);
     case 'ip': {
       const m = compileIpPattern(f.value);
       const name = f.name;

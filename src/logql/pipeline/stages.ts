@@ -13,20 +13,19 @@ import { compileUnanchored } from './regex.ts';
 /** `| regexp "(?P<name>...)"`: named groups become labels; a line that does not match is kept. */
 export function regexpStage(pattern: string): Stage {
   const re = compileUnanchored(pattern);
-  const names: string[] = [];
-  for (const m of pattern.matchAll(/\(\?P?<([^>]*)>/g)) names.push(m[1] ?? '');
-  if (names.length === 0) throw badRequest('at least one named capture must be supplied');
-  const seen = new Set<string>();
-  for (const n of names) {
+  // (group index, label key) of each named group; RE2 already refused duplicate names
+  const groups: [number, string][] = [];
+  re.groupNames.forEach((n, g) => {
+    if (n === '') return;
     if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n)) throw badRequest(`invalid extracted label name '${n}'`);
-    if (seen.has(n)) throw badRequest(`duplicate extracted label name '${n}'`);
-    seen.add(n);
-  }
-  const keys = names.map((n) => sanitizeLabelKey(n));
+    groups.push([g, sanitizeLabelKey(n)]);
+  });
+  if (groups.length === 0) throw badRequest('at least one named capture must be supplied');
   return (line, st) => {
     const m = re.exec(line);
-    if (m === null || m.groups === undefined) return line;
-    for (let k = 0; k < names.length; k++) st.labels.set(st.parsedName(keys[k]!), m.groups[names[k]!] ?? '');
+    if (m === null) return line;
+    // an unmatched group gives "" (Go's nil submatch)
+    for (const [g, key] of groups) st.labels.set(st.parsedName(key), m[g] ?? '');
     return line;
   };
 }

@@ -64,7 +64,7 @@ function compileRegexp(src: string): RegExp {
   let re = regexps.get(src);
   if (re) return re;
   try {
-    const { source, flags } = translateRe2(src);
+    const { source, flags } = translateRe2(src, false);
     re = new RegExp(source, `gu${flags}`);
   } catch (err) {
     const msg = err instanceof Re2SyntaxError || err instanceof SyntaxError ? err.message : String(err);

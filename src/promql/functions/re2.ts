@@ -56,8 +56,16 @@ interface Out {
   flags: string;
 }
 
-export function translateRe2(src: string): Out {
+/**
+ * `dotAll` undefined: `.` is left to the RegExp's own flags (PromQL compiles with 's'; `(?s)` is
+ * ignored). A boolean: Go's `.` — any character but `\n`, or any at all under `(?s)` (scoped
+ * like `i`), starting from `dotAll` — written out as a class, whatever the RegExp's flags.
+ */
+export function translateRe2(src: string, dotAll?: boolean): Out {
   const chars = [...src];
+  // the s flag per open group, when `.` is translated (dotAll given)
+  const dotStack: boolean[] = [dotAll ?? false];
+  const dot = (): boolean => dotStack[dotStack.length - 1] ?? false;
   let i = 0;
   let out = '';
   let globalFlags = '';
@@ -237,6 +245,7 @@ export function translateRe2(src: string): Out {
           i += 1 + m[0].length;
           out += `(?<${m[1] ?? ''}>`;
           ciStack.push(ci());
+          dotStack.push(dot());
           continue;
         }
         const fm = /^([imsU]*)(?:-([imsU]*))?([:)])/.exec(rest);
@@ -252,19 +261,24 @@ export function translateRe2(src: string): Out {
         }
         i += 1 + fm[0].length;
         const newCi = on.includes('i') ? true : off.includes('i') ? false : ci();
+        const newDot = on.includes('s') ? true : off.includes('s') ? false : dot();
         if (fm[3] === ')') {
           setCi(newCi);
+          dotStack[dotStack.length - 1] = newDot;
         } else {
           out += '(?:';
           ciStack.push(newCi);
+          dotStack.push(newDot);
         }
         continue;
       }
       out += '(';
       ciStack.push(ci());
+      dotStack.push(dot());
     } else if (c === ')') {
       if (ciStack.length <= 1) throw new Re2SyntaxError('unexpected )');
       ciStack.pop();
+      dotStack.pop();
       out += ')';
     } else if (c === '{') {
       const m = /^(\d+)(,(\d*))?\}/.exec(chars.slice(i).join(''));
@@ -281,6 +295,8 @@ export function translateRe2(src: string): Out {
       i += m[0].length;
     } else if (c === '}' || c === ']') {
       out += `\\${c}`;
+    } else if (c === '.' && dotAll !== undefined) {
+      out += dot() ? '[\\s\\S]' : '[^\\n]';
     } else if (c === '.' || c === '^' || c === '$' || c === '|' || c === '*' || c === '+' || c === '?') {
       out += c;
     } else {
