@@ -97,6 +97,25 @@ describe('log queries with categorize-labels', () => {
       },
     ]);
   });
+
+  it('a stream label changed by label_format is parsed, no longer a stream label', async () => {
+    const data = await runLogQL(
+      new MemoryLogSource(body),
+      request('{host="b"} | label_format host="h-{{.host}}"', { categorizeLabels: true }),
+    );
+    assert.deepEqual(data.result, [
+      {
+        stream: { job: 'api' },
+        values: [
+          [
+            ts(3),
+            '{"level":"info","pod":"p9"}',
+            { structuredMetadata: { pod: 'p9' }, parsed: { host: 'h-b' } },
+          ],
+        ],
+      },
+    ]);
+  });
 });
 
 describe('log query limits and stats', () => {
