@@ -22,6 +22,8 @@ export interface LokiQueryConfig extends LogQLLimits {
   timeoutMs: number;
   /** most points per series of a range query */
   maxPointsPerSeries: number;
+  /** metric pushdown into SQL (logql.pushdown) */
+  pushdown: boolean;
 }
 
 const bad = (message: string) => badRequest(message, 'MS_ERR_LOKI_BAD_PARAM');
@@ -221,7 +223,7 @@ export function lokiQueryHandlers(deps: { source: LogSourceDeps; config: LokiQue
         throw bad(
           `the query time range exceeds the limit (query length: ${formatGoDuration(lengthNs)}, limit: ${formatGoDuration(BigInt(config.maxQueryLengthMs) * NS_PER_MS)})`,
         );
-      const source = new StorageLogSource(deps.source, ctx.org!.id);
+      const source = new StorageLogSource(deps.source, ctx.org!.id, { pushdown: config.pushdown });
       const data = await runLogQL(source, { ...q, limits: config, signal: controller.signal });
       const execS = (performance.now() - started) / 1000;
       const s = source.stats;
