@@ -10,10 +10,10 @@
  * `| json` is exact in SQL only on lines whose shape is proved simple; `simple` is that test per
  * row and the caller runs the other rows through the JS pipeline. A simple line is a JSON object
  * (`{` first) that DuckDB's parser accepts, with no backslash (no escapes: a string's JSON text is
- * its value), no second `{` (no nested objects, so no `a_b` from `{"a":{"b":…}}`), none of the
- * constructs DuckDB accepts and Loki's parser does not (trailing commas, NaN/Infinity), and, per
- * needed label L, no key other than a single exact `"L"` that sanitises to L (any such key
- * contains L's longest `_`-separated part S, so: S occurs nowhere but inside the first `"L"`).
+ * its value), none of the constructs DuckDB accepts and Loki's parser does not (trailing commas,
+ * NaN/Infinity), and, per needed label L, no key path but a top-level `"L"` whose flattened,
+ * sanitised name is L: every such path has L's longest `_`-separated part S verbatim in one of its
+ * keys, so S occurs nowhere but once, inside a top-level key `"L"` (or not at all).
  * Values: a string (not empty) is its text; true/false; an integer is its text when DuckDB's text
  * is the raw one (no `.`/`e`, and not `0` from `-0`); null and arrays set no label; other numbers
  * make the line not simple (DuckDB re-serialises doubles: `1.50` → `1.5`), except as unwrap values.
@@ -73,12 +73,15 @@ function filterSql(f: LabelFilterExpr, value: (name: string) => string): string 
   return `(${matcherSql(m, `COALESCE(${value(m.name)}, '')`)})`;
 }
 
-/** The longest `_`-separated part of a label name and its offset, when it occurs once in the name. */
-function anchorPart(name: string): { part: string; offset: number } | null {
+/**
+ * The longest `_`-separated part of a label name, when it occurs once in the name. (An occurrence
+ * of it outside the quoted key cannot overlap the one inside, so `LIKE '%S%S%'` sees both.)
+ */
+function anchorPart(name: string): { part: string } | null {
   let best = '';
   for (const p of name.split('_')) if (p.length > best.length) best = p;
   if (best === '' || name.indexOf(best) !== name.lastIndexOf(best)) return null;
-  return { part: best, offset: name.indexOf(best) };
+  return { part: best };
 }
 
 interface PlanRequest {
@@ -151,7 +154,6 @@ export function pushdownSql(req: PlanRequest, mapping: StreamLabelColumns): Push
   const guardTerms = [
     `starts_with(body, '{')`,
     `NOT contains(body, '\\')`,
-    `strpos(body[2:], '{') = 0`,
     `NOT regexp_matches(body, ${sqlString(LENIENT_JSON)})`,
   ];
   const simple: string[] = ['__j IS NOT NULL'];
@@ -159,13 +161,13 @@ export function pushdownSql(req: PlanRequest, mapping: StreamLabelColumns): Push
   for (const [k, name] of jsonNames.entries()) {
     const anchor = anchorPart(name);
     if (anchor === null) return null;
-    const key = sqlString(`"${name}"`);
-    const part = sqlString(anchor.part);
-    const at = `instr(body, ${key})`;
-    simple.push(
-      `(instr(body, ${part}) = 0 OR (${at} > 0 AND instr(body, ${part}) = ${at} + ${1 + anchor.offset} AND instr(body[${at} + ${name.length + 2}:], ${part}) = 0))`,
-    );
     const e = `__j[${k + 1}]`;
+    // S absent, or once (LIKE: no second S)
+    // and inside a top-level key "L" (a nested "L" or a string "L" leaves __j[k] NULL)
+    const part = sqlString(anchor.part);
+    simple.push(
+      `(NOT contains(body, ${part}) OR (contains(body, ${sqlString(`"${name}"`)}) AND ${e} IS NOT NULL AND NOT body LIKE ${sqlString(`%${anchor.part}%${anchor.part}%`)}))`,
+    );
     if (unwrap && name === unwrap.label) {
       // a number gives its value (DuckDB's text of a double reads back to the same double);
       // a missing key, null or an array no sample; anything else (strings, booleans) goes to JS

@@ -26,7 +26,13 @@ import type { StreamRegistry, StreamState } from '../../write/streams.ts';
 import type { LogEntry } from '../pipeline/types.ts';
 import { mapLabelColumns, type StreamLabelColumns } from './labels-mapping.ts';
 import { compilePipeline } from '../pipeline/index.ts';
-import type { BucketAggregationRequest, BucketRow, MetricPushdown, SampleReadRequest, SampleSeries } from './metric/pushdown-types.ts';
+import type {
+  BucketAggregationRequest,
+  BucketRow,
+  MetricPushdown,
+  SampleReadRequest,
+  SampleSeries,
+} from './metric/pushdown-types.ts';
 import { reduceLabels } from './metric/range-common.ts';
 import { pushdownSql, type PushdownSql } from './pushdown-sql.ts';
 import { lineFilterSql, matcherSql, metadataLabelSql, sqlString, streamLabelSql } from './sql.ts';
@@ -436,6 +442,8 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     const startNs = req.originNs + 1n;
     const endNs = req.originNs + BigInt(req.bucketCount) * req.bucketNs + 1n;
     const out: BucketRow[] = [];
+    /** per row of `out`: its first line's timestamp */
+    const firsts: bigint[] = [];
     const plans = await this.withStreams(req.signal, async (streams) => {
       const plans = await this.plans(streams, req, startNs, endNs);
       if (plans === null) return null;
@@ -448,12 +456,14 @@ export class StorageLogSource implements LogSource, MetricPushdown {
             `((_timestamp - ${req.originNs} - 1) // ${req.bucketNs})::BIGINT AS __b`,
             'count(*)::BIGINT AS __n',
             `${req.withBytes ? 'COALESCE(sum(strlen(body)), 0)' : '0'}::BIGINT AS __bytes`,
+            'min(_timestamp) AS __first',
           ].join(', ')} FROM (${p.rows})` +
           `${p.sql.keep.length > 0 ? ` WHERE NOT __s OR (${p.sql.keep.join(' AND ')})` : ''} GROUP BY ALL`;
         const result = await p.conn.runAndReadAll(sql);
         for (const r of result.getRows()) {
           if (r[0] !== true) {
             out.push({ labels: FALLBACK, bucket: -1, count: 0, bytes: 0 });
+            firsts.push(0n);
             continue;
           }
           const set: Record<string, string> = {};
@@ -462,15 +472,37 @@ export class StorageLogSource implements LogSource, MetricPushdown {
             if (typeof v === 'string') set[labels[k]!.name] = v;
           }
           const n = labels.length;
-          out.push({ labels: set, bucket: Number(r[1 + n]), count: Number(r[2 + n]), bytes: Number(r[3 + n]) });
+          out.push({
+            labels: set,
+            bucket: Number(r[1 + n]),
+            count: Number(r[2 + n]),
+            bytes: Number(r[3 + n]),
+          });
+          firsts.push(r[4 + n] as bigint);
         }
       }
       return plans;
     });
     if (plans === null) return null;
-    if (!out.some((r) => r.labels === FALLBACK)) return out;
-    // the rows SQL cannot prove simple: through the JS pipeline
-    const rows = out.filter((r) => r.labels !== FALLBACK);
+    const rows: BucketRow[] = [];
+    const rowFirsts: bigint[] = [];
+    for (const [k, r] of out.entries()) {
+      if (r.labels === FALLBACK) continue;
+      rows.push(r);
+      rowFirsts.push(firsts[k]!);
+    }
+    if (rows.length < out.length) await this.fallbackBuckets(req, startNs, endNs, rows, rowFirsts);
+    return inFirstSeenOrder(rows, rowFirsts);
+  }
+
+  /** The lines SQL cannot prove simple, through the JS pipeline, as bucket rows. */
+  private async fallbackBuckets(
+    req: BucketAggregationRequest,
+    startNs: bigint,
+    endNs: bigint,
+    rows: BucketRow[],
+    firsts: bigint[],
+  ): Promise<void> {
     const pipeline = compilePipeline(req.pipeline);
     const leading = [];
     for (const st of req.pipeline) {
@@ -482,7 +514,14 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       return sql === null ? null : notSimpleRows(relation, sql);
     };
     const read = this.readRows(
-      { matchers: req.matchers, lineFilters: leading, startNs, endNs, direction: 'forward', ...(req.signal ? { signal: req.signal } : {}) },
+      {
+        matchers: req.matchers,
+        lineFilters: leading,
+        startNs,
+        endNs,
+        direction: 'forward',
+        ...(req.signal ? { signal: req.signal } : {}),
+      },
       narrow,
     );
     for await (const batch of read) {
@@ -496,9 +535,9 @@ export class StorageLogSource implements LogSource, MetricPushdown {
           count: 1,
           bytes: req.withBytes ? Buffer.byteLength(o.line, 'utf8') : 0,
         });
+        firsts.push(e.ts);
       }
     }
-    return rows;
   }
 
   async readSamples(req: SampleReadRequest): Promise<readonly SampleSeries[] | null> {
@@ -506,7 +545,10 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     return this.withStreams(req.signal, async (streams) => {
       const plans = await this.plans(streams, req, req.startNs, req.endNs);
       if (plans === null) return null;
-      const series = new Map<number, { labels: Record<string, string>; ts: bigint[]; values: number[]; src: number[] }>();
+      const series = new Map<
+        number,
+        { labels: Record<string, string>; ts: bigint[]; values: number[]; src: number[] }
+      >();
       for (const [i, p] of plans.entries()) {
         const labels = p.sql.labels;
         const keep = [...p.sql.keep, '__v IS NOT NULL'];
@@ -552,7 +594,8 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       const out: SampleSeries[] = [];
       for (const s of series.values()) {
         const order = s.ts.map((_, k) => k);
-        if (plans.length > 1) order.sort((a, b) => (s.ts[a]! < s.ts[b]! ? -1 : s.ts[a]! > s.ts[b]! ? 1 : a - b));
+        if (plans.length > 1)
+          order.sort((a, b) => (s.ts[a]! < s.ts[b]! ? -1 : s.ts[a]! > s.ts[b]! ? 1 : a - b));
         for (let k = 1; k < order.length; k++) {
           const a = order[k - 1]!;
           const b = order[k]!;
@@ -567,6 +610,28 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       return out;
     });
   }
+}
+
+/**
+ * The rows with the series in the order the line path meets them (by each series' first line),
+ * so that later steps (an avg's float sums) add them up in the same order.
+ */
+function inFirstSeenOrder(rows: BucketRow[], firsts: bigint[]): BucketRow[] {
+  const first = new Map<string, bigint>();
+  const keys = rows.map((r, k) => {
+    const key = labelsString(r.labels);
+    const f = first.get(key);
+    if (f === undefined || firsts[k]! < f) first.set(key, firsts[k]!);
+    return key;
+  });
+  const order = rows.map((_, k) => k);
+  order.sort((a, b) => {
+    const fa = first.get(keys[a]!)!;
+    const fb = first.get(keys[b]!)!;
+    if (fa !== fb) return fa < fb ? -1 : 1;
+    return keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0;
+  });
+  return order.map((k) => rows[k]!);
 }
 
 /** A stream's rows narrowed (SQL over its relation), or null to read none of them. */
