@@ -165,8 +165,11 @@ export function pushdownSql(req: PlanRequest, mapping: StreamLabelColumns): Push
     // S absent, or once (LIKE: no second S)
     // and inside a top-level key "L" (a nested "L" or a string "L" leaves __j[k] NULL)
     const part = sqlString(anchor.part);
+    // a stream label of the line keeps its name: the key is then `<name>_extracted`, not read
+    const stream = mapping.stream.get(name);
+    const unless = stream ? `${streamLabelSql(stream)} <> '' OR ` : '';
     simple.push(
-      `(NOT contains(body, ${part}) OR (contains(body, ${sqlString(`"${name}"`)}) AND ${e} IS NOT NULL AND NOT body LIKE ${sqlString(`%${anchor.part}%${anchor.part}%`)}))`,
+      `(${unless}NOT contains(body, ${part}) OR (contains(body, ${sqlString(`"${name}"`)}) AND ${e} IS NOT NULL AND NOT body LIKE ${sqlString(`%${anchor.part}%${anchor.part}%`)}))`,
     );
     if (unwrap && name === unwrap.label) {
       // a number gives its value (DuckDB's text of a double reads back to the same double);
@@ -175,7 +178,7 @@ export function pushdownSql(req: PlanRequest, mapping: StreamLabelColumns): Push
       continue;
     }
     simple.push(
-      `(${e} IS NULL OR ${e} IN ('true', 'false', 'null') OR ${e}[1] = '[' OR (${e}[1] = '"' AND ${e} <> '""') OR ` +
+      `(${unless}${e} IS NULL OR ${e} IN ('true', 'false', 'null') OR ${e}[1] = '[' OR (${e}[1] = '"' AND ${e} <> '""') OR ` +
         `(regexp_full_match(${e}, '-?[0-9]+') AND (${e} <> '0' OR NOT contains(body, '-0'))))`,
     );
     jsonValue.set(
