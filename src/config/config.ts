@@ -51,7 +51,12 @@ export interface Config {
     duckdbThreads: number;
     sampleCacheBytes: number;
   };
-  logql: { maxEntriesLimitPerQuery: number; maxQuerySeries: number; maxQueryLengthMs: number };
+  logql: {
+    maxEntriesLimitPerQuery: number;
+    maxQuerySeries: number;
+    maxQueryLengthMs: number;
+    pushdown: boolean;
+  };
   syslog: {
     host: string;
     udpPort: number | null;

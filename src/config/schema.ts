@@ -324,6 +324,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: "Longest `end - start` of a LogQL query (ms; Loki's `max_query_length`, 721h); longer is a 400.",
   },
   {
+    key: 'logql.pushdown',
+    schema: bool,
+    default: true,
+    help: 'Compute LogQL range aggregations (count_over_time, rate, bytes_*, the unwrap ops) as SQL aggregations where that is exact (line filters, string label filters, `| json` on simple lines); false: every line goes through the pipeline in JS.',
+  },
+  {
     key: 'syslog.host',
     schema: z.string(),
     default: '',
