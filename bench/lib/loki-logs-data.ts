@@ -171,7 +171,8 @@ export function logStreams(): LogStream[] {
   for (let h = 0; h < 4; h++)
     for (const env of ENVS) out.push({ job: 'nginx', host: `nginx-${h}`, service: 'frontend', env });
   for (const service of SERVICES)
-    for (let h = 0; h < 2; h++) for (const env of ENVS) out.push({ job: 'app', host: `app-${h}`, service, env });
+    for (let h = 0; h < 2; h++)
+      for (const env of ENVS) out.push({ job: 'app', host: `app-${h}`, service, env });
   return out;
 }
 
@@ -233,7 +234,8 @@ export function generateLogsWorkload(options: LogsWorkloadOptions): LogsWorkload
       const method = pick(rand, METHODS);
       const status = pick(rand, NGINX_STATUS);
       const ua = UAS[int(UAS.length)]!;
-      const ref = rand() < 0.6 ? '-' : `https://shop.example.com${fill(NGINX_PATHS[int(NGINX_PATHS.length)]!)}`;
+      const ref =
+        rand() < 0.6 ? '-' : `https://shop.example.com${fill(NGINX_PATHS[int(NGINX_PATHS.length)]!)}`;
       return `10.${int(4)}.${int(256)}.${int(256)} - - [${clfTime(tsMs)}] "${method} ${fill(NGINX_PATHS[int(NGINX_PATHS.length)]!)} HTTP/1.1" ${status} ${status === 304 || status === 204 ? 0 : 200 + int(60_000)} "${ref}" "${ua}"`;
     }
     const level = pick(rand, LEVELS);

@@ -78,6 +78,9 @@ export async function relationFiles(
   return listed.filter((f) => !pending.has(f.id));
 }
 
+/** Drops files that cannot hold a wanted row (e.g. by their token filters); keeps the order. */
+export type FilePruner = (files: FileRow[]) => Promise<FileRow[]>;
+
 async function streamParts(
   deps: RelationDeps,
   s: StreamState,
@@ -85,8 +88,10 @@ async function streamParts(
   startNs: bigint | null,
   endNs: bigint | null,
   stats: RelationStats,
+  prune?: FilePruner,
 ): Promise<StreamParts> {
-  const files = await relationFiles(deps, s, tables, startNs, endNs);
+  const listed = await relationFiles(deps, s, tables, startNs, endNs);
+  const files = prune ? await prune(listed) : listed;
   for (const t of tables) stats.memtable_rows += t.rows;
   stats.files_scanned += files.length;
   stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
@@ -107,7 +112,7 @@ function sampleFilesSql(paths: string[], startNs: bigint | null, endNs: bigint |
   );
 }
 
-/** `startNs` inclusive, `endNs` exclusive; null = unbounded. */
+/** `startNs` inclusive, `endNs` exclusive; null = unbounded. `prune` may drop files (not memtables). */
 export async function streamRelation(
   deps: RelationDeps,
   s: StreamState,
@@ -115,9 +120,10 @@ export async function streamRelation(
   startNs: bigint | null,
   endNs: bigint | null,
   stats: RelationStats,
+  prune?: FilePruner,
 ): Promise<string> {
   const where = timeWhere(startNs, endNs);
-  const p = await streamParts(deps, s, tables, startNs, endNs, stats);
+  const p = await streamParts(deps, s, tables, startNs, endNs, stats, prune);
   // the active memtable first: it carries the stream's full, current column list
   const parts = [...p.tables].reverse().map((t) => `SELECT * FROM ${quoteIdent(t.name)}${where}`);
   if (p.paths.length > 0 && s.type === 'metrics') {

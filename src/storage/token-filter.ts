@@ -1,0 +1,377 @@
+/**
+ * Full-text pruning: a bloom filter per Parquet file over the tokens of `body` (and configured
+ * fields), so a search for a rare string skips files that cannot contain it
+ * (docs/format/token-filter.md). A filter only ever says "maybe" or "definitely not".
+ *
+ * Entries: the maximal runs of ASCII letters and digits of a value (tokens, case-sensitive, as
+ * Loki's `|=` is), and for each token its aligned 16-character grams (characters 0-15, 16-31, …
+ * of the token). A needle (a literal substring) is checked run by run: a run with a separator on
+ * both sides inside the needle is a whole token of the line; a run with a separator only before it
+ * is a prefix of a token (its aligned grams); any other run of ≥ 31 characters contains, for the
+ * right alignment, whole grams of the token it lies in. Shorter edge runs are not checked.
+ *
+ * Built while rows are appended to a memtable (the strings are in JS then), one set of entry
+ * hashes per hour bucket, i.e. per file a flush will write; the flush writes it as a sidecar
+ * object `<parquet key>.bloom` before the catalog commit.
+ */
+import type { LineFilterStage } from '../logql/ast.ts';
+import type { FileRow } from '../catalog/catalog.ts';
+import type { ColumnBatch } from '../write/column-batch.ts';
+import type { ObjectStore } from './object-store.ts';
+import { HOUR_NS } from './key-layout.ts';
+import { fmix32 } from '../lib/byte-key-map.ts';
+
+export const GRAM = 16;
+const K = 7;
+/** bits per distinct entry: ~1 % false positives with 7 hashes */
+const BITS_PER_ENTRY = 9.6;
+const MAGIC = 0x4654534d; // "MSTF" little-endian
+const VERSION = 1;
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+const isTokenChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+/** 0 is the hash set's empty slot */
+const nonZero = (h: number) => (h === 0 ? 1 : h >>> 0);
+
+/** Calls `emit` with the hash of every entry of `s` (tokens and their aligned grams). */
+export function forEachEntry(s: string, emit: (h: number) => void): void {
+  let tok = FNV_OFFSET;
+  let start = -1;
+  const n = s.length;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : 0;
+    if (isTokenChar(c)) {
+      if (start < 0) start = i;
+      tok = Math.imul(tok ^ c, FNV_PRIME);
+    } else if (start >= 0) {
+      emit(nonZero(tok));
+      // long tokens (ids) are rare: their grams are hashed in a second pass over the token
+      for (let p = start; p + GRAM <= i; p += GRAM) {
+        let g = FNV_OFFSET;
+        for (let j = p; j < p + GRAM; j++) g = Math.imul(g ^ s.charCodeAt(j), FNV_PRIME);
+        emit(nonZero(g));
+      }
+      tok = FNV_OFFSET;
+      start = -1;
+    }
+  }
+}
+
+function hashOf(run: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < run.length; i++) h = Math.imul(h ^ run.charCodeAt(i), FNV_PRIME);
+  return nonZero(h);
+}
+
+/**
+ * What a line containing `needle` must have among its entries: each element is satisfied when
+ * all the hashes of at least one of its alternatives are present. Empty: nothing can be checked.
+ */
+export function needleRequirements(needle: string): number[][][] {
+  const out: number[][][] = [];
+  let i = 0;
+  while (i < needle.length) {
+    if (!isTokenChar(needle.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < needle.length && isTokenChar(needle.charCodeAt(i))) i++;
+    const run = needle.slice(start, i);
+    const left = start > 0;
+    const right = i < needle.length;
+    const grams = (from: number) => {
+      const hs: number[] = [];
+      for (let p = from; p + GRAM <= run.length; p += GRAM) hs.push(hashOf(run.slice(p, p + GRAM)));
+      return hs;
+    };
+    if (left && right) out.push([[hashOf(run)]]);
+    else if (left) {
+      if (run.length >= GRAM) out.push([grams(0)]);
+    } else if (run.length >= 2 * GRAM - 1) {
+      // the run starts anywhere in a token: one alternative per alignment of the token's grams
+      const alts: number[][] = [];
+      for (let a = 0; a < GRAM; a++) alts.push(grams(a));
+      out.push(alts);
+    }
+  }
+  return out;
+}
+
+/** A growable open-addressing set of non-zero 32-bit hashes. */
+export class HashSet32 {
+  private slots = new Uint32Array(1024);
+  /** a direct-mapped cache of recent values: frequent words skip the probe into the large table */
+  private readonly recent = new Uint32Array(4096);
+  size = 0;
+
+  /** `h` is taken as a uint32; 0 counts as 1 */
+  add(h: number): void {
+    h = nonZero(h >>> 0);
+    const r = h & 4095;
+    if (this.recent[r] === h) return;
+    this.recent[r] = h;
+    this.insert(h);
+  }
+
+  private insert(h: number): void {
+    if ((this.size + 1) * 2 > this.slots.length) this.grow();
+    const mask = this.slots.length - 1;
+    let i = fmix32(h) & mask;
+    for (;;) {
+      const v = this.slots[i]!;
+      if (v === h) return;
+      if (v === 0) {
+        this.slots[i] = h;
+        this.size++;
+        return;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    this.size = 0;
+    for (const v of old) if (v !== 0) this.insert(v);
+  }
+
+  *values(): IterableIterator<number> {
+    for (const v of this.slots) if (v !== 0) yield v;
+  }
+
+  /** bytes held */
+  get bytes(): number {
+    return this.slots.byteLength;
+  }
+}
+
+/** A bloom filter of `m` bits (m a multiple of 32) with K hashes by double hashing. */
+export class Bloom {
+  constructor(
+    readonly m: number,
+    readonly words: Uint32Array,
+  ) {}
+
+  static build(hashes: HashSet32): Bloom {
+    const m = Math.max(64, Math.ceil((hashes.size * BITS_PER_ENTRY) / 32) * 32);
+    const b = new Bloom(m, new Uint32Array(m / 32));
+    for (const h of hashes.values()) b.add(h);
+    return b;
+  }
+
+  private positions(h: number, f: (pos: number) => boolean): boolean {
+    const h1 = fmix32(h);
+    const h2 = fmix32(h ^ 0x9e3779b9) | 1;
+    for (let i = 0; i < K; i++) if (!f(((h1 + Math.imul(i, h2)) >>> 0) % this.m)) return false;
+    return true;
+  }
+
+  add(h: number): void {
+    this.positions(h, (p) => {
+      this.words[p >>> 5]! |= 1 << (p & 31);
+      return true;
+    });
+  }
+
+  has(h: number): boolean {
+    return this.positions(h, (p) => (this.words[p >>> 5]! & (1 << (p & 31))) !== 0);
+  }
+}
+
+/** True unless the filter proves that no value it covers contains `needle`. */
+export function bloomMayContain(bloom: Bloom, needle: string): boolean {
+  return needleRequirements(needle).every((alts) => alts.some((hs) => hs.every((h) => bloom.has(h))));
+}
+
+// ---- the sidecar: "MSTF", version, K, GRAM, field count; per field: name, m, words
+
+export function encodeSidecar(fields: ReadonlyMap<string, Bloom>): Uint8Array {
+  const enc = new TextEncoder();
+  const names = [...fields.keys()].map((n) => enc.encode(n));
+  let size = 12;
+  [...fields.values()].forEach((b, i) => (size += 4 + names[i]!.length + 4 + b.words.byteLength));
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, MAGIC, true);
+  out[4] = VERSION;
+  out[5] = K;
+  out[6] = GRAM;
+  dv.setUint32(8, fields.size, true);
+  let o = 12;
+  [...fields.values()].forEach((b, i) => {
+    const name = names[i]!;
+    dv.setUint32(o, name.length, true);
+    out.set(name, o + 4);
+    o += 4 + name.length;
+    dv.setUint32(o, b.m, true);
+    o += 4;
+    for (const w of b.words) {
+      dv.setUint32(o, w, true);
+      o += 4;
+    }
+  });
+  return out;
+}
+
+/** The filters of a sidecar by field; null when it is not a sidecar this version can read. */
+export function decodeSidecar(bytes: Uint8Array): Map<string, Bloom> | null {
+  if (bytes.length < 12) return null;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(0, true) !== MAGIC || bytes[4] !== VERSION || bytes[5] !== K || bytes[6] !== GRAM)
+    return null;
+  const out = new Map<string, Bloom>();
+  const count = dv.getUint32(8, true);
+  let o = 12;
+  const dec = new TextDecoder();
+  for (let f = 0; f < count; f++) {
+    if (o + 4 > bytes.length) return null;
+    const nameLen = dv.getUint32(o, true);
+    if (o + 8 + nameLen > bytes.length) return null;
+    const name = dec.decode(bytes.subarray(o + 4, o + 4 + nameLen));
+    o += 4 + nameLen;
+    const m = dv.getUint32(o, true);
+    o += 4;
+    if (m % 32 !== 0 || m === 0 || o + m / 8 > bytes.length) return null;
+    const words = new Uint32Array(m / 32);
+    for (let w = 0; w < words.length; w++, o += 4) words[w] = dv.getUint32(o, true);
+    out.set(name, new Bloom(m, words));
+  }
+  return o === bytes.length ? out : null;
+}
+
+/** The sidecar's object key. */
+export const tokenFilterKey = (parquetKey: string) => `${parquetKey}.bloom`;
+
+// ---- building while appending
+
+let indexedFields: readonly string[] = ['body'];
+
+/** Which columns of log streams get a token filter (`search.tokenFilterFields`); empty: none. */
+export function configureTokenFilters(fields: readonly string[]): void {
+  indexedFields = [...fields];
+}
+
+const floorHour = (ts: bigint) => ts - (((ts % HOUR_NS) + HOUR_NS) % HOUR_NS);
+
+/** The entry hashes of one memtable, per hour bucket (= per file its flush writes) and field. */
+export class TokenFilterBuilder {
+  private readonly hours = new Map<bigint, Map<string, HashSet32>>();
+
+  /** null when no field is configured or the batch is not logs */
+  static forBatch(batch: ColumnBatch): TokenFilterBuilder | null {
+    return batch.signal === 'logs' && indexedFields.length > 0 ? new TokenFilterBuilder() : null;
+  }
+
+  /** `columnValues(name)`: the batch's values of a table column (undefined when absent). */
+  add(batch: ColumnBatch, columnValues: (name: string) => readonly unknown[] | undefined): void {
+    const ts = batch.fixed._timestamp as readonly (bigint | null)[] | undefined;
+    if (!ts) return;
+    for (const field of indexedFields) {
+      const values = columnValues(field);
+      if (!values) continue;
+      let lo = -1n;
+      let hi = -1n;
+      let set: HashSet32 | undefined;
+      const emit = (h: number) => set!.add(h);
+      for (let i = 0; i < batch.rowCount; i++) {
+        const v = values[i];
+        const t = ts[i];
+        if (typeof v !== 'string' || typeof t !== 'bigint') continue;
+        if (t < lo || t >= hi) {
+          lo = floorHour(t);
+          hi = lo + HOUR_NS;
+          let byField = this.hours.get(lo);
+          if (!byField) this.hours.set(lo, (byField = new Map<string, HashSet32>()));
+          set = byField.get(field);
+          if (!set) byField.set(field, (set = new HashSet32()));
+        }
+        forEachEntry(v, emit);
+      }
+    }
+  }
+
+  /** The sidecar of the file holding hour `[lo, lo + 1 h)`; null when nothing was indexed there. */
+  sidecar(lo: bigint): Uint8Array | null {
+    const byField = this.hours.get(lo);
+    if (!byField || byField.size === 0) return null;
+    const blooms = new Map<string, Bloom>();
+    for (const [f, set] of byField) blooms.set(f, Bloom.build(set));
+    return encodeSidecar(blooms);
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const m of this.hours.values()) for (const s of m.values()) n += s.bytes;
+    return n;
+  }
+}
+
+// ---- reading
+
+const CACHE_MAX_BYTES = 64 * 1024 * 1024;
+/** parsed sidecars by key (immutable objects); null = none or unreadable */
+const cache = new Map<string, Map<string, Bloom> | null>();
+let cacheBytes = 0;
+
+async function sidecarOf(store: ObjectStore, key: string): Promise<Map<string, Bloom> | null> {
+  const k = tokenFilterKey(key);
+  if (cache.has(k)) {
+    const v = cache.get(k)!;
+    cache.delete(k);
+    cache.set(k, v); // most recently used last
+    return v;
+  }
+  let parsed: Map<string, Bloom> | null = null;
+  try {
+    parsed = decodeSidecar(await store.get(k));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  let size = 64;
+  if (parsed) for (const b of parsed.values()) size += b.words.byteLength;
+  cache.set(k, parsed);
+  cacheBytes += size;
+  for (const [old, v] of cache) {
+    if (cacheBytes <= CACHE_MAX_BYTES) break;
+    cache.delete(old);
+    cacheBytes -= 64 + (v ? [...v.values()].reduce((n, b) => n + b.words.byteLength, 0) : 0);
+  }
+  return parsed;
+}
+
+/**
+ * The files that may hold a row whose `field` contains every requirement: a string, or a list of
+ * alternatives (any one of them, as in `|= "a" or "b"`). Files without a sidecar, or without a
+ * filter for `field`, are kept. Order is preserved.
+ */
+export async function filesMayContain(
+  store: ObjectStore,
+  files: readonly FileRow[],
+  required: readonly (string | readonly string[])[],
+  field = 'body',
+): Promise<FileRow[]> {
+  const groups = required.map((r) => (typeof r === 'string' ? [r] : r));
+  if (groups.length === 0 || groups.some((g) => g.length === 0)) return [...files];
+  const out: FileRow[] = [];
+  for (const f of files) {
+    const bloom = (await sidecarOf(store, f.key))?.get(field);
+    if (!bloom || groups.every((alts) => alts.some((n) => bloomMayContain(bloom, n)))) out.push(f);
+  }
+  return out;
+}
+
+/**
+ * The requirements of a pipeline's leading line filters for `filesMayContain`: each `|=` whose
+ * operands are all strings (`|= "a" or "b"` → ["a", "b"]). Other filters are not used for pruning.
+ */
+export function lineFilterRequirements(filters: readonly LineFilterStage[]): (string | string[])[] {
+  const out: (string | string[])[] = [];
+  for (const f of filters) {
+    if (f.op !== '|=' || f.values.some((v) => v.kind !== 'string')) continue;
+    out.push(f.values.length === 1 ? f.values[0]!.value : f.values.map((v) => v.value));
+  }
+  return out;
+}
