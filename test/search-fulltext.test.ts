@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { startServer, type ServerProcess } from './harness.ts';
 
 const HOUR_MS = 3_600_000;
@@ -151,6 +152,48 @@ describe('full-text search: token filters, histogram, facets', () => {
       minutes.body.histogram.buckets.map((b: { count: number }) => b.count),
       [0, 1],
     );
+  });
+
+  test('a logs file with trace ids gets Parquet bloom filters on trace_id; one without does not', async () => {
+    const traceId = 'ab'.repeat(16);
+    const records = Array.from({ length: 50 }, (_, i) => ({
+      timeUnixNano: ns(base + i * 1000),
+      body: { stringValue: `otlp record ${i}` },
+      traceId: i === 3 ? traceId : `${i}`.padStart(32, '0'),
+    }));
+    const res = await server.fetch('/v1/logs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stream-name': 'otlp' },
+      body: JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: records }] }] }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    const f = await server.fetch('/api/default/streams/otlp/_flush?type=logs', { method: 'POST' });
+    assert.equal(f.status, 200, await f.text());
+    const found = await server.search(`SELECT body FROM logs.otlp WHERE trace_id = '${traceId}'`);
+    assert.deepEqual(found.hits, [{ body: 'otlp record 3' }]);
+    const paths = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? paths(join(dir, e.name)) : e.name.endsWith('.parquet') ? [join(dir, e.name)] : [],
+      );
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    try {
+      const bloomOf = async (path: string, column: string) =>
+        (
+          await conn.runAndReadAll(
+            `SELECT count(bloom_filter_offset) FROM parquet_metadata('${path}') WHERE path_in_schema = '${column}'`,
+          )
+        ).getRows()[0]![0];
+      const all = paths(join(server.dataDir, 'objects'));
+      const otlp = all.filter((p) => p.includes('/logs/otlp/'));
+      const loki = all.filter((p) => p.includes('/logs/default/'));
+      assert.equal(otlp.length, 1);
+      assert.equal(await bloomOf(otlp[0]!, 'trace_id'), 1n);
+      // the Loki files have an all-NULL trace_id: no dictionary option, no Parquet bloom filter
+      assert.equal(await bloomOf(loki[0]!, 'body'), 0n);
+    } finally {
+      conn.closeSync();
+    }
   });
 
   test('bad histogram, facets and contains requests are refused with 400 and say why', async () => {
