@@ -136,7 +136,9 @@ test('HashSet32 keeps distinct values across growth', () => {
     s.add(Math.imul(i, 2654435761));
   }
   assert.equal(s.size, 5000);
-  assert.equal([...s.values()].length, 5000);
+  let n = 0;
+  s.forEach(() => n++);
+  assert.equal(n, 5000);
 });
 
 function logBatch(rows: [bigint, string | null][]): ColumnBatch {

@@ -22,9 +22,10 @@ import { HOUR_NS } from './key-layout.ts';
 import { fmix32 } from '../lib/byte-key-map.ts';
 
 export const GRAM = 16;
-const K = 7;
-/** bits per distinct entry: ~1 % false positives with 7 hashes */
-const BITS_PER_ENTRY = 9.6;
+/** bits per distinct entry: ~1 % false positives for a split-block filter */
+const BITS_PER_ENTRY = 10;
+/** the filter layout byte of the sidecar: split blocks of 8 × 32 bits */
+const LAYOUT_SPLIT_BLOCK_8 = 8;
 const MAGIC = 0x4654534d; // "MSTF" little-endian
 const VERSION = 1;
 const FNV_OFFSET = 0x811c9dc5;
@@ -32,29 +33,42 @@ const FNV_PRIME = 0x01000193;
 
 const isTokenChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 /** 0 is the hash set's empty slot */
-const nonZero = (h: number) => (h === 0 ? 1 : h >>> 0);
+const nonZero = (h: number) => h >>> 0 || 1;
+
+/** 1 for the UTF-16 code units that make tokens: ASCII letters and digits */
+const TOKEN_CHAR = new Uint8Array(65536);
+for (let c = 0; c < 128; c++) TOKEN_CHAR[c] = isTokenChar(c) ? 1 : 0;
+
+/** Emits the aligned grams of the token `s[start, end)`. */
+function emitGrams(s: string, start: number, end: number, emit: (h: number) => void): void {
+  for (let p = start; p + GRAM <= end; p += GRAM) {
+    let g = FNV_OFFSET;
+    for (let j = p; j < p + GRAM; j++) g = Math.imul(g ^ s.charCodeAt(j), FNV_PRIME);
+    emit(nonZero(g));
+  }
+}
 
 /** Calls `emit` with the hash of every entry of `s` (tokens and their aligned grams). */
 export function forEachEntry(s: string, emit: (h: number) => void): void {
   let tok = FNV_OFFSET;
   let start = -1;
   const n = s.length;
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? s.charCodeAt(i) : 0;
-    if (isTokenChar(c)) {
-      if (start < 0) start = i;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (TOKEN_CHAR[c] === 1) {
       tok = Math.imul(tok ^ c, FNV_PRIME);
+      if (start < 0) start = i;
     } else if (start >= 0) {
       emit(nonZero(tok));
       // long tokens (ids) are rare: their grams are hashed in a second pass over the token
-      for (let p = start; p + GRAM <= i; p += GRAM) {
-        let g = FNV_OFFSET;
-        for (let j = p; j < p + GRAM; j++) g = Math.imul(g ^ s.charCodeAt(j), FNV_PRIME);
-        emit(nonZero(g));
-      }
+      if (i - start >= GRAM) emitGrams(s, start, i, emit);
       tok = FNV_OFFSET;
       start = -1;
     }
+  }
+  if (start >= 0) {
+    emit(nonZero(tok));
+    if (n - start >= GRAM) emitGrams(s, start, n, emit);
   }
 }
 
@@ -138,8 +152,9 @@ export class HashSet32 {
     for (const v of old) if (v !== 0) this.insert(v);
   }
 
-  *values(): IterableIterator<number> {
-    for (const v of this.slots) if (v !== 0) yield v;
+  forEach(f: (h: number) => void): void {
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) if (slots[i] !== 0) f(slots[i]!);
   }
 
   /** bytes held */
@@ -148,36 +163,41 @@ export class HashSet32 {
   }
 }
 
-/** A bloom filter of `m` bits (m a multiple of 32) with K hashes by double hashing. */
+/** Parquet's split-block salts: one bit in each of a block's 8 words */
+const SALT = [0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31];
+
+/**
+ * A split-block bloom filter (as Parquet's): `m` bits in blocks of 256 (8 words); an entry picks a
+ * block and sets one bit in each of its words, so it costs one cache line, not K random reads.
+ */
 export class Bloom {
+  private readonly blocks: number;
+
   constructor(
     readonly m: number,
     readonly words: Uint32Array,
-  ) {}
+  ) {
+    this.blocks = m / 256;
+  }
 
   static build(hashes: HashSet32): Bloom {
-    const m = Math.max(64, Math.ceil((hashes.size * BITS_PER_ENTRY) / 32) * 32);
+    const m = Math.max(1, Math.ceil((hashes.size * BITS_PER_ENTRY) / 256)) * 256;
     const b = new Bloom(m, new Uint32Array(m / 32));
-    for (const h of hashes.values()) b.add(h);
+    hashes.forEach((h) => b.add(h));
     return b;
   }
 
-  private positions(h: number, f: (pos: number) => boolean): boolean {
-    const h1 = fmix32(h);
-    const h2 = fmix32(h ^ 0x9e3779b9) | 1;
-    for (let i = 0; i < K; i++) if (!f(((h1 + Math.imul(i, h2)) >>> 0) % this.m)) return false;
-    return true;
-  }
-
   add(h: number): void {
-    this.positions(h, (p) => {
-      this.words[p >>> 5]! |= 1 << (p & 31);
-      return true;
-    });
+    const base = (fmix32(h ^ 0x9e3779b9) % this.blocks) * 8;
+    const x = fmix32(h);
+    for (let i = 0; i < 8; i++) this.words[base + i]! |= 1 << (Math.imul(x, SALT[i]!) >>> 27);
   }
 
   has(h: number): boolean {
-    return this.positions(h, (p) => (this.words[p >>> 5]! & (1 << (p & 31))) !== 0);
+    const base = (fmix32(h ^ 0x9e3779b9) % this.blocks) * 8;
+    const x = fmix32(h);
+    for (let i = 0; i < 8; i++) if ((this.words[base + i]! & (1 << (Math.imul(x, SALT[i]!) >>> 27))) === 0) return false;
+    return true;
   }
 }
 
@@ -186,7 +206,7 @@ export function bloomMayContain(bloom: Bloom, needle: string): boolean {
   return needleRequirements(needle).every((alts) => alts.some((hs) => hs.every((h) => bloom.has(h))));
 }
 
-// ---- the sidecar: "MSTF", version, K, GRAM, field count; per field: name, m, words
+// ---- the sidecar: "MSTF", version, layout, GRAM, field count; per field: name, m, words
 
 export function encodeSidecar(fields: ReadonlyMap<string, Bloom>): Uint8Array {
   const enc = new TextEncoder();
@@ -197,7 +217,7 @@ export function encodeSidecar(fields: ReadonlyMap<string, Bloom>): Uint8Array {
   const dv = new DataView(out.buffer);
   dv.setUint32(0, MAGIC, true);
   out[4] = VERSION;
-  out[5] = K;
+  out[5] = LAYOUT_SPLIT_BLOCK_8;
   out[6] = GRAM;
   dv.setUint32(8, fields.size, true);
   let o = 12;
@@ -220,7 +240,7 @@ export function encodeSidecar(fields: ReadonlyMap<string, Bloom>): Uint8Array {
 export function decodeSidecar(bytes: Uint8Array): Map<string, Bloom> | null {
   if (bytes.length < 12) return null;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(0, true) !== MAGIC || bytes[4] !== VERSION || bytes[5] !== K || bytes[6] !== GRAM)
+  if (dv.getUint32(0, true) !== MAGIC || bytes[4] !== VERSION || bytes[5] !== LAYOUT_SPLIT_BLOCK_8 || bytes[6] !== GRAM)
     return null;
   const out = new Map<string, Bloom>();
   const count = dv.getUint32(8, true);
@@ -234,7 +254,7 @@ export function decodeSidecar(bytes: Uint8Array): Map<string, Bloom> | null {
     o += 4 + nameLen;
     const m = dv.getUint32(o, true);
     o += 4;
-    if (m % 32 !== 0 || m === 0 || o + m / 8 > bytes.length) return null;
+    if (m % 256 !== 0 || m === 0 || o + m / 8 > bytes.length) return null;
     const words = new Uint32Array(m / 32);
     for (let w = 0; w < words.length; w++, o += 4) words[w] = dv.getUint32(o, true);
     out.set(name, new Bloom(m, words));
