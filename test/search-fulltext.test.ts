@@ -72,12 +72,22 @@ describe('full-text search: token filters, histogram, facets', () => {
   test('a rare trace id: only the file that may hold it is read, and the row is found', async () => {
     const all = await search({ sql: 'SELECT body FROM logs."default"' });
     assert.equal(all.body.stats.files_scanned, 3);
-    for (const needle of [RARE, `"${RARE}"`, RARE.slice(1)]) {
+    // a whole token (quoted) is checked exactly (~1 % false positives per slice); a bare id or a
+    // part of one through its 16-character grams, trying 16 alignments (more false positives)
+    for (const [needle, most] of [
+      [`"${RARE}"`, 1],
+      [`:"${RARE}`, 1],
+      [RARE, 2],
+      [RARE.slice(1), 2],
+    ] as const) {
       const r = await search({ sql: 'SELECT body FROM logs."default"', contains: needle });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body.total, 1, needle);
       assert.match(r.body.hits[0].body, /request 1-7 done/);
-      assert.equal(r.body.stats.files_scanned, 1, `files scanned for ${needle}`);
+      assert.ok(
+        r.body.stats.files_scanned <= most,
+        `files scanned for ${needle}: ${r.body.stats.files_scanned}`,
+      );
     }
     // an id that is nowhere: no file read, no row
     const none = await search({

@@ -408,7 +408,7 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
   return {
     title: `logs: Loki push JSON ingest, storage and LogQL vs Loki 3.4.6${withQueries ? '' : ' (ingest only)'}`,
     section: 'Logs',
-    workload: `${fmtInt(w.lines)} lines (25 % nginx access, 75 % JSON app logs: level, msg, trace_id, span_id on 80 %, user_id, method, path, status, duration_ms), ${(w.rawBytes / 1e6).toFixed(1)} MB raw, 32 streams (job/host/service/env), 2 h window ending now, seed ${w.options.seed}; ${w.lanes.reduce((n, l) => n + l.length, 0)} Loki push JSON requests of ${fmtInt(w.options.batch)} lines (${(w.wireBytes / 1e6).toFixed(1)} MB on the wire), ${w.lanes.length} concurrent lanes each owning 8 streams in time order, pre-encoded before timing; queries: query_range over the whole window, median of ${runs} runs after 1 warm-up`,
+    workload: `${fmtInt(w.lines)} lines (25 % nginx access, 75 % JSON app logs: level, msg, trace_id, span_id on 80 %, user_id, method, path, status, duration_ms), ${(w.rawBytes / 1e6).toFixed(1)} MB raw, 32 streams (job/host/service/env), 2 h window ending now, seed ${w.options.seed}; ${w.lanes.reduce((n, l) => n + l.length, 0)} Loki push JSON requests of ${fmtInt(w.options.batch)} lines (${(w.wireBytes / 1e6).toFixed(1)} MB on the wire), ${w.lanes.length} concurrent lanes each owning 8 streams in time order, pre-encoded before timing; queries: query_range over the whole window, median of ${runs} runs after 1 warm-up${args.env ? `; server settings ${args.env}` : ''}`,
     figures,
     table,
     notes:

@@ -6,7 +6,7 @@
  * row is counted twice.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Catalog, FileRow, StreamType } from '../catalog/catalog.ts';
+import type { Catalog, StreamType } from '../catalog/catalog.ts';
 import { MoleError, badRequest } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ServerMetrics } from '../lib/metrics.ts';
@@ -18,7 +18,7 @@ import type { OrgId } from '../tenancy/org-id.ts';
 import type { StreamRegistry, StreamState } from '../write/streams.ts';
 import { validateAndRewrite } from './sql-validator.ts';
 import { facets, histogram, type AggregationRequest, type FacetsResult, type HistogramResult } from './search-aggregations.ts';
-import { filesMayContain } from '../storage/token-filter.ts';
+import { tokenPruner } from '../storage/token-filter.ts';
 import { streamRelation } from './stream-relation.ts';
 import { createMetricView, createSeriesTable, isMetricRelation, SERIES_VIEW } from './metric-views.ts';
 import { SAMPLES_STREAM } from '../write/fixed-columns.ts';
@@ -237,7 +237,7 @@ export class QueryExecutor {
     stats: SearchStats,
   ): Promise<void> {
     const needles = s.type === 'logs' && req.contains?.length ? req.contains : null;
-    const prune = needles ? (files: FileRow[]) => filesMayContain(this.deps.store, files, needles) : undefined;
+    const prune = needles ? tokenPruner(this.deps.store, needles) : undefined;
     let relation = await streamRelation(this.deps, s, tables, req.startNs, req.endNs, stats, prune);
     if (needles)
       relation = `SELECT * FROM (${relation}) AS __r WHERE ${needles.map((n) => `contains(body, ${sqlString(n)})`).join(' AND ')}`;

@@ -13,6 +13,8 @@ import {
   Bloom,
   GRAM,
   HashSet32,
+  STEP,
+  SLICE_NS,
   TokenFilterBuilder,
   bloomMayContain,
   decodeSidecar,
@@ -21,6 +23,7 @@ import {
   forEachEntry,
   lineFilterRequirements,
   needleRequirements,
+  pruneByTokens,
   tokenFilterKey,
 } from './token-filter.ts';
 
@@ -78,13 +81,13 @@ test('absent ids are ruled out: whole tokens, quoted ids, bare 32-hex ids', () =
     if (bloomMayContain(bloom, `"${id}"`)) maybeToken++;
     if (bloomMayContain(bloom, id)) maybeBare++;
   }
-  // ~1 % per lookup for a whole token; a bare id tries GRAM alignments, so a few times more
+  // ~1 % per lookup for a whole token; a bare id needs 2-3 grams in one of STEP alignments
   assert.ok(maybeToken < 40, `whole-token false positives ${maybeToken}/1000`);
-  assert.ok(maybeBare < 300, `bare-id false positives ${maybeBare}/1000`);
+  assert.ok(maybeBare < 40, `bare-id false positives ${maybeBare}/1000`);
   // and what is there is found
   const present = /"trace_id":"([0-9a-f]{32})"/.exec(lines[123]!)![1]!;
   assert.ok(bloomMayContain(bloom, present));
-  assert.ok(bloomMayContain(bloom, present.slice(3, 3 + 2 * GRAM - 1)));
+  assert.ok(bloomMayContain(bloom, present.slice(3, 3 + GRAM + STEP - 1)));
 });
 
 test('needle runs: which ones are checked', () => {
@@ -99,9 +102,9 @@ test('needle runs: which ones are checked', () => {
   // a prefix run (separator before it) needs ≥ GRAM characters
   assert.equal(needleRequirements(' ' + 'a'.repeat(GRAM - 1)).length, 0);
   assert.equal(needleRequirements(' ' + 'a'.repeat(GRAM)).length, 1);
-  // a run that may start mid-token needs 2·GRAM−1 characters; one alternative per alignment
-  assert.equal(needleRequirements('b'.repeat(2 * GRAM - 2)).length, 0);
-  assert.equal(needleRequirements('b'.repeat(2 * GRAM - 1))[0]!.length, GRAM);
+  // a run that may start mid-token needs GRAM+STEP−1 characters; one alternative per alignment
+  assert.equal(needleRequirements('b'.repeat(GRAM + STEP - 2)).length, 0);
+  assert.equal(needleRequirements('b'.repeat(GRAM + STEP - 1))[0]!.length, STEP);
 });
 
 test('case-sensitive and exact: a token is not its upper-case form', () => {
@@ -117,14 +120,21 @@ test('sidecar round trip; a foreign or truncated one reads as none', () => {
   const b2 = bloomOf(['gamma']);
   const bytes = encodeSidecar(
     new Map([
-      ['body', b1],
-      ['attr.msg', b2],
+      [
+        'body',
+        [
+          { startNs: 0n, endNs: SLICE_NS, bloom: b1 },
+          { startNs: SLICE_NS, endNs: 2n * SLICE_NS, bloom: b2 },
+        ],
+      ],
+      ['attr.msg', [{ startNs: 0n, endNs: SLICE_NS, bloom: b2 }]],
     ]),
   );
   const back = decodeSidecar(bytes)!;
   assert.deepEqual([...back.keys()], ['body', 'attr.msg']);
-  assert.deepEqual(back.get('body')!.words, b1.words);
-  assert.equal(back.get('attr.msg')!.m, b2.m);
+  assert.deepEqual(back.get('body')![0]!.bloom.words, b1.words);
+  assert.equal(back.get('body')![1]!.startNs, SLICE_NS);
+  assert.equal(back.get('attr.msg')![0]!.bloom.m, b2.m);
   assert.equal(decodeSidecar(bytes.subarray(0, bytes.length - 4)), null);
   assert.equal(decodeSidecar(new TextEncoder().encode('PAR1 not a sidecar')), null);
 });
@@ -152,7 +162,7 @@ function logBatch(rows: [bigint, string | null][]): ColumnBatch {
   };
 }
 
-test('builder: one filter per hour bucket, null bodies skipped', () => {
+test('builder: per file (hour) one filter per 5-minute slice, null bodies skipped', () => {
   const h0 = 100n * HOUR_NS;
   const batch = logBatch([
     [h0 + 5n, 'first hour token_one'],
@@ -164,10 +174,19 @@ test('builder: one filter per hour bucket, null bodies skipped', () => {
   b.add(batch, (name) => batch.fixed[name]);
   const first = decodeSidecar(b.sidecar(h0)!)!.get('body')!;
   const second = decodeSidecar(b.sidecar(h0 + HOUR_NS)!)!.get('body')!;
-  assert.ok(bloomMayContain(first, ' still '));
-  assert.equal(bloomMayContain(first, ' second '), false);
-  assert.ok(bloomMayContain(second, ' second '));
-  assert.equal(bloomMayContain(second, ' still '), false);
+  assert.deepEqual(
+    first.map((s) => [s.startNs - h0, s.endNs - h0]),
+    [
+      [0n, SLICE_NS],
+      [HOUR_NS - SLICE_NS, HOUR_NS],
+    ],
+  );
+  assert.ok(bloomMayContain(first[0]!.bloom, ' token_one'));
+  assert.ok(bloomMayContain(first[1]!.bloom, ' still '));
+  assert.equal(bloomMayContain(first[0]!.bloom, ' still '), false);
+  assert.equal(second.length, 1);
+  assert.ok(bloomMayContain(second[0]!.bloom, ' second '));
+  assert.equal(bloomMayContain(second[0]!.bloom, ' still '), false);
   assert.equal(b.sidecar(h0 + 2n * HOUR_NS), null);
   assert.equal(TokenFilterBuilder.forBatch({ ...batch, signal: 'traces' }), null);
 });
@@ -180,9 +199,19 @@ test('filesMayContain drops files whose sidecar rules the needle out, keeps file
     const put = async (key: string, lines: string[]) => {
       const path = store.localPath(tokenFilterKey(key));
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, encodeSidecar(new Map([['body', bloomOf(lines)]])));
+      const slices = lines.map((l, i) => ({
+        startNs: BigInt(i) * SLICE_NS,
+        endNs: BigInt(i + 1) * SLICE_NS,
+        bloom: bloomOf([l]),
+      }));
+      await writeFile(path, encodeSidecar(new Map([['body', slices]])));
     };
-    await put('o/logs/s/a.parquet', ['trace 0af7651916cd43dd8448eb211c80319c done']);
+    await put('o/logs/s/a.parquet', [
+      'trace 0af7651916cd43dd8448eb211c80319c done',
+      'nothing here',
+      'again 0af7651916cd43dd8448eb211c80319c',
+      'again 0af7651916cd43dd8448eb211c80319c',
+    ]);
     await put('o/logs/s/b.parquet', ['trace b7ad6b7169203331a2c5e1b8d0e7c1f2 done']);
     const files = ['o/logs/s/a.parquet', 'o/logs/s/b.parquet', 'o/logs/s/c.parquet'].map(file);
     const keys = async (req: (string | string[])[]) =>
@@ -203,6 +232,18 @@ test('filesMayContain drops files whose sidecar rules the needle out, keeps file
     assert.deepEqual(
       await keys([]),
       files.map((f) => f.key),
+    );
+    // the ranges: the slices that may match, adjacent ones merged; whole files without a sidecar
+    const pruned = await pruneByTokens(store, files, ['0af7651916cd43dd8448eb211c80319c']);
+    assert.deepEqual(
+      pruned.map((p) => p.ranges),
+      [
+        [
+          [0n, SLICE_NS],
+          [2n * SLICE_NS, 4n * SLICE_NS],
+        ],
+        null,
+      ],
     );
   } finally {
     await rm(root, { recursive: true, force: true });

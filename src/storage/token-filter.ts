@@ -4,15 +4,17 @@
  * (docs/format/token-filter.md). A filter only ever says "maybe" or "definitely not".
  *
  * Entries: the maximal runs of ASCII letters and digits of a value (tokens, case-sensitive, as
- * Loki's `|=` is), and for each token its aligned 16-character grams (characters 0-15, 16-31, …
- * of the token). A needle (a literal substring) is checked run by run: a run with a separator on
- * both sides inside the needle is a whole token of the line; a run with a separator only before it
- * is a prefix of a token (its aligned grams); any other run of ≥ 31 characters contains, for the
- * right alignment, whole grams of the token it lies in. Shorter edge runs are not checked.
+ * Loki's `|=` is), and for each token its 16-character grams starting every 8 characters
+ * (characters 0-15, 8-23, 16-31, … of the token). A needle (a literal substring) is checked run by
+ * run: a run with a separator on both sides inside the needle is a whole token of the line; a run
+ * with a separator only before it is a prefix of a token (its grams from 0); any other run of ≥ 23
+ * characters contains, for one of 8 alignments, whole grams of the token it lies in. Shorter edge
+ * runs are not checked.
  *
  * Built while rows are appended to a memtable (the strings are in JS then), one set of entry
- * hashes per hour bucket, i.e. per file a flush will write; the flush writes it as a sidecar
- * object `<parquet key>.bloom` before the catalog commit.
+ * hashes per 5-minute slice of `_timestamp`; the flush writes the slices of each file (one hour) as
+ * a sidecar object `<parquet key>.bloom` before the catalog commit. A search reads only the files,
+ * and within them the time slices, whose filters may match.
  */
 import type { LineFilterStage } from '../logql/ast.ts';
 import type { FileRow } from '../catalog/catalog.ts';
@@ -22,6 +24,8 @@ import { HOUR_NS } from './key-layout.ts';
 import { fmix32 } from '../lib/byte-key-map.ts';
 
 export const GRAM = 16;
+/** grams start every STEP characters of a token, so they overlap by GRAM − STEP */
+export const STEP = 8;
 /** bits per distinct entry: ~1 % false positives for a split-block filter */
 const BITS_PER_ENTRY = 10;
 /** the filter layout byte of the sidecar: split blocks of 8 × 32 bits */
@@ -41,7 +45,7 @@ for (let c = 0; c < 128; c++) TOKEN_CHAR[c] = isTokenChar(c) ? 1 : 0;
 
 /** Emits the aligned grams of the token `s[start, end)`. */
 function emitGrams(s: string, start: number, end: number, emit: (h: number) => void): void {
-  for (let p = start; p + GRAM <= end; p += GRAM) {
+  for (let p = start; p + GRAM <= end; p += STEP) {
     let g = FNV_OFFSET;
     for (let j = p; j < p + GRAM; j++) g = Math.imul(g ^ s.charCodeAt(j), FNV_PRIME);
     emit(nonZero(g));
@@ -97,16 +101,16 @@ export function needleRequirements(needle: string): number[][][] {
     const right = i < needle.length;
     const grams = (from: number) => {
       const hs: number[] = [];
-      for (let p = from; p + GRAM <= run.length; p += GRAM) hs.push(hashOf(run.slice(p, p + GRAM)));
+      for (let p = from; p + GRAM <= run.length; p += STEP) hs.push(hashOf(run.slice(p, p + GRAM)));
       return hs;
     };
     if (left && right) out.push([[hashOf(run)]]);
     else if (left) {
       if (run.length >= GRAM) out.push([grams(0)]);
-    } else if (run.length >= 2 * GRAM - 1) {
+    } else if (run.length >= GRAM + STEP - 1) {
       // the run starts anywhere in a token: one alternative per alignment of the token's grams
       const alts: number[][] = [];
-      for (let a = 0; a < GRAM; a++) alts.push(grams(a));
+      for (let a = 0; a < STEP; a++) alts.push(grams(a));
       out.push(alts);
     }
   }
@@ -196,7 +200,8 @@ export class Bloom {
   has(h: number): boolean {
     const base = (fmix32(h ^ 0x9e3779b9) % this.blocks) * 8;
     const x = fmix32(h);
-    for (let i = 0; i < 8; i++) if ((this.words[base + i]! & (1 << (Math.imul(x, SALT[i]!) >>> 27))) === 0) return false;
+    for (let i = 0; i < 8; i++)
+      if ((this.words[base + i]! & (1 << (Math.imul(x, SALT[i]!) >>> 27))) === 0) return false;
     return true;
   }
 }
@@ -206,43 +211,70 @@ export function bloomMayContain(bloom: Bloom, needle: string): boolean {
   return needleRequirements(needle).every((alts) => alts.some((hs) => hs.every((h) => bloom.has(h))));
 }
 
-// ---- the sidecar: "MSTF", version, layout, GRAM, field count; per field: name, m, words
+// ---- the sidecar: "MSTF", version, layout, GRAM, field count; per field: name, slices; per
+// slice: its time range and its filter (docs/format/token-filter.md)
 
-export function encodeSidecar(fields: ReadonlyMap<string, Bloom>): Uint8Array {
+/** One time slice of a file: a filter over the values of its rows with `startNs <= _timestamp < endNs`. */
+export interface SliceFilter {
+  startNs: bigint;
+  endNs: bigint;
+  bloom: Bloom;
+}
+
+/** The filters of one Parquet file, by field, slices in time order. */
+export type Sidecar = Map<string, SliceFilter[]>;
+
+export function encodeSidecar(fields: Sidecar): Uint8Array {
   const enc = new TextEncoder();
   const names = [...fields.keys()].map((n) => enc.encode(n));
   let size = 12;
-  [...fields.values()].forEach((b, i) => (size += 4 + names[i]!.length + 4 + b.words.byteLength));
+  [...fields.values()].forEach((slices, i) => {
+    size += 4 + names[i]!.length + 4;
+    for (const sl of slices) size += 16 + 4 + sl.bloom.words.byteLength;
+  });
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, MAGIC, true);
   out[4] = VERSION;
   out[5] = LAYOUT_SPLIT_BLOCK_8;
   out[6] = GRAM;
+  out[7] = STEP;
   dv.setUint32(8, fields.size, true);
   let o = 12;
-  [...fields.values()].forEach((b, i) => {
+  [...fields.values()].forEach((slices, i) => {
     const name = names[i]!;
     dv.setUint32(o, name.length, true);
     out.set(name, o + 4);
     o += 4 + name.length;
-    dv.setUint32(o, b.m, true);
+    dv.setUint32(o, slices.length, true);
     o += 4;
-    for (const w of b.words) {
-      dv.setUint32(o, w, true);
-      o += 4;
+    for (const sl of slices) {
+      dv.setBigInt64(o, sl.startNs, true);
+      dv.setBigInt64(o + 8, sl.endNs, true);
+      dv.setUint32(o + 16, sl.bloom.m, true);
+      o += 20;
+      for (const w of sl.bloom.words) {
+        dv.setUint32(o, w, true);
+        o += 4;
+      }
     }
   });
   return out;
 }
 
-/** The filters of a sidecar by field; null when it is not a sidecar this version can read. */
-export function decodeSidecar(bytes: Uint8Array): Map<string, Bloom> | null {
+/** The filters of a sidecar; null when it is not a sidecar this version can read. */
+export function decodeSidecar(bytes: Uint8Array): Sidecar | null {
   if (bytes.length < 12) return null;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(0, true) !== MAGIC || bytes[4] !== VERSION || bytes[5] !== LAYOUT_SPLIT_BLOCK_8 || bytes[6] !== GRAM)
+  if (
+    dv.getUint32(0, true) !== MAGIC ||
+    bytes[4] !== VERSION ||
+    bytes[5] !== LAYOUT_SPLIT_BLOCK_8 ||
+    bytes[6] !== GRAM ||
+    bytes[7] !== STEP
+  )
     return null;
-  const out = new Map<string, Bloom>();
+  const out: Sidecar = new Map();
   const count = dv.getUint32(8, true);
   let o = 12;
   const dec = new TextDecoder();
@@ -252,12 +284,21 @@ export function decodeSidecar(bytes: Uint8Array): Map<string, Bloom> | null {
     if (o + 8 + nameLen > bytes.length) return null;
     const name = dec.decode(bytes.subarray(o + 4, o + 4 + nameLen));
     o += 4 + nameLen;
-    const m = dv.getUint32(o, true);
+    const n = dv.getUint32(o, true);
     o += 4;
-    if (m % 256 !== 0 || m === 0 || o + m / 8 > bytes.length) return null;
-    const words = new Uint32Array(m / 32);
-    for (let w = 0; w < words.length; w++, o += 4) words[w] = dv.getUint32(o, true);
-    out.set(name, new Bloom(m, words));
+    const slices: SliceFilter[] = [];
+    for (let k = 0; k < n; k++) {
+      if (o + 20 > bytes.length) return null;
+      const startNs = dv.getBigInt64(o, true);
+      const endNs = dv.getBigInt64(o + 8, true);
+      const m = dv.getUint32(o + 16, true);
+      o += 20;
+      if (m % 256 !== 0 || m === 0 || o + m / 8 > bytes.length || endNs <= startNs) return null;
+      const words = new Uint32Array(m / 32);
+      for (let w = 0; w < words.length; w++, o += 4) words[w] = dv.getUint32(o, true);
+      slices.push({ startNs, endNs, bloom: new Bloom(m, words) });
+    }
+    out.set(name, slices);
   }
   return o === bytes.length ? out : null;
 }
@@ -274,11 +315,13 @@ export function configureTokenFilters(fields: readonly string[]): void {
   indexedFields = [...fields];
 }
 
-const floorHour = (ts: bigint) => ts - (((ts % HOUR_NS) + HOUR_NS) % HOUR_NS);
+/** the time slice of a filter: 5 minutes, so a rare term leads to a few row groups, not a file */
+export const SLICE_NS = 300_000_000_000n;
+const floorSlice = (ts: bigint) => ts - (((ts % SLICE_NS) + SLICE_NS) % SLICE_NS);
 
-/** The entry hashes of one memtable, per hour bucket (= per file its flush writes) and field. */
+/** The entry hashes of one memtable, per time slice (within the hour of the file it goes to) and field. */
 export class TokenFilterBuilder {
-  private readonly hours = new Map<bigint, Map<string, HashSet32>>();
+  private readonly slices = new Map<bigint, Map<string, HashSet32>>();
 
   /** null when no field is configured or the batch is not logs */
   static forBatch(batch: ColumnBatch): TokenFilterBuilder | null {
@@ -301,10 +344,10 @@ export class TokenFilterBuilder {
         const t = ts[i];
         if (typeof v !== 'string' || typeof t !== 'bigint') continue;
         if (t < lo || t >= hi) {
-          lo = floorHour(t);
-          hi = lo + HOUR_NS;
-          let byField = this.hours.get(lo);
-          if (!byField) this.hours.set(lo, (byField = new Map<string, HashSet32>()));
+          lo = floorSlice(t);
+          hi = lo + SLICE_NS;
+          let byField = this.slices.get(lo);
+          if (!byField) this.slices.set(lo, (byField = new Map<string, HashSet32>()));
           set = byField.get(field);
           if (!set) byField.set(field, (set = new HashSet32()));
         }
@@ -315,17 +358,18 @@ export class TokenFilterBuilder {
 
   /** The sidecar of the file holding hour `[lo, lo + 1 h)`; null when nothing was indexed there. */
   sidecar(lo: bigint): Uint8Array | null {
-    const byField = this.hours.get(lo);
-    if (!byField || byField.size === 0) return null;
-    const blooms = new Map<string, Bloom>();
-    for (const [f, set] of byField) blooms.set(f, Bloom.build(set));
-    return encodeSidecar(blooms);
-  }
-
-  get bytes(): number {
-    let n = 0;
-    for (const m of this.hours.values()) for (const s of m.values()) n += s.bytes;
-    return n;
+    const fields: Sidecar = new Map();
+    const starts = [...this.slices.keys()]
+      .filter((s) => s >= lo && s < lo + HOUR_NS)
+      .sort((a, b) => (a < b ? -1 : 1));
+    for (const start of starts) {
+      for (const [f, set] of this.slices.get(start)!) {
+        let list = fields.get(f);
+        if (!list) fields.set(f, (list = []));
+        list.push({ startNs: start, endNs: start + SLICE_NS, bloom: Bloom.build(set) });
+      }
+    }
+    return fields.size > 0 ? encodeSidecar(fields) : null;
   }
 }
 
@@ -333,54 +377,104 @@ export class TokenFilterBuilder {
 
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 /** parsed sidecars by key (immutable objects); null = none or unreadable */
-const cache = new Map<string, Map<string, Bloom> | null>();
+const cache = new Map<string, { sidecar: Sidecar | null; bytes: number }>();
 let cacheBytes = 0;
 
-async function sidecarOf(store: ObjectStore, key: string): Promise<Map<string, Bloom> | null> {
+async function sidecarOf(store: ObjectStore, key: string): Promise<Sidecar | null> {
   const k = tokenFilterKey(key);
-  if (cache.has(k)) {
-    const v = cache.get(k)!;
+  const hit = cache.get(k);
+  if (hit) {
     cache.delete(k);
-    cache.set(k, v); // most recently used last
-    return v;
+    cache.set(k, hit); // most recently used last
+    return hit.sidecar;
   }
-  let parsed: Map<string, Bloom> | null = null;
+  let sidecar: Sidecar | null = null;
+  let bytes = 64;
   try {
-    parsed = decodeSidecar(await store.get(k));
+    const raw = await store.get(k);
+    sidecar = decodeSidecar(raw);
+    bytes += raw.length;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  let size = 64;
-  if (parsed) for (const b of parsed.values()) size += b.words.byteLength;
-  cache.set(k, parsed);
-  cacheBytes += size;
+  cache.set(k, { sidecar, bytes });
+  cacheBytes += bytes;
   for (const [old, v] of cache) {
     if (cacheBytes <= CACHE_MAX_BYTES) break;
     cache.delete(old);
-    cacheBytes -= 64 + (v ? [...v.values()].reduce((n, b) => n + b.words.byteLength, 0) : 0);
+    cacheBytes -= v.bytes;
   }
-  return parsed;
+  return sidecar;
 }
 
+/** A file a search must read, and the `_timestamp` ranges of it that may match (null: all of it). */
+export interface PrunedFile {
+  file: FileRow;
+  ranges: [bigint, bigint][] | null;
+}
+
+/** At most this many ranges per file; more are read as one range from the first to the last. */
+const MAX_RANGES_PER_FILE = 8;
+
+const mayMatch = (bloom: Bloom, groups: readonly (readonly string[])[]) =>
+  groups.every((alts) => alts.some((n) => bloomMayContain(bloom, n)));
+
 /**
- * The files that may hold a row whose `field` contains every requirement: a string, or a list of
- * alternatives (any one of them, as in `|= "a" or "b"`). Files without a sidecar, or without a
- * filter for `field`, are kept. Order is preserved.
+ * The files that may hold a row whose `field` contains every requirement — a string, or a list
+ * of alternatives (any one of them, as in `|= "a" or "b"`) — each with the time slices that may
+ * (adjacent slices merged). Files without a sidecar, or without a filter for `field`, are kept
+ * whole. Order is preserved.
  */
+export async function pruneByTokens(
+  store: ObjectStore,
+  files: readonly FileRow[],
+  required: readonly (string | readonly string[])[],
+  field = 'body',
+): Promise<PrunedFile[]> {
+  const groups = required.map((r) => (typeof r === 'string' ? [r] : r));
+  if (groups.length === 0 || groups.some((g) => g.length === 0))
+    return files.map((file) => ({ file, ranges: null }));
+  const out: PrunedFile[] = [];
+  for (const file of files) {
+    const slices = (await sidecarOf(store, file.key))?.get(field);
+    if (!slices) {
+      out.push({ file, ranges: null });
+      continue;
+    }
+    const ranges: [bigint, bigint][] = [];
+    for (const sl of slices) {
+      if (!mayMatch(sl.bloom, groups)) continue;
+      const last = ranges[ranges.length - 1];
+      if (last && last[1] === sl.startNs) last[1] = sl.endNs;
+      else ranges.push([sl.startNs, sl.endNs]);
+    }
+    if (ranges.length === 0) continue;
+    out.push({
+      file,
+      ranges:
+        ranges.length <= MAX_RANGES_PER_FILE ? ranges : [[ranges[0]![0], ranges[ranges.length - 1]![1]]],
+    });
+  }
+  return out;
+}
+
+/** `pruneByTokens` without the ranges: the files that may hold a matching row. */
 export async function filesMayContain(
   store: ObjectStore,
   files: readonly FileRow[],
   required: readonly (string | readonly string[])[],
   field = 'body',
 ): Promise<FileRow[]> {
-  const groups = required.map((r) => (typeof r === 'string' ? [r] : r));
-  if (groups.length === 0 || groups.some((g) => g.length === 0)) return [...files];
-  const out: FileRow[] = [];
-  for (const f of files) {
-    const bloom = (await sidecarOf(store, f.key))?.get(field);
-    if (!bloom || groups.every((alts) => alts.some((n) => bloomMayContain(bloom, n)))) out.push(f);
-  }
-  return out;
+  return (await pruneByTokens(store, files, required, field)).map((p) => p.file);
+}
+
+/** A pruner for `streamRelation`: files and time ranges that may hold rows containing `required`. */
+export function tokenPruner(
+  store: ObjectStore,
+  required: readonly (string | readonly string[])[],
+  field = 'body',
+): (files: FileRow[]) => Promise<PrunedFile[]> {
+  return (files) => pruneByTokens(store, files, required, field);
 }
 
 /**
