@@ -31,6 +31,8 @@ import { decodeEsBulk } from './ingest/es-bulk/parse.ts';
 import { decodeJsonArray, decodeNdjson } from './ingest/json-docs/parse.ts';
 import { otlpMetricsHandler, replayOtlpMetricsBatch } from './ingest/otlp-metrics/handler.ts';
 import { promApiHandlers } from './promql/api/handlers.ts';
+import { lokiQueryHandlers } from './logql/api/query.ts';
+import { lokiApiHandlers, lokiTailHub } from './logql/api/handlers.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
 import { influxPing, influxWriteHandler, replayInfluxBatch } from './ingest/influx/handler.ts';
 import { promTextImportHandler, replayPromTextBatch } from './ingest/prom-text/handler.ts';
@@ -50,6 +52,7 @@ import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtabl
 import { QueryExecutor } from './query/executor.ts';
 import { searchHandler } from './query/search-handler.ts';
 import { SampleCache } from './query/sample-cache.ts';
+import { storageReads } from './query/stream-relation.ts';
 import { adminHandlers } from './server/admin-handlers.ts';
 import { createHttpServer, sendJson } from './server/http-server.ts';
 import { startGrpcServer } from './server/grpc-server.ts';
@@ -132,9 +135,26 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   const seriesRegistry = new SeriesRegistry(catalog);
   const sampleCache = new SampleCache(config.query.sampleCacheBytes);
-  registry.gauge('molesignal_sample_cache_bytes', 'Bytes of decoded metric samples held for PromQL.', () => sampleCache.bytes);
-  registry.counter('molesignal_sample_cache_hits_total', 'Series reads of Parquet files PromQL served from memory.', () => sampleCache.hits);
-  registry.counter('molesignal_sample_cache_misses_total', 'Series reads of Parquet files PromQL decoded with DuckDB.', () => sampleCache.misses);
+  registry.gauge(
+    'molesignal_sample_cache_bytes',
+    'Bytes of decoded metric samples held for PromQL.',
+    () => sampleCache.bytes,
+  );
+  registry.counter(
+    'molesignal_sample_cache_hits_total',
+    'Series reads of Parquet files PromQL served from memory.',
+    () => sampleCache.hits,
+  );
+  registry.counter(
+    'molesignal_sample_cache_misses_total',
+    'Series reads of Parquet files PromQL decoded with DuckDB.',
+    () => sampleCache.misses,
+  );
+  registry.counter(
+    'molesignal_storage_reads_total',
+    "Reads of a stream's rows for a time range (files listed for a query).",
+    () => storageReads.count,
+  );
   const seriesCount = await seriesRegistry.load();
   log.info({ series: seriesCount }, 'metric series loaded');
 
@@ -242,6 +262,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     scrapeTargets.map((target) => ({ target, org: scrapeOrgs.get(target.org)! })),
     { ...sampleDeps, log, maxBodyBytes: config.ingest.maxDecodedBytes },
   );
+  const logStoreDeps = { catalog, store, engines, streams, timeoutMs: config.query.timeoutMs };
+  const lokiTail = lokiTailHub({ store: logStoreDeps, log });
+  writePath.onAppend(lokiTail.onAppend);
   const router = new Router(
     buildRoutes({
       healthz: async (ctx) => sendJson(ctx.res, 200, { status: 'ok' }),
@@ -295,6 +318,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         log,
         version: PACKAGE_VERSION,
       }),
+      lokiQuery: lokiQueryHandlers({
+        source: { catalog, store, engines, streams },
+        config: {
+          ...config.logql,
+          timeoutMs: config.query.timeoutMs,
+          maxPointsPerSeries: config.query.maxPointsPerSeries,
+        },
+        log,
+      }),
+      lokiApi: lokiApiHandlers({ store: logStoreDeps, log, version: PACKAGE_VERSION, tail: lokiTail }),
       search: searchHandler({ executor, limits: config.query }),
       streams: streamHandlers({ streams, catalog, flusher }),
       admin: adminHandlers({ catalog }),
@@ -374,6 +407,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       const deadline = Date.now() + config.shutdown.timeoutMs;
       server.close();
       server.closeIdleConnections();
+      lokiTail.closeAll();
       const grpcStopped = grpcServer.shutdown(deadline);
       await Promise.all(udpListeners.map((u) => u.close()));
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -56,6 +56,7 @@ export interface Config {
     duckdbThreads: number;
     sampleCacheBytes: number;
   };
+  logql: { maxEntriesLimitPerQuery: number; maxQuerySeries: number; maxQueryLengthMs: number };
   syslog: {
     host: string;
     udpPort: number | null;

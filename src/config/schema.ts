@@ -323,6 +323,24 @@ export const KEY_SPECS: readonly KeySpec[] = [
   },
   { key: 'query.duckdbThreads', schema: posInt, default: 2, help: 'DuckDB worker threads per org instance.' },
   {
+    key: 'logql.maxEntriesLimitPerQuery',
+    schema: posInt,
+    default: 5000,
+    help: "Largest `limit` a LogQL log query may ask for (Loki's `max_entries_limit_per_query`); more is a 400.",
+  },
+  {
+    key: 'logql.maxQuerySeries',
+    schema: posInt,
+    default: 500,
+    help: "Most series a LogQL metric query may return (Loki's `max_query_series`); more is a 400.",
+  },
+  {
+    key: 'logql.maxQueryLengthMs',
+    schema: posInt,
+    default: 721 * 3600 * 1000,
+    help: "Longest `end - start` of a LogQL query (ms; Loki's `max_query_length`, 721h); longer is a 400.",
+  },
+  {
     key: 'syslog.host',
     schema: z.string(),
     default: '',

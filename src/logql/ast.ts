@@ -115,8 +115,7 @@ export interface LineFormatStage {
 
 /** `dst=src` renames a label; `dst="{{template}}"` sets it from a template. */
 export type LabelFormatItem =
-  | { kind: 'rename'; dst: string; src: string }
-  | { kind: 'template'; dst: string; template: string };
+  { kind: 'rename'; dst: string; src: string } | { kind: 'template'; dst: string; template: string };
 
 export interface LabelFormatStage {
   type: 'LabelFormat';
@@ -222,17 +221,7 @@ export interface RangeAggregationExpr {
 }
 
 export type VectorOp =
-  | 'sum'
-  | 'avg'
-  | 'min'
-  | 'max'
-  | 'count'
-  | 'stddev'
-  | 'stdvar'
-  | 'topk'
-  | 'bottomk'
-  | 'sort'
-  | 'sort_desc';
+  'sum' | 'avg' | 'min' | 'max' | 'count' | 'stddev' | 'stdvar' | 'topk' | 'bottomk' | 'sort' | 'sort_desc';
 
 export interface VectorAggregationExpr {
   type: 'VectorAggregation';
@@ -245,21 +234,7 @@ export interface VectorAggregationExpr {
 }
 
 export type BinaryOp =
-  | 'or'
-  | 'and'
-  | 'unless'
-  | '+'
-  | '-'
-  | '*'
-  | '/'
-  | '%'
-  | '^'
-  | '=='
-  | '!='
-  | '>'
-  | '>='
-  | '<'
-  | '<=';
+  'or' | 'and' | 'unless' | '+' | '-' | '*' | '/' | '%' | '^' | '==' | '!=' | '>' | '>=' | '<' | '<=';
 
 export interface VectorMatching {
   /** `on(...)` true, `ignoring(...)` false */
@@ -306,12 +281,7 @@ export interface LabelReplaceExpr {
 }
 
 export type SampleExpr =
-  | RangeAggregationExpr
-  | VectorAggregationExpr
-  | BinaryOpExpr
-  | LiteralExpr
-  | VectorExpr
-  | LabelReplaceExpr;
+  RangeAggregationExpr | VectorAggregationExpr | BinaryOpExpr | LiteralExpr | VectorExpr | LabelReplaceExpr;
 
 export type Expr = LogSelectorExpr | SampleExpr;
 

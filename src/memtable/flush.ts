@@ -140,8 +140,10 @@ export class Flusher {
               `encode_${id}`,
             );
           } else {
+            // rowid breaks ties: rows with one timestamp keep their arrival order (LogQL answers
+            // equal-timestamp lines in push order, and DuckDB's sort is not stable)
             await conn.run(
-              `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_SIZE}${parquetBloomOption(columnStats)})`,
+              `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp, rowid) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_SIZE}${parquetBloomOption(columnStats)})`,
             );
           }
           // the token filter goes in before the catalog names the file (docs/format/token-filter.md)

@@ -55,6 +55,12 @@ interface StreamParts {
 }
 
 /**
+ * Reads of a stream's rows for a time range (every SQL view, PromQL select and LogQL read lists
+ * the files first, so this counts them all); exported on /metrics.
+ */
+export const storageReads = { count: 0 };
+
+/**
  * The catalogued files of a stream for `[startNs, endNs)` that a query over the pinned `tables`
  * must read: files a flush has written from a pinned memtable are left out, so no row is counted
  * twice. `startNs` inclusive, `endNs` exclusive; null = unbounded.
@@ -66,6 +72,7 @@ export async function relationFiles(
   startNs: bigint | null,
   endNs: bigint | null,
 ): Promise<FileRow[]> {
+  storageReads.count++;
   const listed = await deps.catalog.listFiles(
     s.org,
     s.type,

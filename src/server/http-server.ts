@@ -2,7 +2,9 @@
  * The HTTP listener: route lookup → authentication → org resolution → permission → handler.
  * One debug log line per request (route template, never the payload).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Authenticator } from '../auth/principal.ts';
 import { isRoot } from '../auth/principal.ts';
 import { influxAuthorization } from '../auth/influx-credentials.ts';
@@ -35,10 +37,24 @@ export function createHttpServer(deps: HttpDeps): Server {
     },
   );
   server.keepAliveTimeout = 65_000;
+  // WebSocket upgrades (Loki's live tail) take the same route, auth and org steps; an error is
+  // written as an HTTP answer on the raw socket, which is then closed
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    void handle(deps, req, res, { socket, head });
+  });
   return server;
 }
 
-async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  deps: HttpDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  upgrade?: RequestContext['upgrade'],
+): Promise<void> {
   const started = performance.now();
   const method = req.method ?? 'GET';
   let template = 'unmatched';
@@ -81,7 +97,14 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
       principal: null,
       org: null,
       log: deps.log,
+      ...(upgrade ? { upgrade } : {}),
     };
+    if (upgrade && route.websocket !== true)
+      throw new MoleError(`${route.path} does not accept a WebSocket upgrade`, {
+        code: 'MS_ERR_NO_UPGRADE',
+        status: 400,
+        reason: 'bad_request',
+      });
     if (route.access !== 'open') {
       const principal = await deps.auth.authenticate(
         route.credentials === 'influx'

@@ -1,5 +1,6 @@
 /** Route matching: `/api/:org/v1/logs` style templates, literal segments win over parameters. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Scope } from '../catalog/catalog.ts';
 import type { OrgRow } from '../catalog/catalog.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -28,6 +29,8 @@ export interface Route {
   splunkAuth?: boolean;
   /** `influx`: InfluxDB's credentials are accepted too (`Token <key>`, `?u=&p=`; src/auth/influx-credentials.ts) */
   credentials?: 'influx';
+  /** the route accepts a WebSocket upgrade (the handler finds it in `ctx.upgrade`) */
+  websocket?: boolean;
 }
 
 export interface RequestContext {
@@ -39,6 +42,8 @@ export interface RequestContext {
   principal: Principal | null;
   org: OrgRow | null;
   log: Logger;
+  /** set for an HTTP upgrade request: the raw socket and the bytes read past the headers */
+  upgrade?: { socket: Duplex; head: Buffer };
 }
 
 interface Compiled {

@@ -45,6 +45,23 @@ export interface RouteHandlers {
     rules: H;
     alerts: H;
   };
+  /** LogQL: Loki's query and query_range */
+  lokiQuery: { query: H; queryRange: H };
+  /** the Loki HTTP API other than query/query_range (src/logql/api/handlers.ts) */
+  lokiApi: {
+    labels: H;
+    labelValues: H;
+    series: H;
+    indexStats: H;
+    volume: H;
+    volumeRange: H;
+    patterns: H;
+    detectedFields: H;
+    detectedLabels: H;
+    formatQuery: H;
+    buildinfo: H;
+    tail: H;
+  };
   search: H;
   streams: { list: H; schema: H; settings: H; flush: H };
   admin: { listOrgs: H; createOrg: H; listUsers: H; addUser: H; listKeys: H; createKey: H; revokeKey: H };
@@ -80,6 +97,57 @@ function promRoutes(h: RouteHandlers['prom']): Route[] {
     }
   }
   return routes;
+}
+
+/** Loki's query and query_range at `/loki/api/v1/...` (org implicit) and `/api/{org}/loki/api/v1/...`. */
+function lokiQueryRoutes(h: RouteHandlers['lokiQuery']): Route[] {
+  const routes: Route[] = [];
+  for (const [path, handler] of [
+    ['query', h.query],
+    ['query_range', h.queryRange],
+  ] as const) {
+    for (const method of ['GET', 'POST'] as const) {
+      routes.push({ method, path: `/loki/api/v1/${path}`, access: 'query', org: 'implicit', handler });
+      routes.push({ method, path: `/api/:org/loki/api/v1/${path}`, access: 'query', org: 'path', handler });
+    }
+  }
+  return routes;
+}
+
+/** The Loki HTTP API (org from X-Scope-OrgID or the credential), except query/query_range. */
+function lokiApiRoutes(h: RouteHandlers['lokiApi']): Route[] {
+  const list: [string, H, ('GET' | 'POST')[]][] = [
+    ['labels', h.labels, ['GET', 'POST']],
+    ['label/:name/values', h.labelValues, ['GET']],
+    ['series', h.series, ['GET', 'POST']],
+    ['index/stats', h.indexStats, ['GET', 'POST']],
+    ['index/volume', h.volume, ['GET', 'POST']],
+    ['index/volume_range', h.volumeRange, ['GET', 'POST']],
+    ['patterns', h.patterns, ['GET', 'POST']],
+    ['detected_fields', h.detectedFields, ['GET']],
+    ['detected_labels', h.detectedLabels, ['GET']],
+    ['format_query', h.formatQuery, ['GET', 'POST']],
+    ['status/buildinfo', h.buildinfo, ['GET']],
+  ];
+  return [
+    ...list.flatMap(([path, handler, methods]) =>
+      methods.map((method): Route => ({
+        method,
+        path: `/loki/api/v1/${path}`,
+        access: 'query',
+        org: 'implicit',
+        handler,
+      })),
+    ),
+    {
+      method: 'GET',
+      path: '/loki/api/v1/tail',
+      access: 'query',
+      org: 'implicit',
+      handler: h.tail,
+      websocket: true,
+    },
+  ];
 }
 
 /** Log ingest other than OTLP: Loki push, plain JSON, Splunk HEC, Elasticsearch. */
@@ -172,6 +240,7 @@ function metricImportRoutes(h: RouteHandlers['metricImport']): Route[] {
 export function buildRoutes(h: RouteHandlers): Route[] {
   return [
     ...promRoutes(h.prom),
+    ...lokiApiRoutes(h.lokiApi),
     ...metricImportRoutes(h.metricImport),
     { method: 'GET', path: '/healthz', access: 'open', org: 'none', handler: h.healthz },
     { method: 'GET', path: '/readyz', access: 'open', org: 'none', handler: h.readyz },
@@ -264,6 +333,7 @@ export function buildRoutes(h: RouteHandlers): Route[] {
     },
 
     ...logIngestRoutes(h),
+    ...lokiQueryRoutes(h.lokiQuery),
 
     { method: 'POST', path: '/api/:org/_search', access: 'query', org: 'path', handler: h.search },
     { method: 'GET', path: '/api/:org/streams', access: 'query', org: 'path', handler: h.streams.list },

@@ -37,7 +37,11 @@ export type BatchDecoder = (p: IngestPayload) => ColumnBatch;
 const scopedKey = (p: IngestPayload) => `${p.signal}/${p.idempotencyKey}`;
 const idemId = (org: OrgId, key: string) => `${org}\u0000${key}`;
 
+/** Sees the rows of every write once they are in the memtable (not WAL replay): live tail. */
+export type AppendListener = (org: OrgId, signal: ColumnBatch['signal'], batch: ColumnBatch) => void;
+
 export class WritePath {
+  private readonly appendListeners: AppendListener[] = [];
   private readonly idempotency = new Map<string, { expiresAtMs: number; response: string }>();
   private readonly inflight = new Map<string, Promise<IngestResult>>();
 
@@ -57,6 +61,11 @@ export class WritePath {
       refuseAboveBytes?: number;
     },
   ) {}
+
+  /** Adds a listener called after each write's rows are applied; it must not throw or block. */
+  onAppend(listener: AppendListener): void {
+    this.appendListeners.push(listener);
+  }
 
   /** Bytes of ingested data held in memtables, active and frozen (not yet dropped), all streams. */
   memtableBytes(): number {
@@ -135,6 +144,13 @@ export class WritePath {
       }
     });
     if (failure.error) throw failure.error;
+    for (const listener of this.appendListeners) {
+      try {
+        listener(p.org, p.signal, batch);
+      } catch (e) {
+        this.deps.log.error({ err: e }, 'append listener failed');
+      }
+    }
     this.deps.metrics.ingestedRecords.inc({ signal: p.signal }, batch.rowCount);
     this.deps.metrics.ingestedBytes.inc({ signal: p.signal }, p.decodedBytes ?? p.body.length);
     if (batch.rejectedCount > 0)
