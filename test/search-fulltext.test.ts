@@ -105,6 +105,33 @@ describe('full-text search: token filters, histogram, facets', () => {
     assert.equal(common.body.stats.files_scanned, 3);
   });
 
+  test('LogQL |= uses the token filters: fewer files read, same lines', async () => {
+    const range = async (query: string) => {
+      const q = new URLSearchParams({ query, start: ns(base), end: ns(base + 3 * HOUR_MS), limit: '100' });
+      const res = await server.fetch(`/loki/api/v1/query_range?${q.toString()}`);
+      assert.equal(res.status, 200, await res.clone().text());
+      const body = (await res.json()) as {
+        data: {
+          result: { values: [string, string][] }[];
+          stats: { querier: { store: { totalChunksDownloaded: number } } };
+        };
+      };
+      return {
+        lines: body.data.result.flatMap((r) => r.values.map((v) => v[1])),
+        files: body.data.stats.querier.store.totalChunksDownloaded,
+      };
+    };
+    assert.equal((await range('{job="app"}')).files, 3);
+    const hit = await range(`{job="app"} |= "\\"${RARE}\\""`);
+    assert.equal(hit.files, 1);
+    assert.equal(hit.lines.length, 1);
+    assert.match(hit.lines[0]!, /request 1-7 done/);
+    const none = await range(
+      '{job="app"} |= "\\"0123456789abcdef0123456789abcdef\\"" or "\\"fedcba9876543210fedcba9876543210\\""',
+    );
+    assert.deepEqual(none, { lines: [], files: 0 });
+  });
+
   test('rows still in the memtable are searched too', async () => {
     const fresh = 'c0ffee00c0ffee00c0ffee00c0ffee00';
     const res = await server.fetch('/loki/api/v1/push', {
