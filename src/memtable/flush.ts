@@ -142,9 +142,20 @@ export class Flusher {
           } else {
             // rowid breaks ties: rows with one timestamp keep their arrival order (LogQL answers
             // equal-timestamp lines in push order, and DuckDB's sort is not stable)
-            await conn.run(
-              `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp, rowid) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_SIZE}${parquetBloomOption(columnStats)})`,
-            );
+            const copy = (options: string) =>
+              conn.run(
+                `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp, rowid) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_SIZE}${options})`,
+              );
+            const bloomOption = parquetBloomOption(columnStats);
+            try {
+              await copy(bloomOption);
+            } catch (e) {
+              if (!bloomOption) throw e;
+              // the dictionaries take ~6 MiB per string column: under a small DuckDB memory
+              // limit the file is written without Parquet bloom filters rather than not at all
+              log.warn({ err: e, stream: s.name, type: s.type }, 'Parquet bloom filters not written');
+              await copy('');
+            }
           }
           // the token filter goes in before the catalog names the file (docs/format/token-filter.md)
           const sidecar = t.tokens?.sidecar(lo);
