@@ -45,7 +45,8 @@ import { SeriesRegistry } from './write/series-registry.ts';
 import { armCrashpoint } from './lib/crashpoint.ts';
 import type { Logger } from './lib/logger.ts';
 import { MetricsRegistry, createServerMetrics } from './lib/metrics.ts';
-import { Flusher, removeOrphans } from './memtable/flush.ts';
+import { Flusher, configureParquetBloomColumns, removeOrphans } from './memtable/flush.ts';
+import { configureTokenFilters } from './storage/token-filter.ts';
 import { EnginePool } from './memtable/org-engine.ts';
 import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtable.ts';
 import { QueryExecutor } from './query/executor.ts';
@@ -204,6 +205,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
     refuseAboveBytes: config.memtable.refuseAboveBytes,
   });
+  configureTokenFilters(config.streams.tokenFilterFields);
+  configureParquetBloomColumns(config.streams.parquetBloomColumns);
   const replayStarted = performance.now();
   const recovered = await writePath.recover();
   log.info({ ...recovered, ms: Math.round(performance.now() - replayStarted) }, 'WAL replayed');

@@ -20,7 +20,12 @@ export interface Config {
     maxFutureMs: number;
     maxAgeMs: number;
   };
-  streams: { maxFieldsPerStream: number; defaultRetentionDays: number };
+  streams: {
+    maxFieldsPerStream: number;
+    defaultRetentionDays: number;
+    tokenFilterFields: string[];
+    parquetBloomColumns: string[];
+  };
   wal: {
     fsync: 'batch' | 'interval';
     groupCommitWindowMs: number;

@@ -30,6 +30,11 @@ const optionalPort = z.preprocess((v) => (v === '' || v === 'off' ? null : v), p
 const streamName = z
   .string()
   .regex(SLUG_RE, 'use 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit');
+/** column names: a YAML list, or a comma-separated string (environment, flags) */
+const nameList = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : v),
+  z.array(z.string().min(1)),
+);
 const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 export const KEY_SPECS: readonly KeySpec[] = [
@@ -158,6 +163,18 @@ export const KEY_SPECS: readonly KeySpec[] = [
     schema: nonNegInt,
     default: 0,
     help: 'Retention for new streams in days (0 = keep forever). Stored per stream; not enforced yet (the compactor will).',
+  },
+  {
+    key: 'streams.tokenFilterFields',
+    schema: nameList,
+    default: ['body'],
+    help: 'Columns of log streams that get a per-file token filter (a bloom filter of their words, written beside each Parquet file) so a full-text search skips files that cannot match; see docs/format/token-filter.md. A comma-separated list (YAML: a list); empty: none.',
+  },
+  {
+    key: 'streams.parquetBloomColumns',
+    schema: nameList,
+    default: ['trace_id'],
+    help: 'Id columns that get Parquet bloom filters (an equality lookup such as `trace_id = \'…\'` skips row groups). DuckDB writes them only for dictionary-encoded columns, so files that have one of these columns are written with a dictionary for every string column (about 10 % larger). A comma-separated list (YAML: a list); empty: none.',
   },
   {
     key: 'wal.fsync',

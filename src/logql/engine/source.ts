@@ -21,8 +21,10 @@ import { quoteIdent, type MemTable } from '../../memtable/memtable.ts';
 import type { EnginePool } from '../../memtable/org-engine.ts';
 import { relationFiles, timeWhere } from '../../query/stream-relation.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
+import { lineFilterRequirements, pruneByTokens } from '../../storage/token-filter.ts';
 import type { OrgId } from '../../tenancy/org-id.ts';
 import type { StreamRegistry, StreamState } from '../../write/streams.ts';
+import type { LineFilterStage } from '../ast.ts';
 import type { LogEntry } from '../pipeline/types.ts';
 import { mapLabelColumns, type StreamLabelColumns } from './labels-mapping.ts';
 import { compilePipeline } from '../pipeline/index.ts';
@@ -327,19 +329,40 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     tables: readonly MemTable[],
     startNs: bigint,
     endNs: bigint,
+    lineFilters: readonly LineFilterStage[],
   ): Promise<{ relation: string; mapping: StreamLabelColumns }> {
-    const files = await relationFiles(this.deps, s, tables, startNs, endNs);
+    const listed = await relationFiles(this.deps, s, tables, startNs, endNs);
+    // full-text pruning (docs/format/token-filter.md): files whose token filters rule out a `|=`
+    // string are not read, others only in the time ranges that may match
+    const pruned = await pruneByTokens(this.deps.store, listed, lineFilterRequirements(lineFilters));
+    const files = pruned.map((p) => p.file);
     const time = timeWhere(startNs, endNs);
     const parts = tables.map(
       (t, i) =>
         `SELECT *, ${MEMTABLE_PART + i}::BIGINT AS __part, rowid::BIGINT AS __row FROM ${quoteIdent(t.name)}${time}`,
     );
-    if (files.length > 0) {
-      const paths = files.map((f) => sqlString(this.deps.store.localPath(f.key))).join(', ');
+    // __part of a file row: the file's place in the catalog's order, whichever read it comes from
+    const whole = pruned.map((p, i) => ({ ...p, i })).filter((p) => p.ranges === null);
+    if (whole.length > 0) {
+      const paths = whole.map((p) => sqlString(this.deps.store.localPath(p.file.key))).join(', ');
+      const part =
+        whole.length === listed.length
+          ? 'file_index'
+          : `[${whole.map((p) => p.i).join(', ')}][file_index + 1]`;
       parts.push(
-        `SELECT *, file_index::BIGINT AS __part, file_row_number::BIGINT AS __row FROM read_parquet([${paths}], union_by_name = true)${time}`,
+        `SELECT *, ${part}::BIGINT AS __part, file_row_number::BIGINT AS __row FROM read_parquet([${paths}], union_by_name = true)${time}`,
       );
     }
+    pruned.forEach((p, i) => {
+      for (const [a, b] of p.ranges ?? []) {
+        const lo = startNs > a ? startNs : a;
+        const hi = endNs < b ? endNs : b;
+        if (lo >= hi) continue;
+        parts.push(
+          `SELECT *, ${i}::BIGINT AS __part, file_row_number::BIGINT AS __row FROM read_parquet([${sqlString(this.deps.store.localPath(p.file.key))}], union_by_name = true)${timeWhere(lo, hi)}`,
+        );
+      }
+    });
     const relation = parts.join(' UNION ALL BY NAME ');
     // the columns the relation really has (a column of the schema may be in no part yet)
     const described = await conn.runAndReadAll(`SELECT * FROM (${relation}) LIMIT 0`);
@@ -357,7 +380,14 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     req: LogReadRequest,
     narrow: Narrow | null,
   ): Promise<StreamCursor | null> {
-    const { relation: all, mapping } = await this.relationOf(conn, s, tables, req.startNs, req.endNs);
+    const { relation: all, mapping } = await this.relationOf(
+      conn,
+      s,
+      tables,
+      req.startNs,
+      req.endNs,
+      req.lineFilters,
+    );
     const relation = narrow ? narrow(all, mapping) : all;
     if (relation === null) return null;
     const where: string[] = [];
@@ -429,7 +459,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
   ) {
     const out = [];
     for (const p of streams) {
-      const { relation, mapping } = await this.relationOf(p.conn, p.s, p.tables, startNs, endNs);
+      const { relation, mapping } = await this.relationOf(p.conn, p.s, p.tables, startNs, endNs, []);
       const sql = pushdownSql(req, mapping);
       if (sql === null) return null;
       out.push({ ...p, relation, mapping, sql, rows: simpleRows(relation, sql) });
