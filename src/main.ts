@@ -49,6 +49,8 @@ import { Flusher, removeOrphans } from './memtable/flush.ts';
 import { EnginePool } from './memtable/org-engine.ts';
 import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtable.ts';
 import { QueryExecutor } from './query/executor.ts';
+import { SpanReader } from './traces/span-reader.ts';
+import { tempoHandlers } from './traces/api/tempo.ts';
 import { searchHandler } from './query/search-handler.ts';
 import { SampleCache } from './query/sample-cache.ts';
 import { storageReads } from './query/stream-relation.ts';
@@ -336,6 +338,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           timeoutMs: config.query.timeoutMs,
           retentionDays: config.streams.defaultRetentionDays,
         },
+      }),
+      tempo: tempoHandlers({
+        reader: new SpanReader({ catalog, store, engines, streams, timeoutMs: config.query.timeoutMs }),
+        slots: executor,
+        log,
+        version: PACKAGE_VERSION,
       }),
       search: searchHandler({ executor, limits: config.query }),
       streams: streamHandlers({ streams, catalog, flusher }),

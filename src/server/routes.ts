@@ -31,6 +31,17 @@ export interface RouteHandlers {
   metricImport: { influxV1: H; influxV2: H; influxPing: H; promText: H; vmImport: H; vmExport: H };
   zipkin: H;
   jaegerThrift: H;
+  /** Tempo's API except search (src/traces/api/tempo.ts) */
+  tempo: {
+    echo: H;
+    buildinfo: H;
+    traceV1: H;
+    traceV2: H;
+    tagsV1: H;
+    tagsV2: H;
+    tagValuesV1: H;
+    tagValuesV2: H;
+  };
   prom: {
     query: H;
     queryRange: H;
@@ -242,8 +253,30 @@ function metricImportRoutes(h: RouteHandlers['metricImport']): Route[] {
   ];
 }
 
+/** Tempo's trace by id, tags, echo and build info (org implicit: Grafana's Tempo data source). */
+function tempoRoutes(h: RouteHandlers['tempo']): Route[] {
+  const get = (path: string, handler: H): Route => ({
+    method: 'GET',
+    path,
+    access: 'query',
+    org: 'implicit',
+    handler,
+  });
+  return [
+    get('/api/echo', h.echo),
+    get('/api/status/buildinfo', h.buildinfo),
+    get('/api/traces/:id', h.traceV1),
+    get('/api/v2/traces/:id', h.traceV2),
+    get('/api/search/tags', h.tagsV1),
+    get('/api/v2/search/tags', h.tagsV2),
+    get('/api/search/tag/:tag/values', h.tagValuesV1),
+    get('/api/v2/search/tag/:tag/values', h.tagValuesV2),
+  ];
+}
+
 export function buildRoutes(h: RouteHandlers): Route[] {
   return [
+    ...tempoRoutes(h.tempo),
     ...promRoutes(h.prom),
     ...lokiApiRoutes(h.lokiApi),
     ...metricImportRoutes(h.metricImport),

@@ -408,6 +408,35 @@ export class SpanReader {
   }
 
   /**
+   * Runs `fn` on every traces stream of the org with `rows(cond)`: SQL of the stream's rows in
+   * range that satisfy `cond` (all columns), and `sql` to run a statement on the org's DuckDB.
+   */
+  async scan<T>(
+    org: OrgId,
+    range: TimeBounds,
+    fn: (
+      view: SpanStreamView,
+      rows: (cond: string) => string,
+      sql: (q: string) => Promise<Record<string, unknown>[]>,
+    ) => Promise<T>,
+    stats = emptyReadStats(),
+  ): Promise<T[]> {
+    const views = this.views(org);
+    if (views.length === 0) return [];
+    return this.withConnection(org, async (sql) => {
+      const out: T[] = [];
+      for (const v of views) {
+        out.push(
+          await this.withStream(v.stream, range, stats, null, (t, p) =>
+            fn(v, (cond) => rowsSql(t, p, range, `(${cond})`), sql),
+          ),
+        );
+      }
+      return out;
+    });
+  }
+
+  /**
    * Every span of one trace (32 lowercase hex digits) across the org's traces streams, by start
    * time; [] when there is none. `startNs`/`endNs` bound the spans' start times.
    */
