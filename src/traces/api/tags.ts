@@ -207,6 +207,13 @@ export async function tagNames(
 
 // ---- tag values
 
+const valueText = (v: unknown): string =>
+  typeof v === 'string'
+    ? v
+    : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint'
+      ? String(v)
+      : '';
+
 export interface TypedValue {
   type: 'string' | 'int' | 'float' | 'bool';
   value: string;
@@ -281,7 +288,7 @@ export async function tagValues(
       for (const r of await sql(`SELECT DISTINCT ${expr} AS v FROM (${rows(w)}) LIMIT ${limit}`)) {
         add({
           type,
-          value: r.v === null || r.v === undefined ? '' : String(r.v as string | number | boolean | bigint),
+          value: valueText(r.v),
         });
       }
     };
