@@ -51,6 +51,7 @@ import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtabl
 import { QueryExecutor } from './query/executor.ts';
 import { SpanReader } from './traces/span-reader.ts';
 import { tempoHandlers } from './traces/api/tempo.ts';
+import { jaegerZipkinHandlers } from './traces/api/jaeger-zipkin.ts';
 import { searchHandler } from './query/search-handler.ts';
 import { SampleCache } from './query/sample-cache.ts';
 import { storageReads } from './query/stream-relation.ts';
@@ -230,6 +231,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const appenderTimer = setInterval(flushDirtyAppenders, 1000);
   appenderTimer.unref();
 
+  const spanReader = new SpanReader({ catalog, store, engines, streams, timeoutMs: config.query.timeoutMs });
   const executor = new QueryExecutor({
     registry: seriesRegistry,
     catalog,
@@ -339,12 +341,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           retentionDays: config.streams.defaultRetentionDays,
         },
       }),
-      tempo: tempoHandlers({
-        reader: new SpanReader({ catalog, store, engines, streams, timeoutMs: config.query.timeoutMs }),
-        slots: executor,
-        log,
-        version: PACKAGE_VERSION,
-      }),
+      tempo: tempoHandlers({ reader: spanReader, slots: executor, log, version: PACKAGE_VERSION }),
+      traceQuery: jaegerZipkinHandlers({ reader: spanReader, slots: executor, log }),
       search: searchHandler({ executor, limits: config.query }),
       streams: streamHandlers({ streams, catalog, flusher }),
       admin: adminHandlers({ catalog }),

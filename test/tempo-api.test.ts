@@ -161,3 +161,121 @@ test('trace by id: protobuf on Accept: application/protobuf, 404 and 400', async
   assert.equal(long.status, 400);
   assert.match(await long.text(), /larger than 128 bits/);
 });
+
+const T = '115783135b814d3190ef26b443e53ff8';
+const START_US = 1767225600n * 1_000_000n;
+const END_US = 1767229200n * 1_000_000n;
+
+test('Jaeger query API under /jaeger: services, operations, traces, trace by id, dependencies', async (t) => {
+  if (!server) return t.skip('no conformance data');
+  const get = async (path: string) => {
+    const res = await server!.fetch(path);
+    const text = await res.text();
+    assert.equal(res.status, 200, `${path}: ${text}`);
+    return JSON.parse(text) as {
+      data: unknown[];
+      total: number;
+      limit: number;
+      offset: number;
+      errors: unknown;
+    };
+  };
+  const range = `start=${START_US}&end=${END_US}`;
+  const services = await get(`/jaeger/api/services?${range}`);
+  assert.deepEqual(services.data, ['api', 'auth', 'cache', 'db', 'frontend', 'payments', 'queue-worker']);
+  assert.equal(services.errors, null);
+  const ops = await get(`/jaeger/api/services/payments/operations?${range}`);
+  assert.ok(ops.data.includes('POST /payments/charge'));
+  const kinds = await get(`/jaeger/api/operations?service=payments&spanKind=server&${range}`);
+  assert.deepEqual(kinds.data, [{ name: 'POST /payments/charge', spanKind: 'server' }]);
+  const one = await get(`/jaeger/api/traces/${T}`);
+  const trace = one.data[0] as {
+    traceID: string;
+    spans: {
+      spanID: string;
+      startTime: number;
+      duration: number;
+      processID: string;
+      references: unknown[];
+      tags: { key: string }[];
+    }[];
+    processes: Record<string, { serviceName: string }>;
+  };
+  // every span as Tempo gives it, in µs, with its process
+  const tempo = (await (await server.fetch(`/api/traces/${T}`)).json()) as {
+    batches: {
+      resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+      scopeSpans: { spans: Record<string, string>[] }[];
+    }[];
+  };
+  const want = new Map<string, { start: number; dur: number; svc: string; parent: string }>();
+  for (const b of tempo.batches) {
+    const svc = b.resource.attributes.find((a) => a.key === 'service.name')!.value.stringValue!;
+    for (const ss of b.scopeSpans)
+      for (const s of ss.spans) {
+        const start = BigInt(s.startTimeUnixNano!);
+        const hex = (b64: string | undefined) => (b64 ? Buffer.from(b64, 'base64').toString('hex') : '');
+        want.set(hex(s.spanId), {
+          start: Number(start / 1000n),
+          dur: Number((BigInt(s.endTimeUnixNano!) - start) / 1000n),
+          svc,
+          parent: hex(s.parentSpanId),
+        });
+      }
+  }
+  assert.equal(trace.traceID, T);
+  assert.equal(trace.spans.length, want.size);
+  for (const s of trace.spans) {
+    const w = want.get(s.spanID)!;
+    assert.equal(s.startTime, w.start);
+    assert.equal(s.duration, w.dur);
+    assert.equal(trace.processes[s.processID]!.serviceName, w.svc);
+    assert.deepEqual(
+      s.references.filter((r) => (r as { refType: string }).refType === 'CHILD_OF'),
+      w.parent ? [{ refType: 'CHILD_OF', traceID: T, spanID: w.parent }] : [],
+    );
+    assert.ok(s.tags.some((x) => x.key === 'span.kind'));
+  }
+  const found = await get(
+    `/jaeger/api/traces?service=payments&operation=${encodeURIComponent('POST /payments/charge')}&limit=3&${range}`,
+  );
+  assert.equal(found.data.length, 3);
+  const slow = await get(`/jaeger/api/traces?service=frontend&minDuration=4s&limit=100&${range}`);
+  for (const tr of slow.data as { spans: { duration: number; processID: string }[] }[])
+    assert.ok(tr.spans.some((s) => s.duration >= 4_000_000));
+  const deps = await get(`/jaeger/api/dependencies?endTs=${END_US / 1000n}&lookback=3600000`);
+  assert.ok(
+    (deps.data as { parent: string; child: string; callCount: number }[]).some(
+      (d) => d.parent === 'frontend' && d.child === 'api' && d.callCount > 0,
+    ),
+  );
+  const missing = await server.fetch(`/jaeger/api/traces/${'f'.repeat(32)}`);
+  assert.equal(missing.status, 404);
+});
+
+test('Zipkin query API at /api/v2 and /zipkin/api/v2', async (t) => {
+  if (!server) return t.skip('no conformance data');
+  const range = `endTs=${END_US / 1000n}&lookback=3600000`;
+  for (const base of ['/api/v2', '/zipkin/api/v2']) {
+    const services = (await (await server.fetch(`${base}/services?${range}`)).json()) as string[];
+    assert.deepEqual(services, ['api', 'auth', 'cache', 'db', 'frontend', 'payments', 'queue-worker']);
+    const spans = (await (
+      await server.fetch(`${base}/spans?serviceName=payments&${range}`)
+    ).json()) as string[];
+    assert.ok(spans.includes('POST /payments/charge'));
+    const trace = (await (await server.fetch(`${base}/trace/${T}`)).json()) as Record<string, unknown>[];
+    assert.ok(trace.length > 1);
+    for (const s of trace) {
+      assert.equal(s.traceId, T);
+      assert.equal(typeof s.timestamp, 'number');
+      assert.ok((s.localEndpoint as { serviceName: string }).serviceName);
+    }
+    const traces = (await (
+      await server.fetch(`${base}/traces?serviceName=payments&limit=2&${range}`)
+    ).json()) as unknown[][];
+    assert.equal(traces.length, 2);
+    const deps = (await (await server.fetch(`${base}/dependencies?${range}`)).json()) as unknown[];
+    assert.ok(deps.length > 0);
+    assert.equal((await server.fetch(`${base}/trace/${'f'.repeat(32)}`)).status, 404);
+  }
+});

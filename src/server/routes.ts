@@ -42,6 +42,11 @@ export interface RouteHandlers {
     tagValuesV1: H;
     tagValuesV2: H;
   };
+  /** Jaeger query API under /jaeger and Zipkin's (src/traces/api/jaeger-zipkin.ts) */
+  traceQuery: {
+    jaeger: { services: H; serviceOperations: H; operations: H; traces: H; trace: H; dependencies: H };
+    zipkin: { services: H; spans: H; traces: H; trace: H; dependencies: H };
+  };
   prom: {
     query: H;
     queryRange: H;
@@ -274,8 +279,37 @@ function tempoRoutes(h: RouteHandlers['tempo']): Route[] {
   ];
 }
 
+/** Jaeger's query API under /jaeger; Zipkin's at /api/v2/... (GET; POST /api/v2/spans is ingest) and /zipkin/api/v2/... */
+function traceQueryRoutes(h: RouteHandlers['traceQuery']): Route[] {
+  const get = (path: string, handler: H): Route => ({
+    method: 'GET',
+    path,
+    access: 'query',
+    org: 'implicit',
+    handler,
+  });
+  const j = h.jaeger;
+  const z = h.zipkin;
+  return [
+    get('/jaeger/api/services', j.services),
+    get('/jaeger/api/services/:service/operations', j.serviceOperations),
+    get('/jaeger/api/operations', j.operations),
+    get('/jaeger/api/traces', j.traces),
+    get('/jaeger/api/traces/:id', j.trace),
+    get('/jaeger/api/dependencies', j.dependencies),
+    ...['/api/v2', '/zipkin/api/v2'].flatMap((base) => [
+      get(`${base}/services`, z.services),
+      get(`${base}/spans`, z.spans),
+      get(`${base}/traces`, z.traces),
+      get(`${base}/trace/:id`, z.trace),
+      get(`${base}/dependencies`, z.dependencies),
+    ]),
+  ];
+}
+
 export function buildRoutes(h: RouteHandlers): Route[] {
   return [
+    ...traceQueryRoutes(h.traceQuery),
     ...tempoRoutes(h.tempo),
     ...promRoutes(h.prom),
     ...lokiApiRoutes(h.lokiApi),
