@@ -33,6 +33,8 @@ import { otlpMetricsHandler, replayOtlpMetricsBatch } from './ingest/otlp-metric
 import { promApiHandlers } from './promql/api/handlers.ts';
 import { lokiQueryHandlers } from './logql/api/query.ts';
 import { lokiApiHandlers, lokiTailHub } from './logql/api/handlers.ts';
+import { SpanReader } from './traces/span-reader.ts';
+import { traceSearchHandler } from './traces/traceql/api.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
 import { influxPing, influxWriteHandler, replayInfluxBatch } from './ingest/influx/handler.ts';
 import { promTextImportHandler, replayPromTextBatch } from './ingest/prom-text/handler.ts';
@@ -337,6 +339,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           retentionDays: config.streams.defaultRetentionDays,
         },
       }),
+      traceSearch: traceSearchHandler({ reader: new SpanReader(logStoreDeps), slots: executor, log }),
       search: searchHandler({ executor, limits: config.query }),
       streams: streamHandlers({ streams, catalog, flusher }),
       admin: adminHandlers({ catalog }),
