@@ -33,6 +33,7 @@ import { otlpMetricsHandler, replayOtlpMetricsBatch } from './ingest/otlp-metric
 import { promApiHandlers } from './promql/api/handlers.ts';
 import { lokiQueryHandlers } from './logql/api/query.ts';
 import { lokiApiHandlers, lokiTailHub } from './logql/api/handlers.ts';
+import { traceSearchHandler } from './traces/traceql/api.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
 import { influxPing, influxWriteHandler, replayInfluxBatch } from './ingest/influx/handler.ts';
 import { promTextImportHandler, replayPromTextBatch } from './ingest/prom-text/handler.ts';
@@ -346,6 +347,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       }),
       tempo: tempoHandlers({ reader: spanReader, slots: executor, log, version: PACKAGE_VERSION }),
       traceQuery: jaegerZipkinHandlers({ reader: spanReader, slots: executor, log }),
+      traceSearch: traceSearchHandler({ reader: spanReader, slots: executor, log }),
       search: searchHandler({ executor, limits: config.query }),
       streams: streamHandlers({ streams, catalog, flusher }),
       admin: adminHandlers({ catalog }),

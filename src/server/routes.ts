@@ -61,6 +61,8 @@ export interface RouteHandlers {
     rules: H;
     alerts: H;
   };
+  /** Tempo's search: TraceQL and legacy tags (src/traces/traceql/api.ts) */
+  traceSearch: H;
   /** LogQL: Loki's query and query_range */
   lokiQuery: { query: H; queryRange: H };
   /** the Loki HTTP API other than query/query_range (src/logql/api/handlers.ts) */
@@ -406,6 +408,7 @@ export function buildRoutes(h: RouteHandlers): Route[] {
 
     ...logIngestRoutes(h),
     ...lokiQueryRoutes(h.lokiQuery),
+    { method: 'GET', path: '/api/search', access: 'query', org: 'implicit', handler: h.traceSearch },
 
     { method: 'POST', path: '/api/:org/_search', access: 'query', org: 'path', handler: h.search },
     { method: 'GET', path: '/api/:org/streams', access: 'query', org: 'path', handler: h.streams.list },
