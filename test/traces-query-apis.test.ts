@@ -738,6 +738,123 @@ describe('traces from real clients through the Tempo, Jaeger and Zipkin query AP
     await checkAll('memtable');
   });
 
+  test('whole doubles in span, event and link attributes and arrays stay doubles (OTLP JSON)', async () => {
+    const traceId = '5e1f0000000000000000000000000001';
+    const dbl = (v: number) => ({ doubleValue: v });
+    const attrs = [
+      { key: 'd', value: dbl(100) },
+      { key: 'i', value: { intValue: '100' } },
+      { key: 'arr', value: { arrayValue: { values: [dbl(1), dbl(2.5), { intValue: '3' }] } } },
+    ];
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const body = {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'doubles' } }] },
+          scopeSpans: [
+            {
+              scope: { name: 'raw' },
+              spans: [
+                {
+                  traceId,
+                  spanId: '5e1f000000000001',
+                  name: 'whole doubles',
+                  kind: 1,
+                  startTimeUnixNano: String(now),
+                  endTimeUnixNano: String(now + 1000n),
+                  attributes: attrs,
+                  events: [{ timeUnixNano: String(now), name: 'e', attributes: attrs }],
+                  links: [{ traceId, spanId: '5e1f000000000002', attributes: attrs }],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const res = await server.fetch('/v1/traces', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stream-name': 'qa-raw' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 200, await res.text());
+    const want: Attrs = {
+      d: ['double', 100],
+      i: ['int', '100'],
+      arr: [
+        'array',
+        [
+          ['double', 1],
+          ['double', 2.5],
+          ['int', '3'],
+        ],
+      ],
+    };
+    for (const phase of ['memtable', 'parquet']) {
+      if (phase === 'parquet')
+        await server.fetch('/api/default/streams/qa-raw/_flush?type=traces', { method: 'POST' });
+      const v2 = (await getJson(`/api/v2/traces/${traceId}`)) as { trace: { resourceSpans: ResourceSpans } };
+      const [m] = fromTempo(v2.trace.resourceSpans);
+      same([m!.attributes, m!.events[0]!.attributes, m!.links[0]!.attributes], [want, want, want], phase);
+      // Jaeger's float64 tags in event logs
+      const j = (await getJson(`/jaeger/api/traces/${traceId}`)) as {
+        data: { spans: { logs: { fields: JTag[] }[] }[] }[];
+      };
+      const d = j.data[0]!.spans[0]!.logs[0]!.fields.find((f) => f.key === 'd')!;
+      assert.deepEqual([d.type, d.value], ['float64', 100]);
+    }
+  });
+
+  test('/api/{org}/tempo, /api/{org}/jaeger and /api/{org}/zipkin: the org from the path', async () => {
+    const [traceId] = [...sent[0]!.traces.keys()];
+    const tempo = (await getJson(`/api/default/tempo/api/v2/traces/${traceId}`)) as {
+      trace: { resourceSpans: ResourceSpans };
+    };
+    same(
+      sorted(fromTempo(tempo.trace.resourceSpans)),
+      sorted(sent[0]!.traces.get(traceId!)!),
+      'Tempo by org',
+    );
+    // the copy sent back into the other org is found there, by path and by header alike
+    const other = (await getJson(`/api/${PB_ORG}/tempo/api/traces/${traceId}`)) as { batches: ResourceSpans };
+    same(sorted(fromTempo(other.batches)), sorted(sent[0]!.traces.get(traceId!)!), 'Tempo by other org');
+    for (const path of [
+      `/api/default/tempo/api/echo`,
+      `/api/default/jaeger/api/services`,
+      `/api/default/jaeger/api/traces/${traceId}`,
+      `/api/default/zipkin/api/v2/trace/${traceId}`,
+      `/api/default/zipkin/api/v2/services`,
+      `/api/default/tempo/api/v2/search/tags`,
+    ]) {
+      const res = await server.fetch(path);
+      assert.equal(res.status, 200, path);
+    }
+    const services = (await getJson('/api/default/jaeger/api/services')) as { data: string[] };
+    assert.deepEqual(
+      services.data.filter((x) => x.startsWith('shop-') || x === 'orders-jaeger'),
+      ['orders-jaeger', 'shop-grpc', 'shop-json', 'shop-proto', 'shop-zipkin'],
+    );
+    const none = await server.fetch(`/api/no-such-org/jaeger/api/traces/${traceId}`);
+    assert.ok(none.status === 403 || none.status === 404, `unknown org: ${none.status}`);
+  });
+
+  test('Jaeger search honours limit; total counts the traces returned (limit and offset 0, as Jaeger)', async () => {
+    const all = (await getJson('/jaeger/api/traces?service=shop-json&lookback=1h')) as {
+      data: { traceID: string }[];
+    };
+    assert.equal(all.data.length, 2);
+    const one = (await getJson('/jaeger/api/traces?service=shop-json&lookback=1h&limit=1')) as {
+      data: { traceID: string }[];
+      total: number;
+      limit: number;
+      offset: number;
+    };
+    assert.deepEqual([one.data.length, one.total, one.limit, one.offset], [1, 1, 0, 0]);
+    const bad = await server.fetch('/jaeger/api/traces?service=shop-json&limit=x');
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /invalid limit/);
+  });
+
   test('every span field, read from Parquet after a flush', async () => {
     for (const org of ['default', PB_ORG])
       for (const stream of new Set(sent.map((s) => s.stream))) {
