@@ -183,13 +183,18 @@ function spanTags(s: Span): Attr[] {
  * reference) stands for the parent, so the span comes back with the one reference it was sent with.
  */
 function jaegerReferences(s: Span): { refType: string; traceID: string; spanID: string }[] {
-  const refType = (l: Span['links'][number]) =>
-    l.attributes.find((a) => a.key === 'opentracing.ref_type')?.value === 'child_of'
-      ? 'CHILD_OF'
-      : 'FOLLOWS_FROM';
-  const links = s.links.map((l) => ({ refType: refType(l), traceID: l.traceId, spanID: l.spanId }));
+  const refTypes = s.links.map(
+    (l) => l.attributes.find((a) => a.key === 'opentracing.ref_type')?.value as string | undefined,
+  );
+  const links = s.links.map((l, i) => ({
+    refType: refTypes[i] === 'child_of' ? 'CHILD_OF' : 'FOLLOWS_FROM',
+    traceID: l.traceId,
+    spanID: l.spanId,
+  }));
   if (!s.parentSpanId) return links;
-  const asParent = links.findIndex((l) => l.traceID === s.traceId && l.spanID === s.parentSpanId);
+  const asParent = links.findIndex(
+    (l, i) => refTypes[i] === 'follows_from' && l.traceID === s.traceId && l.spanID === s.parentSpanId,
+  );
   if (asParent >= 0) return [links[asParent]!, ...links.filter((_, i) => i !== asParent)];
   return [{ refType: 'CHILD_OF', traceID: s.traceId, spanID: s.parentSpanId }, ...links];
 }
