@@ -825,6 +825,7 @@ describe('traces from real clients through the Tempo, Jaeger and Zipkin query AP
       `/api/default/zipkin/api/v2/trace/${traceId}`,
       `/api/default/zipkin/api/v2/services`,
       `/api/default/tempo/api/v2/search/tags`,
+      `/api/default/tempo/api/search?q=${encodeURIComponent('{ }')}`,
     ]) {
       const res = await server.fetch(path);
       assert.equal(res.status, 200, path);

@@ -415,7 +415,8 @@ export function buildRoutes(h: RouteHandlers): Route[] {
 
     ...logIngestRoutes(h),
     ...lokiQueryRoutes(h.lokiQuery),
-    { method: 'GET', path: '/api/search', access: 'query', org: 'implicit', handler: h.traceSearch },
+    queryGet('/api/search', h.traceSearch),
+    queryGet('/api/:org/tempo/api/search', h.traceSearch),
 
     { method: 'POST', path: '/api/:org/_search', access: 'query', org: 'path', handler: h.search },
     { method: 'GET', path: '/api/:org/streams', access: 'query', org: 'path', handler: h.streams.list },
