@@ -69,6 +69,8 @@ import { Wal } from './wal/wal.ts';
 import { FaultyWalFs } from './wal/wal-fs.ts';
 import { StreamRegistry } from './write/streams.ts';
 import { WritePath } from './write/write-path.ts';
+import { SpanMetricsRuntime } from './traces/metrics-generator/runtime.ts';
+import { lastValuesReader } from './traces/metrics-generator/last-values.ts';
 
 /** Test-only: a WAL file system that fails the n-th fsync / write (RELIABILITY.md D5). */
 function faultyWalFs(spec: string): FaultyWalFs {
@@ -169,44 +171,72 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     onWarn: (msg, fields) => log.warn(fields, msg),
     onCorruption: () => metrics.walCorruptions.inc(),
   });
+  const decode = decoderTable({
+    'otlp-proto': decodeOtlp,
+    'otlp-json': decodeOtlp,
+    'otlp-metrics-proto': (p) => replayOtlpMetricsBatch(p, seriesRegistry),
+    'otlp-metrics-json': (p) => replayOtlpMetricsBatch(p, seriesRegistry),
+    'prw-v1': (p) => replayMetricsBatch(p, seriesRegistry),
+    'prw-v2': (p) => replayMetricsBatch(p, seriesRegistry),
+    'prw-v1-snappy': (p) => replayMetricsBatch(p, seriesRegistry),
+    'prw-v2-snappy': (p) => replayMetricsBatch(p, seriesRegistry),
+    syslog: decodeSyslog,
+    'loki-json': decodeLokiJson,
+    'loki-proto': decodeLokiProto,
+    'json-array': decodeJsonArray,
+    ndjson: decodeNdjson,
+    'hec-event': decodeHecEvents,
+    'hec-raw': decodeHecRaw,
+    'es-bulk': decodeEsBulk,
+    'influx-line': (p) => replayInfluxBatch(p, seriesRegistry),
+    'prom-text': (p) => replayPromTextBatch(p, seriesRegistry),
+    'vm-json-lines': (p) => replayVmImportBatch(p, seriesRegistry),
+    'zipkin-json': decodeZipkin,
+    'zipkin-proto': decodeZipkin,
+    'jaeger-thrift-binary': decodeJaeger,
+    'jaeger-thrift-compact': decodeJaeger,
+    'jaeger-proto': decodeJaeger,
+  });
   const writePath = new WritePath({
     wal,
     streams,
     catalog,
     metrics,
     log,
-    decode: decoderTable({
-      'otlp-proto': decodeOtlp,
-      'otlp-json': decodeOtlp,
-      'otlp-metrics-proto': (p) => replayOtlpMetricsBatch(p, seriesRegistry),
-      'otlp-metrics-json': (p) => replayOtlpMetricsBatch(p, seriesRegistry),
-      'prw-v1': (p) => replayMetricsBatch(p, seriesRegistry),
-      'prw-v2': (p) => replayMetricsBatch(p, seriesRegistry),
-      'prw-v1-snappy': (p) => replayMetricsBatch(p, seriesRegistry),
-      'prw-v2-snappy': (p) => replayMetricsBatch(p, seriesRegistry),
-      syslog: decodeSyslog,
-      'loki-json': decodeLokiJson,
-      'loki-proto': decodeLokiProto,
-      'json-array': decodeJsonArray,
-      ndjson: decodeNdjson,
-      'hec-event': decodeHecEvents,
-      'hec-raw': decodeHecRaw,
-      'es-bulk': decodeEsBulk,
-      'influx-line': (p) => replayInfluxBatch(p, seriesRegistry),
-      'prom-text': (p) => replayPromTextBatch(p, seriesRegistry),
-      'vm-json-lines': (p) => replayVmImportBatch(p, seriesRegistry),
-      'zipkin-json': decodeZipkin,
-      'zipkin-proto': decodeZipkin,
-      'jaeger-thrift-binary': decodeJaeger,
-      'jaeger-thrift-compact': decodeJaeger,
-      'jaeger-proto': decodeJaeger,
-    }),
+    decode,
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
     refuseAboveBytes: config.memtable.refuseAboveBytes,
   });
+  const spanMetrics = config.spanMetrics.enabled
+    ? new SpanMetricsRuntime({
+        writePath,
+        registry: seriesRegistry,
+        limits: config.limits,
+        log,
+        decode,
+        readLast: lastValuesReader({
+          catalog,
+          store,
+          engines,
+          streams,
+          registry: seriesRegistry,
+          cache: sampleCache,
+        }),
+        config: config.spanMetrics,
+      })
+    : null;
+  if (spanMetrics) {
+    writePath.onApply(spanMetrics.onApply);
+    writePath.onReplay(spanMetrics.onReplay);
+  }
   const replayStarted = performance.now();
   const recovered = await writePath.recover();
   log.info({ ...recovered, ms: Math.round(performance.now() - replayStarted) }, 'WAL replayed');
+  if (spanMetrics) {
+    const restored = await spanMetrics.restore((await catalog.listOrgs()).map((o) => o.id));
+    log.info(restored, 'span metrics state restored');
+    spanMetrics.start();
+  }
 
   const flusher = new Flusher({
     catalog,
@@ -422,6 +452,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await grpcStopped;
       await syslog.stop(deadline);
+      await spanMetrics?.stop();
       flusher.stop();
       clearInterval(appenderTimer);
       let flushed = false;

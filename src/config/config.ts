@@ -52,6 +52,16 @@ export interface Config {
     sampleCacheBytes: number;
   };
   logql: { maxEntriesLimitPerQuery: number; maxQuerySeries: number; maxQueryLengthMs: number };
+  spanMetrics: {
+    enabled: boolean;
+    intervalMs: number;
+    staleMs: number;
+    latencyBuckets: number[];
+    serviceGraphBuckets: number[];
+    dimensions: string[];
+    serviceGraphWaitMs: number;
+    serviceGraphMaxItems: number;
+  };
   syslog: {
     host: string;
     udpPort: number | null;
