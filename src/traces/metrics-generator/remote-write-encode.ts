@@ -7,11 +7,17 @@
 import { ProtobufWriter } from '../../lib/protobuf-writer.ts';
 import type { SnapshotSeries } from './series-state.ts';
 
-export function encodeRemoteWriteV1(series: readonly SnapshotSeries[], timestampMs: number): Uint8Array {
+/** `previousMs`: the time of the 0 sample a new series starts with (the previous collection). */
+export function encodeRemoteWriteV1(
+  series: readonly SnapshotSeries[],
+  timestampMs: number,
+  previousMs: number,
+): Uint8Array {
   const req = new ProtobufWriter();
   for (const s of series) {
     const ts = new ProtobufWriter();
     for (const l of s.labels) ts.message(1, new ProtobufWriter().string(1, l.name).string(2, l.value));
+    if (s.isNew) ts.message(2, new ProtobufWriter().double(1, 0).uint(2, previousMs));
     ts.message(2, new ProtobufWriter().double(1, s.value).uint(2, timestampMs));
     if (s.exemplar) {
       const ex = new ProtobufWriter();

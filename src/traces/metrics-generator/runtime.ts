@@ -153,7 +153,7 @@ export class SpanMetricsRuntime {
     const covered = this.lastAppliedSeq;
     const series = g.collect(now, this.deps.config.staleMs);
     if (series.length === 0) return;
-    const body = encodeRemoteWriteV1(series, now);
+    const body = encodeRemoteWriteV1(series, now, now - this.deps.config.intervalMs);
     const payload: IngestPayload = {
       org,
       signal: 'metrics',

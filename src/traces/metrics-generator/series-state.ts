@@ -24,16 +24,23 @@ export interface SnapshotSeries {
   labels: { name: string; value: string }[];
   value: number;
   exemplar?: Exemplar;
+  /**
+   * first snapshot of a series created by spans (not restored): a 0 sample one interval earlier
+   * goes first, so that rate() and increase() see its first increment (Tempo does the same)
+   */
+  isNew?: boolean;
 }
 
 interface CounterState {
   labels: SeriesLabels;
+  isNew: boolean;
   value: number;
   lastUpdateMs: number;
 }
 
 interface HistogramState {
   labels: SeriesLabels;
+  isNew: boolean;
   /** per bucket, cumulative as on the wire (count of values ≤ its bound); the last one is +Inf */
   counts: Float64Array;
   sum: number;
@@ -71,7 +78,7 @@ export class SeriesState {
     const key = keyOf(name, labels);
     let c = this.counters.get(key);
     if (!c) {
-      c = { name, labels, value: 0, lastUpdateMs: nowMs };
+      c = { name, labels, value: 0, lastUpdateMs: nowMs, isNew: true };
       this.counters.set(key, c);
     }
     c.value += delta;
@@ -85,6 +92,7 @@ export class SeriesState {
       h = {
         name,
         labels,
+        isNew: true,
         counts: new Float64Array(this.buckets.length + 1),
         sum: 0,
         count: 0,
@@ -126,6 +134,7 @@ export class SeriesState {
           sum: 0,
           count: 0,
           lastUpdateMs: nowMs,
+          isNew: false,
         };
         this.histograms.set(key, h);
       }
@@ -141,7 +150,7 @@ export class SeriesState {
     const key = keyOf(metric, series);
     const c = this.counters.get(key);
     if (c) c.value = value;
-    else this.counters.set(key, { name: metric, labels: series, value, lastUpdateMs: nowMs });
+    else this.counters.set(key, { name: metric, labels: series, value, lastUpdateMs: nowMs, isNew: false });
   }
 
   /** Drops series not updated since `olderThanMs` (Tempo's `stale_duration`). */
@@ -153,20 +162,25 @@ export class SeriesState {
   /** Every series's current value (histograms as `_bucket{le}`, `_sum`, `_count`); exemplars are handed out once. */
   snapshot(): SnapshotSeries[] {
     const out: SnapshotSeries[] = [];
-    for (const c of this.counters.values()) out.push({ labels: withName(c.name, c.labels), value: c.value });
+    for (const c of this.counters.values()) {
+      out.push({ labels: withName(c.name, c.labels), value: c.value, isNew: c.isNew });
+      c.isNew = false;
+    }
     for (const h of this.histograms.values()) {
+      const isNew = h.isNew;
+      h.isNew = false;
       for (let i = 0; i <= this.buckets.length; i++) {
         const le = formatLe(i === this.buckets.length ? Infinity : this.buckets[i]!);
         const labels = [...withName(`${h.name}_bucket`, h.labels), { name: 'le', value: le }];
-        const s: SnapshotSeries = { labels, value: h.counts[i]! };
+        const s: SnapshotSeries = { labels, value: h.counts[i]!, isNew };
         if (h.exemplar && h.exemplar.bucket === i) {
           const { bucket: _b, ...ex } = h.exemplar;
           s.exemplar = ex;
         }
         out.push(s);
       }
-      out.push({ labels: withName(`${h.name}_sum`, h.labels), value: h.sum });
-      out.push({ labels: withName(`${h.name}_count`, h.labels), value: h.count });
+      out.push({ labels: withName(`${h.name}_sum`, h.labels), value: h.sum, isNew });
+      out.push({ labels: withName(`${h.name}_count`, h.labels), value: h.count, isNew });
       h.exemplar = undefined;
     }
     return out;
