@@ -69,6 +69,7 @@ import { Wal } from './wal/wal.ts';
 import { FaultyWalFs } from './wal/wal-fs.ts';
 import { StreamRegistry } from './write/streams.ts';
 import { WritePath } from './write/write-path.ts';
+import { ExemplarStore } from './ingest/exemplar-store.ts';
 import { SpanMetricsRuntime } from './traces/metrics-generator/runtime.ts';
 import { lastValuesReader } from './traces/metrics-generator/last-values.ts';
 
@@ -225,6 +226,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         config: config.spanMetrics,
       })
     : null;
+  const exemplars = new ExemplarStore(seriesRegistry, config.exemplars.maxPerOrg);
+  writePath.onApply(exemplars.onApply);
+  writePath.onReplay(exemplars.onReplay);
   if (spanMetrics) {
     writePath.onApply(spanMetrics.onApply);
     writePath.onReplay(spanMetrics.onReplay);
@@ -344,6 +348,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         config: config.query,
         log,
         version: PACKAGE_VERSION,
+        exemplars,
       }),
       lokiQuery: lokiQueryHandlers({
         source: { catalog, store, engines, streams },

@@ -52,6 +52,7 @@ export interface Config {
     sampleCacheBytes: number;
   };
   logql: { maxEntriesLimitPerQuery: number; maxQuerySeries: number; maxQueryLengthMs: number };
+  exemplars: { maxPerOrg: number };
   spanMetrics: {
     enabled: boolean;
     intervalMs: number;

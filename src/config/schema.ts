@@ -340,6 +340,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: "Longest `end - start` of a LogQL query (ms; Loki's `max_query_length`, 721h); longer is a 400.",
   },
   {
+    key: 'exemplars.maxPerOrg',
+    schema: posInt,
+    default: 100_000,
+    help: "Exemplars kept in memory per org for `/api/v1/query_exemplars` (the newest; Prometheus' `max_exemplars`). Rebuilt at start from the WAL.",
+  },
+  {
     key: 'spanMetrics.enabled',
     schema: bool,
     default: true,

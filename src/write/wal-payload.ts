@@ -63,6 +63,8 @@ export interface IngestPayload {
   params?: Readonly<Record<string, string>>;
   /** the decoded size of `body` when it is still compressed (metrics only; not stored) */
   decodedBytes?: number;
+  /** false when the adapter knows the body carries no exemplars (not stored: replay looks) */
+  hasExemplars?: boolean;
 }
 
 const SIGNALS: SignalType[] = ['logs', 'traces', 'metrics'];
