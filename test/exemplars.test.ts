@@ -94,6 +94,89 @@ describe('exemplars', () => {
     ]);
   });
 
+  test('OTLP metrics exemplars: on the bucket holding their value, and on a sum', async () => {
+    const tNs = BigInt(Date.now() - 30_000) * 1_000_000n;
+    const exemplar = (value: number, traceId: string) => ({
+      timeUnixNano: String(tNs),
+      asDouble: value,
+      traceId,
+      spanId: '00f067aa0ba902b7',
+      filteredAttributes: [{ key: 'http.route', value: { stringValue: '/pay' } }],
+    });
+    const body = {
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'otlp-ex' } }] },
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: 'rpc.latency',
+                  unit: 's',
+                  histogram: {
+                    aggregationTemporality: 2,
+                    dataPoints: [
+                      {
+                        timeUnixNano: String(tNs),
+                        count: '3',
+                        sum: 1.2,
+                        bucketCounts: ['1', '1', '1'],
+                        explicitBounds: [0.1, 1],
+                        exemplars: [
+                          exemplar(0.5, '11111111111111111111111111111111'),
+                          exemplar(7, '22222222222222222222222222222222'),
+                        ],
+                      },
+                    ],
+                  },
+                },
+                {
+                  name: 'jobs.done',
+                  sum: {
+                    aggregationTemporality: 2,
+                    isMonotonic: true,
+                    dataPoints: [
+                      {
+                        timeUnixNano: String(tNs),
+                        asInt: '9',
+                        exemplars: [exemplar(1, '33333333333333333333333333333333')],
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const res = await server.fetch('/v1/metrics', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 200, await res.text());
+    const s = Number(tNs / 1_000_000n) / 1000;
+    const { body: answer } = await exemplars(server, '{job="otlp-ex"}', s - 1, s + 1);
+    const got = Object.fromEntries(
+      answer.data.map((d) => [
+        `${d.seriesLabels.__name__}{le=${d.seriesLabels.le ?? ''}}`,
+        d.exemplars.map((e) => [e.labels.trace_id, e.value]),
+      ]),
+    );
+    assert.deepEqual(got, {
+      'rpc_latency_seconds_bucket{le=1}': [['11111111111111111111111111111111', '0.5']],
+      'rpc_latency_seconds_bucket{le=+Inf}': [['22222222222222222222222222222222', '7']],
+      'jobs_done_total{le=}': [['33333333333333333333333333333333', '1']],
+    });
+    const one = answer.data.find((d) => d.seriesLabels.__name__ === 'jobs_done_total')!;
+    assert.deepEqual(one.exemplars[0]!.labels, {
+      trace_id: '33333333333333333333333333333333',
+      span_id: '00f067aa0ba902b7',
+      http_route: '/pay',
+    });
+  });
+
   test('span metrics latency buckets carry the trace id of a span', async () => {
     const now = BigInt(Date.now()) * 1_000_000n;
     const traceId = '0af7651916cd43dd8448eb211c80319c';

@@ -1,7 +1,7 @@
 /**
  * Exemplars kept with their series, as Prometheus keeps them: an in-memory circular buffer per org
  * (the newest `maxPerOrg` exemplars), filled by every metrics write that carries exemplars
- * (remote_write 1.0/2.0 and the span metrics snapshots) and rebuilt at start from the WAL records
+ * (remote_write 1.0/2.0, OTLP metrics, the span metrics snapshots) and rebuilt at start from the WAL records
  * replay reads, so an acknowledged exemplar survives a crash while its record is in the WAL.
  * Each exemplar points at its series by registry id (the series is registered before the write).
  */
@@ -10,7 +10,8 @@ import { Labels } from '../promql/labels.ts';
 import type { OrgId } from '../tenancy/org-id.ts';
 import type { ColumnBatch } from '../write/column-batch.ts';
 import type { SeriesRegistry } from '../write/series-registry.ts';
-import type { IngestPayload } from '../write/wal-payload.ts';
+import type { IngestPayload, PayloadExemplar } from '../write/wal-payload.ts';
+import { payloadExemplars, translateOtlpMetrics } from './otlp-metrics/handler.ts';
 import { decodeExemplars } from './remote-write/exemplars.ts';
 
 export interface StoredExemplar {
@@ -40,6 +41,15 @@ class Ring {
   }
 }
 
+/** The exemplars of a metrics WAL record whose adapter did not hand them over (replay, remote_write). */
+function decodePayloadExemplars(p: IngestPayload): PayloadExemplar[] {
+  if (p.format === 'otlp-metrics-proto' || p.format === 'otlp-metrics-json')
+    return payloadExemplars(translateOtlpMetrics(p));
+  if (!p.format.startsWith('prw-')) return [];
+  const body = p.format.endsWith('-snappy') ? snappyDecompress(p.body, Infinity) : p.body;
+  return decodeExemplars(body, p.format.startsWith('prw-v2'));
+}
+
 export class ExemplarStore {
   private readonly orgs = new Map<OrgId, Ring>();
 
@@ -54,11 +64,9 @@ export class ExemplarStore {
   readonly onReplay = (_seq: number, p: IngestPayload): void => this.add(p);
 
   private add(p: IngestPayload): void {
-    if (p.signal !== 'metrics' || !p.format.startsWith('prw-') || p.hasExemplars === false) return;
-    const v2 = p.format.startsWith('prw-v2');
-    const body = p.format.endsWith('-snappy') ? snappyDecompress(p.body, Infinity) : p.body;
+    if (p.signal !== 'metrics' || p.hasExemplars === false) return;
     let ring = this.orgs.get(p.org);
-    for (const x of decodeExemplars(body, v2)) {
+    for (const x of p.exemplars ?? decodePayloadExemplars(p)) {
       const id = this.registry.lookup(p.org, [Labels.from(x.series)])?.[0] ?? 0;
       if (id === 0) continue;
       if (!ring) this.orgs.set(p.org, (ring = new Ring(this.maxPerOrg)));
