@@ -8,7 +8,12 @@
 import { ProtoFieldDecoder } from '../proto-fields.ts';
 import { SpanBatchBuilder } from '../otlp/batch-builder.ts';
 import { tagOf } from '../otlp/proto-values.ts';
-import { malformedProtobuf, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../../lib/protobuf-reader.ts';
+import {
+  malformedProtobuf,
+  WIRE_I64,
+  WIRE_LEN,
+  WIRE_VARINT,
+} from '../../lib/protobuf-reader.ts';
 import type { ColumnBatch, FieldValue } from '../../write/column-batch.ts';
 import { badSpan, ForeignSpanMapper } from '../foreign-span.ts';
 import {

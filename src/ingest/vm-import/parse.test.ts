@@ -26,15 +26,10 @@ test('lines of series with values and timestamps; special values; duplicates mer
 });
 
 test('VictoriaMetrics 1.79 export lines with bare +Inf/-Inf are read (outside strings only)', () => {
-  const s = parse(
-    '{"metric":{"__name__":"m","a":"x,+Inf]"},"values":[+Inf, -Inf,1,NaN],"timestamps":[1,2,3,4]}',
-  );
+  const s = parse('{"metric":{"__name__":"m","a":"x,+Inf]"},"values":[+Inf, -Inf,1,NaN],"timestamps":[1,2,3,4]}');
   assert.deepEqual(s.values, [Infinity, -Infinity, 1, NaN]);
   assert.equal(s.series[0]!.get('a'), 'x,+Inf]');
-  assert.throws(
-    () => parse('{"metric":{"__name__":"m"},"values":[+Infx],"timestamps":[1]}'),
-    /line 1: not JSON/,
-  );
+  assert.throws(() => parse('{"metric":{"__name__":"m"},"values":[+Infx],"timestamps":[1]}'), /line 1: not JSON/);
 });
 
 test('export lines parse back to the same samples', () => {

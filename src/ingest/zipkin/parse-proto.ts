@@ -7,7 +7,12 @@
 import { ProtoFieldDecoder } from '../proto-fields.ts';
 import { SpanBatchBuilder } from '../otlp/batch-builder.ts';
 import { tagOf } from '../otlp/proto-values.ts';
-import { WIRE_I64, WIRE_LEN, WIRE_VARINT, malformedProtobuf } from '../../lib/protobuf-reader.ts';
+import {
+  WIRE_I64,
+  WIRE_LEN,
+  WIRE_VARINT,
+  malformedProtobuf,
+} from '../../lib/protobuf-reader.ts';
 import type { ColumnBatch } from '../../write/column-batch.ts';
 import { ForeignSpanMapper } from '../foreign-span.ts';
 import { mapZipkinSpan, type ZipkinEndpoint, type ZipkinSpan } from './zipkin-span.ts';
