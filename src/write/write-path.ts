@@ -87,6 +87,11 @@ export class WritePath {
     this.replayListeners.push(listener);
   }
 
+  /** The rows of a WAL payload, by the decoder table (what replay applies). */
+  decodeBatch(p: IngestPayload): ColumnBatch {
+    return this.deps.decode(p);
+  }
+
   /** Bytes of ingested data held in memtables, active and frozen (not yet dropped), all streams. */
   memtableBytes(): number {
     let n = 0;
