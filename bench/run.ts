@@ -11,10 +11,15 @@ export interface BenchResult {
   workload: string;
   figures: Record<string, string>;
   notes?: string;
+  /** a `## <section>` of docs/benchmarks.md to file the result under (created before `## Results`) */
+  section?: string;
+  /** a Markdown table printed and recorded after the figures (e.g. a comparison with a peer) */
+  table?: string;
 }
 type Suite = (args: Record<string, string>) => Promise<BenchResult>;
 
 const SUITES: Record<string, () => Promise<Suite>> = {
+  logs: async () => (await import('./suites/logs.ts')).run,
   'otlp-logs': async () => (await import('./suites/otlp-logs.ts')).run,
   tsbs: async () => (await import('./suites/tsbs.ts')).run,
   ingest: async () => (await import('./suites/ingest.ts')).run,
@@ -43,14 +48,32 @@ async function record(r: BenchResult): Promise<void> {
     `- Workload: ${r.workload}`,
     ...Object.entries(r.figures).map(([k, v]) => `- ${k}: **${v}**`),
     ...(r.notes ? [`- Notes: ${r.notes}`] : []),
+    ...(r.table ? ['', r.table] : []),
     '',
   ];
+  let doc: string;
   try {
-    await readFile(BENCH_DOC, 'utf8');
+    doc = await readFile(BENCH_DOC, 'utf8');
   } catch {
-    await writeFile(BENCH_DOC, '# Benchmarks\n\nEvery run of `npm run bench -- <suite>` appends its result here.\n');
+    doc = '# Benchmarks\n\nEvery run of `npm run bench -- <suite>` appends its result here.\n';
+    await writeFile(BENCH_DOC, doc);
   }
-  await appendFile(BENCH_DOC, lines.join('\n'));
+  if (!r.section) {
+    await appendFile(BENCH_DOC, lines.join('\n'));
+    return;
+  }
+  // Insert at the end of `## <section>` (made just before `## Results` when missing).
+  const heading = `## ${r.section}\n`;
+  let at = doc.indexOf(heading);
+  if (at < 0) {
+    const results = doc.indexOf('## Results\n');
+    const pos = results < 0 ? doc.length : results;
+    doc = `${doc.slice(0, pos)}${heading}\n${doc.slice(pos)}`;
+    at = pos;
+  }
+  const next = doc.indexOf('\n## ', at + heading.length);
+  const end = next < 0 ? doc.length : next + 1;
+  await writeFile(BENCH_DOC, `${doc.slice(0, end).replace(/\n*$/, '\n')}${lines.join('\n')}\n${doc.slice(end)}`);
 }
 
 const [name, ...rest] = process.argv.slice(2);
@@ -62,5 +85,6 @@ if (!load) {
 const result = await (await load())(parseArgs(rest));
 console.log(`\n${result.title}\n${result.workload}`);
 for (const [k, v] of Object.entries(result.figures)) console.log(`  ${k}: ${v}`);
+if (result.table) console.log(`\n${result.table}`);
 await record(result);
 console.log(`\nappended to docs/benchmarks.md`);

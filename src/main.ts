@@ -45,10 +45,14 @@ import { SeriesRegistry } from './write/series-registry.ts';
 import { armCrashpoint } from './lib/crashpoint.ts';
 import type { Logger } from './lib/logger.ts';
 import { MetricsRegistry, createServerMetrics } from './lib/metrics.ts';
-import { Flusher, removeOrphans } from './memtable/flush.ts';
+import { Flusher, configureParquetBloomColumns, removeOrphans } from './memtable/flush.ts';
+import { configureTokenFilters } from './storage/token-filter.ts';
 import { EnginePool } from './memtable/org-engine.ts';
 import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtable.ts';
 import { QueryExecutor } from './query/executor.ts';
+import { SpanReader } from './traces/span-reader.ts';
+import { tempoHandlers } from './traces/api/tempo.ts';
+import { jaegerZipkinHandlers } from './traces/api/jaeger-zipkin.ts';
 import { searchHandler } from './query/search-handler.ts';
 import { SampleCache } from './query/sample-cache.ts';
 import { storageReads } from './query/stream-relation.ts';
@@ -207,6 +211,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     idempotencyTtlMs: config.ingest.idempotencyTtlMs,
     refuseAboveBytes: config.memtable.refuseAboveBytes,
   });
+  configureTokenFilters(config.streams.tokenFilterFields);
+  configureParquetBloomColumns(config.streams.parquetBloomColumns);
   const spanMetrics = config.spanMetrics.enabled
     ? new SpanMetricsRuntime({
         writePath,
@@ -261,6 +267,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const appenderTimer = setInterval(flushDirtyAppenders, 1000);
   appenderTimer.unref();
 
+  const spanReader = new SpanReader({ catalog, store, engines, streams, timeoutMs: config.query.timeoutMs });
   const executor = new QueryExecutor({
     registry: seriesRegistry,
     catalog,
@@ -371,6 +378,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           retentionDays: config.streams.defaultRetentionDays,
         },
       }),
+      tempo: tempoHandlers({ reader: spanReader, slots: executor, log, version: PACKAGE_VERSION }),
+      traceQuery: jaegerZipkinHandlers({ reader: spanReader, slots: executor, log }),
       search: searchHandler({ executor, limits: config.query }),
       streams: streamHandlers({ streams, catalog, flusher }),
       admin: adminHandlers({ catalog }),

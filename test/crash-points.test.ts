@@ -102,6 +102,14 @@ describe('D2: deterministic crash points', () => {
           'Parquet files on disk that the catalog does not list',
         );
         await rowsEqualIds(server, `after crash at ${c.point}`);
+        // token-filter sidecars (docs/format/token-filter.md) only beside committed files
+        const parquet = new Set(await findFiles(dataDir, (n) => n.endsWith('.parquet')));
+        const sidecars = await findFiles(dataDir, (n) => n.endsWith('.parquet.bloom'));
+        assert.deepEqual(
+          sidecars.filter((p) => !parquet.has(p.slice(0, -'.bloom'.length))),
+          [],
+          'token-filter sidecars without their Parquet file',
+        );
         if (c.point === 'flush.after-parquet-before-catalog') {
           // the crash left a written but uncommitted file: the start removed it
           const removed = logLines(server).find(

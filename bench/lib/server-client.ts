@@ -1,6 +1,7 @@
-/** What the benchmarks ask of a server process: its CPU time and peak RSS (/proc), and remote_write posts. */
+/** What the benchmarks ask of a server process: its CPU time and peak RSS (/proc), its data dir's size, and HTTP posts. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { request, type Agent } from 'node:http';
 
 const CLK_TCK = (() => {
@@ -56,6 +57,62 @@ export function postRemoteWrite(
       },
     );
     req.on('timeout', () => req.destroy(new Error('remote_write request timed out (120 s)')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Total size of the files under `dir` (recursively), skipping top-level names `skip` accepts. */
+export function dirBytes(dir: string, skip?: (name: string) => boolean): number {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of entries) {
+    if (skip?.(name)) continue;
+    const p = join(dir, name);
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      continue;
+    }
+    total += st.isDirectory() ? dirBytes(p) : st.size;
+  }
+  return total;
+}
+
+/** POSTs `body` to `path`; resolves on a 2xx answer, rejects with the status and the answer's start. */
+export function postRequest(
+  agent: Agent,
+  url: URL,
+  path: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path,
+        method: 'POST',
+        headers: { ...headers, 'content-length': body.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          res.statusCode !== undefined && res.statusCode < 300
+            ? resolve()
+            : reject(new Error(`${path}: HTTP ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`)),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

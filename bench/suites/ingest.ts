@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { connect } from 'node:net';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import {
   esBulk,
   hecEvents,
@@ -34,7 +34,7 @@ import {
 } from '../lib/ingest-payloads.ts';
 import { ROOT_AUTH, removeDir, startServer, type ServerProcess } from '../../test/harness.ts';
 import { freePort } from '../../test/peers.ts';
-import { cpuSeconds } from '../lib/server-client.ts';
+import { cpuSeconds, postRequest } from '../lib/server-client.ts';
 import type { BenchResult } from '../run.ts';
 
 type Signal = 'logs' | 'traces' | 'metrics';
@@ -171,32 +171,6 @@ const PROTOCOLS: Protocol[] = [
 
 const BATCH: Record<Signal, number> = { logs: 1000, traces: 500, metrics: 2000 };
 
-function post(agent: Agent, url: URL, r: HttpRequest): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: r.path,
-        method: 'POST',
-        headers: { ...r.headers, authorization: ROOT_AUTH, 'content-length': r.body.length },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          res.statusCode !== undefined && res.statusCode < 300
-            ? resolve()
-            : reject(new Error(`${r.path}: HTTP ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`)),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(r.body);
-  });
-}
-
 function sendTcp(port: number, chunks: Uint8Array[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const sock = connect(port, '127.0.0.1', () => {
@@ -274,7 +248,7 @@ async function runProtocol(p: Protocol, records: unknown[], clients: number): Pr
     if (p.http) {
       await Promise.all(
         Array.from({ length: clients }, async () => {
-          while (next < encoded.length) for (const r of encoded[next++] as HttpRequest[]) await post(agent, url, r);
+          while (next < encoded.length) for (const r of encoded[next++] as HttpRequest[]) await postRequest(agent, url, r.path, { ...r.headers, authorization: ROOT_AUTH }, r.body);
         }),
       );
     } else {

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { ROOT_AUTH, startServer } from '../../test/harness.ts';
 import type { BenchResult } from '../run.ts';
 import { freePort } from '../../test/peers.ts';
-import { cpuSeconds, peakRss, postRemoteWrite } from '../lib/server-client.ts';
+import { cpuSeconds, dirBytes, peakRss, postRemoteWrite } from '../lib/server-client.ts';
 import {
   FIELDS,
   encodeBackfill,
@@ -51,28 +51,6 @@ interface Target {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function dirBytes(dir: string, skip?: (name: string) => boolean): number {
-  let total = 0;
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  for (const name of entries) {
-    if (skip?.(name)) continue;
-    const p = join(dir, name);
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      continue;
-    }
-    total += st.isDirectory() ? dirBytes(p) : st.size;
-  }
-  return total;
-}
 
 function gitRev(): string {
   const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });

@@ -20,7 +20,12 @@ export interface Config {
     maxFutureMs: number;
     maxAgeMs: number;
   };
-  streams: { maxFieldsPerStream: number; defaultRetentionDays: number };
+  streams: {
+    maxFieldsPerStream: number;
+    defaultRetentionDays: number;
+    tokenFilterFields: string[];
+    parquetBloomColumns: string[];
+  };
   wal: {
     fsync: 'batch' | 'interval';
     groupCommitWindowMs: number;
@@ -51,7 +56,12 @@ export interface Config {
     duckdbThreads: number;
     sampleCacheBytes: number;
   };
-  logql: { maxEntriesLimitPerQuery: number; maxQuerySeries: number; maxQueryLengthMs: number };
+  logql: {
+    maxEntriesLimitPerQuery: number;
+    maxQuerySeries: number;
+    maxQueryLengthMs: number;
+    pushdown: boolean;
+  };
   exemplars: { maxPerOrg: number };
   spanMetrics: {
     enabled: boolean;

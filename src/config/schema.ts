@@ -30,6 +30,11 @@ const optionalPort = z.preprocess((v) => (v === '' || v === 'off' ? null : v), p
 const streamName = z
   .string()
   .regex(SLUG_RE, 'use 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit');
+/** column names: a YAML list, or a comma-separated string (environment, flags) */
+const nameList = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : v),
+  z.array(z.string().min(1)),
+);
 /** a list from YAML, or comma-separated text from the environment */
 const commaList = (v: unknown) =>
   typeof v === 'string'
@@ -38,7 +43,6 @@ const commaList = (v: unknown) =>
         .map((x) => x.trim())
         .filter((x) => x !== '')
     : v;
-const stringList = z.preprocess(commaList, z.array(z.string().min(1)));
 const bucketList = z.preprocess(
   commaList,
   z
@@ -174,6 +178,18 @@ export const KEY_SPECS: readonly KeySpec[] = [
     schema: nonNegInt,
     default: 0,
     help: 'Retention for new streams in days (0 = keep forever). Stored per stream; not enforced yet (the compactor will).',
+  },
+  {
+    key: 'streams.tokenFilterFields',
+    schema: nameList,
+    default: ['body'],
+    help: 'Columns of log streams that get a per-file token filter (a bloom filter of their words, written beside each Parquet file) so a full-text search skips files that cannot match; see docs/format/token-filter.md. A comma-separated list (YAML: a list); empty: none.',
+  },
+  {
+    key: 'streams.parquetBloomColumns',
+    schema: nameList,
+    default: ['trace_id'],
+    help: 'Id columns that get Parquet bloom filters (an equality lookup such as `trace_id = \'…\'` skips row groups). DuckDB writes them only for dictionary-encoded columns, so files that have one of these columns are written with a dictionary for every string column (about 10 % larger). A comma-separated list (YAML: a list); empty: none.',
   },
   {
     key: 'wal.fsync',
@@ -340,6 +356,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: "Longest `end - start` of a LogQL query (ms; Loki's `max_query_length`, 721h); longer is a 400.",
   },
   {
+    key: 'logql.pushdown',
+    schema: bool,
+    default: true,
+    help: 'Compute LogQL range aggregations (count_over_time, rate, bytes_*, the unwrap ops) as SQL aggregations where that is exact (line filters, string label filters, `| json` on simple lines); false: every line goes through the pipeline in JS.',
+  },
+  {
     key: 'exemplars.maxPerOrg',
     schema: posInt,
     default: 100_000,
@@ -379,7 +401,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   },
   {
     key: 'spanMetrics.dimensions',
-    schema: stringList,
+    schema: nameList,
     default: [],
     help: 'Extra span metrics labels: span attributes (else resource attributes) by key, the label named with `.` → `_` (e.g. `http.method` → `http_method`). From the environment: comma-separated.',
   },

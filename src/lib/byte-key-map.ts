@@ -36,6 +36,11 @@ function hashView(view: DataView, start: number, end: number): number {
       k = (k << 15) | (k >>> 17);
       h ^= Math.imul(k, 0x1b873593);
   }
+  return fmix32(h);
+}
+
+/** MurmurHash3's 32-bit finalizer: spreads every input bit over the result. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -8,7 +8,7 @@
  * the flushed records. Frozen tables are flushed oldest first, so the flushed seq never jumps over
  * rows that are not yet in a committed file.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Catalog, FileRow } from '../catalog/catalog.ts';
 import { crashpoint } from '../lib/crashpoint.ts';
@@ -16,6 +16,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { ServerMetrics } from '../lib/metrics.ts';
 import { HOUR_NS, parquetKey, timeOrderedId } from '../storage/key-layout.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { tokenFilterKey } from '../storage/token-filter.ts';
 import { writeSamplesParquet } from '../storage/sample-parquet.ts';
 import type { StreamRegistry, StreamState } from '../write/streams.ts';
 import { quoteIdent, type MemTable } from './memtable.ts';
@@ -28,6 +29,24 @@ export interface FlushPolicy {
   maxAgeMs: number;
   maxTotalBytes: number;
   checkIntervalMs: number;
+}
+
+const ROW_GROUP_SIZE = 122880;
+let parquetBloomColumns: readonly string[] = ['trace_id'];
+
+/** Columns whose Parquet files get Parquet bloom filters (`streams.parquetBloomColumns`). */
+export function configureParquetBloomColumns(columns: readonly string[]): void {
+  parquetBloomColumns = [...columns];
+}
+
+/**
+ * DuckDB writes a Parquet bloom filter for each dictionary-encoded column chunk; a column of
+ * unique ids is only dictionary-encoded when the dictionary limit allows a whole row group. The
+ * limit is per COPY, so it is raised only for files where one of the configured id columns holds
+ * a value (its min statistic is not null).
+ */
+function parquetBloomOption(columnStats: FileRow['columnStats']): string {
+  return parquetBloomColumns.some((c) => columnStats[c]?.[0] != null) ? `, DICTIONARY_SIZE_LIMIT ${ROW_GROUP_SIZE}` : '';
 }
 
 const STATS_TYPES = new Set(['BIGINT', 'INTEGER', 'DOUBLE', 'VARCHAR', 'BOOLEAN']);
@@ -97,21 +116,6 @@ export class Flusher {
           const key = parquetKey(s.org, s.type, s.name, lo, id);
           const staging = join(stagingDir, `${id}.parquet.tmp`);
           const where = `_timestamp >= ${lo} AND _timestamp < ${hi}`;
-          if (s.type === 'metrics') {
-            // samples: sorted by (series, time), values encoded (docs/format/samples.md)
-            await writeSamplesParquet(
-              conn,
-              `SELECT _timestamp, series_id, value, stale FROM ${quoteIdent(t.name)} WHERE ${where}`,
-              staging,
-              `encode_${id}`,
-            );
-          } else {
-            // rowid breaks ties: rows with one timestamp keep their arrival order (LogQL answers
-            // equal-timestamp lines in push order, and DuckDB's sort is not stable)
-            await conn.run(
-              `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp, rowid) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
-            );
-          }
           const statCols = t.columns.filter((c) => STATS_TYPES.has(c.sqlType)).slice(0, MAX_STATS_COLUMNS);
           const statSql = statCols
             .map(
@@ -127,6 +131,39 @@ export class Flusher {
           statCols.forEach((c, i) => {
             columnStats[c.name] = [row[3 + 2 * i] as string | null, row[4 + 2 * i] as string | null];
           });
+          if (s.type === 'metrics') {
+            // samples: sorted by (series, time), values encoded (docs/format/samples.md)
+            await writeSamplesParquet(
+              conn,
+              `SELECT _timestamp, series_id, value, stale FROM ${quoteIdent(t.name)} WHERE ${where}`,
+              staging,
+              `encode_${id}`,
+            );
+          } else {
+            // rowid breaks ties: rows with one timestamp keep their arrival order (LogQL answers
+            // equal-timestamp lines in push order, and DuckDB's sort is not stable)
+            const copy = (options: string) =>
+              conn.run(
+                `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp, rowid) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_SIZE}${options})`,
+              );
+            const bloomOption = parquetBloomOption(columnStats);
+            try {
+              await copy(bloomOption);
+            } catch (e) {
+              if (!bloomOption) throw e;
+              // the dictionaries take ~6 MiB per string column: under a small DuckDB memory
+              // limit the file is written without Parquet bloom filters rather than not at all
+              log.warn({ err: e, stream: s.name, type: s.type }, 'Parquet bloom filters not written');
+              await copy('');
+            }
+          }
+          // the token filter goes in before the catalog names the file (docs/format/token-filter.md)
+          const sidecar = t.tokens?.sidecar(lo);
+          if (sidecar) {
+            const sidecarStaging = join(stagingDir, `${id}.bloom.tmp`);
+            await writeFile(sidecarStaging, sidecar);
+            await store.putFile(tokenFilterKey(key), sidecarStaging);
+          }
           t.pendingFileIds.add(id);
           await store.putFile(key, staging);
           const bytes = (await stat(store.localPath(key))).size;
@@ -240,6 +277,9 @@ export async function removeOrphans(
           'removing a Parquet file that no catalog row names (left by a crash before commit)',
         );
         await store.delete(key);
+        removed++;
+      } else if (key.endsWith('.parquet.bloom') && !known.has(key.slice(0, -'.bloom'.length))) {
+        await store.delete(key); // the token filter of a file that was never committed
         removed++;
       }
     }

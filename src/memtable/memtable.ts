@@ -7,6 +7,7 @@
  * to Parquet; the frozen table stays visible to queries until the catalog commit has made the
  * files visible, and is dropped once no running query uses it.
  */
+import { TokenFilterBuilder } from '../storage/token-filter.ts';
 import {
   BIGINT,
   BLOB,
@@ -85,6 +86,8 @@ export interface MemTable {
   dropWhenUnused: boolean;
   /** idempotency keys of the requests whose rows live here: kept by the flush commit */
   idempotency: { key: string; expiresAtMs: number; response: string }[];
+  /** token filters of the rows, per file a flush will write (logs only; storage/token-filter.ts) */
+  tokens?: TokenFilterBuilder | null;
 }
 
 const NO_VALUES: readonly unknown[] = [];
@@ -230,6 +233,13 @@ export class StreamMemtables {
         guarded(t, () => t.appender.appendDataChunk(chunk));
       }
       markDirty(t);
+      const tokens = (t.tokens ??= TokenFilterBuilder.forBatch(batch));
+      if (tokens) {
+        tokens.add(batch, (name) => {
+          const src = sources[t.columns.findIndex((c) => c.name === name)];
+          return Array.isArray(src) ? src : undefined;
+        });
+      }
     }
     t.rows += batch.rowCount;
     t.bytes += bytes;

@@ -17,6 +17,8 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import type { OrgId } from '../tenancy/org-id.ts';
 import type { StreamRegistry, StreamState } from '../write/streams.ts';
 import { validateAndRewrite } from './sql-validator.ts';
+import { facets, histogram, type AggregationRequest, type FacetsResult, type HistogramResult } from './search-aggregations.ts';
+import { tokenPruner } from '../storage/token-filter.ts';
 import { streamRelation } from './stream-relation.ts';
 import { createMetricView, createSeriesTable, isMetricRelation, SERIES_VIEW } from './metric-views.ts';
 import { SAMPLES_STREAM } from '../write/fixed-columns.ts';
@@ -29,6 +31,14 @@ export interface SearchRequest {
   endNs: bigint | null;
   from: number;
   size: number;
+  /**
+   * Full-text restriction of every logs stream the SQL reads: only rows whose `body` contains each
+   * of these strings (case-sensitive substrings); Parquet files whose token filters rule a string
+   * out are not read (storage/token-filter.ts).
+   */
+  contains?: string[];
+  /** computed over the whole result of the SQL (search-aggregations.ts) */
+  aggregations?: AggregationRequest;
 }
 
 export interface SearchStats {
@@ -45,6 +55,8 @@ export interface SearchResult {
   total: number;
   tookMs: number;
   stats: SearchStats;
+  histogram?: HistogramResult;
+  facets?: FacetsResult;
 }
 
 export interface QueryConfig {
@@ -54,6 +66,8 @@ export interface QueryConfig {
   maxQueueMs: number;
   disableValidator: boolean;
 }
+
+const sqlString = (v: string) => `'${v.replace(/'/g, "''")}'`;
 
 export const relationName = (type: StreamType, stream: string) => `q_${type}__${stream}`;
 
@@ -144,16 +158,22 @@ export class QueryExecutor {
         const c = await conn.runAndReadAll(`SELECT count(*) FROM (${sql}) AS __count`);
         total = Number(c.getRows()[0]![0]);
       }
+      const names = reader.columnNames();
+      const agg = req.aggregations;
+      const hist = agg?.histogram && (await histogram(conn, sql, names, agg.histogram, req.startNs, req.endNs));
+      const top = agg?.facets && (await facets(conn, sql, names, agg.facets));
       const tookMs = Math.round(performance.now() - started);
       stats.rows = rows.length;
       stats.took_ms = tookMs;
       this.deps.metrics.queries.inc({ outcome: 'ok' });
       return {
-        columns: reader.columnNames().map((name, i) => ({ name, type: reader.columnTypes()[i]!.toString() })),
+        columns: names.map((name, i) => ({ name, type: reader.columnTypes()[i]!.toString() })),
         rows,
         total,
         tookMs,
         stats,
+        ...(hist ? { histogram: hist } : {}),
+        ...(top ? { facets: top } : {}),
       };
     } catch (e) {
       this.deps.metrics.queries.inc({ outcome: 'error' });
@@ -193,6 +213,8 @@ export class QueryExecutor {
     stats: SearchStats,
     started: number,
   ): Promise<SearchResult> {
+    if (req.aggregations?.histogram || req.aggregations?.facets || req.contains?.length)
+      throw badRequest('histogram, facets and contains need the SQL validator (testing.disableSqlValidator is on)');
     const extracted = await conn.extractStatements(req.sql);
     if (extracted.count !== 1)
       throw badRequest(
@@ -223,7 +245,11 @@ export class QueryExecutor {
     req: SearchRequest,
     stats: SearchStats,
   ): Promise<void> {
-    const relation = await streamRelation(this.deps, s, tables, req.startNs, req.endNs, stats);
+    const needles = s.type === 'logs' && req.contains?.length ? req.contains : null;
+    const prune = needles ? tokenPruner(this.deps.store, needles) : undefined;
+    let relation = await streamRelation(this.deps, s, tables, req.startNs, req.endNs, stats, prune);
+    if (needles)
+      relation = `SELECT * FROM (${relation}) AS __r WHERE ${needles.map((n) => `contains(body, ${sqlString(n)})`).join(' AND ')}`;
     await conn.run(`CREATE TEMP VIEW ${quoteIdent(relationName(s.type, s.name))} AS ${relation}`);
   }
 }

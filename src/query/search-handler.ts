@@ -1,6 +1,8 @@
 /**
  * `POST /api/{org}/_search` with `{sql, start_time, end_time, from, size}` → `{hits, total, took,
  * stats}`; `?format=csv` and `?format=arrow` (Arrow IPC stream) too. Times are RFC 3339 or Unix ns.
+ * Optional: `contains` (full-text restriction of log streams), `histogram: {interval}` and
+ * `facets: [field, …]` with `facet_size` (JSON answers only; docs/sql.md).
  */
 import { badRequest } from '../lib/errors.ts';
 import { parseTimeNs } from '../lib/time.ts';
@@ -8,6 +10,8 @@ import type { RequestContext } from '../server/router.ts';
 import { sendJson } from '../server/http-server.ts';
 import { readJsonBody } from '../server/json-body.ts';
 import type { QueryExecutor, SearchRequest } from './executor.ts';
+import type { AggregationRequest } from './search-aggregations.ts';
+import { parseDurationMs } from '../promql/parser/durations.ts';
 import { toArrowIpc, toCsv, toHits } from './result-format.ts';
 
 function timeField(body: Record<string, unknown>, name: string): bigint | null {
@@ -49,7 +53,52 @@ export function parseSearchRequest(
     endNs,
     from: intField(body, 'from', 0, 1_000_000_000),
     size: intField(body, 'size', limits.defaultSize, limits.maxSize),
+    ...containsField(body),
+    aggregations: {
+      ...histogramField(body),
+      ...facetsField(body),
+    },
   };
+}
+
+const MAX_CONTAINS = 16;
+const MAX_FACETS = 20;
+
+/** `contains`: a string or a list of strings that every matching log body contains. */
+function containsField(body: Record<string, unknown>): { contains?: string[] } {
+  const v = body.contains;
+  if (v === undefined || v === null) return {};
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || list.length > MAX_CONTAINS || list.some((x) => typeof x !== 'string' || x.length > 1024))
+    throw badRequest(`contains must be a string or a list of at most ${MAX_CONTAINS} strings of at most 1024 characters`);
+  return { contains: list as string[] };
+}
+
+/** `histogram: {interval: "1m"}` (a Prometheus-style duration). */
+function histogramField(body: Record<string, unknown>): AggregationRequest {
+  const h = body.histogram;
+  if (h === undefined || h === null) return {};
+  const interval = typeof h === 'object' && !Array.isArray(h) ? (h as Record<string, unknown>).interval : undefined;
+  if (typeof interval !== 'string')
+    throw badRequest('histogram must be an object with an interval, e.g. {"interval": "1m"}');
+  let intervalMs: number;
+  try {
+    intervalMs = parseDurationMs(interval);
+  } catch {
+    intervalMs = 0;
+  }
+  if (intervalMs <= 0)
+    throw badRequest(`histogram.interval must be a positive duration such as "30s", "1m" or "1h", got ${JSON.stringify(interval.slice(0, 40))}`);
+  return { histogram: { interval, intervalMs } };
+}
+
+/** `facets: ["level", "resource.service.name"]`, `facet_size` (default 10). */
+function facetsField(body: Record<string, unknown>): AggregationRequest {
+  const f = body.facets;
+  if (f === undefined || f === null) return {};
+  if (!Array.isArray(f) || f.length === 0 || f.length > MAX_FACETS || f.some((x) => typeof x !== 'string' || x === ''))
+    throw badRequest(`facets must be a list of 1 to ${MAX_FACETS} column names of the SQL's result`);
+  return { facets: { fields: f as string[], size: intField(body, 'facet_size', 10, 1000) } };
 }
 
 export function searchHandler(deps: {
@@ -83,6 +132,8 @@ export function searchHandler(deps: {
         took: result.tookMs,
         columns: result.columns,
         stats: result.stats,
+        ...(result.histogram ? { histogram: result.histogram } : {}),
+        ...(result.facets ? { facets: result.facets } : {}),
       });
     }
   };

@@ -50,6 +50,8 @@ interface StreamParts {
   tables: readonly MemTable[];
   /** local paths of the Parquet files, in the catalog's order (by min time) */
   paths: string[];
+  /** files of which only some `_timestamp` ranges may hold wanted rows (a pruner said so) */
+  ranged: { path: string; ranges: [bigint, bigint][] }[];
 }
 
 /**
@@ -85,6 +87,12 @@ export async function relationFiles(
   return listed.filter((f) => !pending.has(f.id));
 }
 
+/**
+ * Drops files that cannot hold a wanted row (e.g. by their token filters) and may narrow a file to
+ * `_timestamp` ranges `[start, end)` (null: the whole file); keeps the order.
+ */
+export type FilePruner = (files: FileRow[]) => Promise<{ file: FileRow; ranges: [bigint, bigint][] | null }[]>;
+
 async function streamParts(
   deps: RelationDeps,
   s: StreamState,
@@ -92,12 +100,19 @@ async function streamParts(
   startNs: bigint | null,
   endNs: bigint | null,
   stats: RelationStats,
+  prune?: FilePruner,
 ): Promise<StreamParts> {
-  const files = await relationFiles(deps, s, tables, startNs, endNs);
+  const listed = await relationFiles(deps, s, tables, startNs, endNs);
+  const pruned = prune ? await prune(listed) : listed.map((file) => ({ file, ranges: null }));
   for (const t of tables) stats.memtable_rows += t.rows;
-  stats.files_scanned += files.length;
-  stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
-  return { tables, paths: files.map((f) => deps.store.localPath(f.key)) };
+  stats.files_scanned += pruned.length;
+  stats.bytes_read += pruned.reduce((n, p) => n + p.file.bytes, 0);
+  const path = (f: FileRow) => deps.store.localPath(f.key);
+  return {
+    tables,
+    paths: pruned.filter((p) => p.ranges === null).map((p) => path(p.file)),
+    ranged: pruned.flatMap((p) => (p.ranges === null ? [] : [{ path: path(p.file), ranges: p.ranges }])),
+  };
 }
 
 /** The rows of Parquet files as they are stored, by their local paths. */
@@ -114,7 +129,7 @@ function sampleFilesSql(paths: string[], startNs: bigint | null, endNs: bigint |
   );
 }
 
-/** `startNs` inclusive, `endNs` exclusive; null = unbounded. */
+/** `startNs` inclusive, `endNs` exclusive; null = unbounded. `prune` may drop files (not memtables). */
 export async function streamRelation(
   deps: RelationDeps,
   s: StreamState,
@@ -122,9 +137,10 @@ export async function streamRelation(
   startNs: bigint | null,
   endNs: bigint | null,
   stats: RelationStats,
+  prune?: FilePruner,
 ): Promise<string> {
   const where = timeWhere(startNs, endNs);
-  const p = await streamParts(deps, s, tables, startNs, endNs, stats);
+  const p = await streamParts(deps, s, tables, startNs, endNs, stats, prune);
   // the active memtable first: it carries the stream's full, current column list
   const parts = [...p.tables].reverse().map((t) => `SELECT * FROM ${quoteIdent(t.name)}${where}`);
   if (p.paths.length > 0 && s.type === 'metrics') {
@@ -132,6 +148,15 @@ export async function streamRelation(
   } else if (p.paths.length > 0) {
     parts.push(parquetRelation(p.paths, where));
   }
+  // one read per range: DuckDB prunes row groups on a range, not on an OR of ranges
+  for (const { path, ranges } of s.type === 'metrics' ? [] : p.ranged) {
+    for (const [a, b] of ranges) {
+      const lo = startNs !== null && startNs > a ? startNs : a;
+      const hi = endNs !== null && endNs < b ? endNs : b;
+      if (lo < hi) parts.push(parquetRelation([path], timeWhere(lo, hi)));
+    }
+  }
+  if (parts.length === 0) return `SELECT * FROM ${quoteIdent(p.tables[0]!.name)} WHERE false`;
   return parts.join(' UNION ALL BY NAME ');
 }
 

@@ -27,6 +27,8 @@ export interface LokiQueryConfig extends LogQLLimits {
   timeoutMs: number;
   /** most points per series of a range query */
   maxPointsPerSeries: number;
+  /** metric pushdown into SQL (logql.pushdown) */
+  pushdown: boolean;
 }
 
 const bad = (message: string) => badRequest(message, 'MS_ERR_LOKI_BAD_PARAM');
@@ -262,7 +264,7 @@ export function lokiQueryHandlers(deps: LokiQueryDeps) {
       const started = performance.now();
       timer = setTimeout(() => controller.abort(queryTimeoutError(config.timeoutMs)), config.timeoutMs);
       const categorizeLabels = wantsCategorizedLabels(ctx.req.headers['x-loki-response-encoding-flags']);
-      const source = new StorageLogSource(deps.source, ctx.org!.id);
+      const source = new StorageLogSource(deps.source, ctx.org!.id, { pushdown: config.pushdown });
       const stats = emptyStats();
       const data = await runLogQL(
         source,

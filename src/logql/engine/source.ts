@@ -21,11 +21,23 @@ import { quoteIdent, type MemTable } from '../../memtable/memtable.ts';
 import type { EnginePool } from '../../memtable/org-engine.ts';
 import { relationFiles, timeWhere } from '../../query/stream-relation.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
+import { lineFilterRequirements, pruneByTokens } from '../../storage/token-filter.ts';
 import type { OrgId } from '../../tenancy/org-id.ts';
 import type { StreamRegistry, StreamState } from '../../write/streams.ts';
-import type { LineFilterStage, Matcher } from '../ast.ts';
+import type { LineFilterStage } from '../ast.ts';
 import type { LogEntry } from '../pipeline/types.ts';
-import { mapLabelColumns } from './labels-mapping.ts';
+import { mapLabelColumns, type StreamLabelColumns } from './labels-mapping.ts';
+import { compilePipeline } from '../pipeline/index.ts';
+import type {
+  BucketAggregationRequest,
+  BucketRow,
+  MetricPushdown,
+  SampleReadRequest,
+  SampleSeries,
+} from './metric/pushdown-types.ts';
+import { reduceLabels } from './metric/range-common.ts';
+import { pushdownSql, type PushdownSql } from './pushdown-sql.ts';
+import { lineFilterSql, matcherSql, metadataLabelSql, sqlString, streamLabelSql } from './sql.ts';
 import type { LogReadRequest, LogSource } from './source-types.ts';
 
 export interface LogSourceDeps {
@@ -51,9 +63,9 @@ export interface LogSourceStats {
 export interface LogSourceOptions {
   /** rows one batch of one stream holds (what a streamed read fetches at a time) */
   batchRows?: number;
+  /** answer the metric pushdown (default true); false: every request is declined */
+  pushdown?: boolean;
 }
-
-const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** The part number of the first memtable: after every file's index. */
 const MEMTABLE_PART = 1_000_000_000;
@@ -73,49 +85,6 @@ export const abortError = (signal: AbortSignal): MoleError =>
         reason: 'query_timeout',
       });
 
-/** A stream label's value as SQL: the first non-empty of its columns, '' when none. */
-function labelValueSql(columns: readonly string[] | undefined): string {
-  if (!columns || columns.length === 0) return "''";
-  return `COALESCE(${columns.map((c) => `NULLIF(${quoteIdent(c)}::VARCHAR, '')`).join(', ')}, '')`;
-}
-
-/** A stream selector matcher as SQL (Prometheus semantics: regexps fully anchored, `.` matches \n). */
-export function matcherSql(m: Matcher, valueSql: string): string {
-  switch (m.type) {
-    case '=':
-      return `${valueSql} = ${sqlString(m.value)}`;
-    case '!=':
-      return `${valueSql} <> ${sqlString(m.value)}`;
-    case '=~':
-      return `regexp_full_match(${valueSql}, ${sqlString(`(?s:${m.value})`)})`;
-    case '!~':
-      return `NOT regexp_full_match(${valueSql}, ${sqlString(`(?s:${m.value})`)})`;
-  }
-}
-
-/**
- * The line filters SQL can apply exactly as the pipeline does (string operands; DuckDB's regexps
- * are RE2, as Go's), as WHERE terms; the others are left to the pipeline.
- */
-export function lineFilterSql(f: LineFilterStage): string | null {
-  if (f.values.length === 0 || f.values.some((v) => v.kind !== 'string' || v.value === '')) return null;
-  const values = f.values.map((v) => v.value);
-  const any = (term: (v: string) => string) => `(${values.map(term).join(' OR ')})`;
-  switch (f.op) {
-    case '|=':
-      return any((v) => `contains(body, ${sqlString(v)})`);
-    case '!=':
-      return `(body IS NULL OR NOT ${any((v) => `contains(body, ${sqlString(v)})`)})`;
-    case '|~':
-      return any((v) => `regexp_matches(COALESCE(body, ''), ${sqlString(v)})`);
-    case '!~':
-      return `NOT ${any((v) => `regexp_matches(COALESCE(body, ''), ${sqlString(v)})`)}`;
-    case '|>':
-    case '!>':
-      return null;
-  }
-}
-
 interface RawChunk {
   chunk: bindings.DataChunk;
 }
@@ -126,6 +95,11 @@ function bigintColumn(chunk: DuckDBDataChunk, j: number): BigInt64Array {
   const raw = (chunk as unknown as RawChunk).chunk;
   const bytes = bindings.vector_get_data(bindings.data_chunk_get_vector(raw, j), n * 8);
   return new BigInt64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * 8));
+}
+
+/** The DOUBLE column `j` of a chunk (no NULLs) as a typed array view. */
+function doubleColumn(chunk: DuckDBDataChunk, j: number): Float64Array {
+  return new Float64Array(bigintColumn(chunk, j).buffer);
 }
 
 /** Loki's label-set string `{a="1", b="2"}` (names sorted): the tie-break order of streams. */
@@ -286,7 +260,7 @@ class StreamCursor {
   }
 }
 
-export class StorageLogSource implements LogSource {
+export class StorageLogSource implements LogSource, MetricPushdown {
   readonly stats: LogSourceStats = {
     streams: 0,
     files_scanned: 0,
@@ -297,6 +271,7 @@ export class StorageLogSource implements LogSource {
     batches: 0,
   };
   private readonly batchRows: number;
+  private readonly pushdown: boolean;
 
   constructor(
     private readonly deps: LogSourceDeps,
@@ -304,9 +279,15 @@ export class StorageLogSource implements LogSource {
     opts: LogSourceOptions = {},
   ) {
     this.batchRows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
+    this.pushdown = opts.pushdown ?? true;
   }
 
-  async *read(req: LogReadRequest): AsyncGenerator<readonly LogEntry[]> {
+  read(req: LogReadRequest): AsyncGenerator<readonly LogEntry[]> {
+    return this.readRows(req, null);
+  }
+
+  /** `read`, each stream's rows narrowed by `narrow` (a relation over the stream's rows) when given. */
+  private async *readRows(req: LogReadRequest, narrow: Narrow | null): AsyncGenerator<readonly LogEntry[]> {
     const signal = req.signal;
     if (signal?.aborted) throw abortError(signal);
     const targets = this.deps.streams.list(this.org).filter((s) => s.type === 'logs');
@@ -327,7 +308,8 @@ export class StorageLogSource implements LogSource {
       for (const p of pinned) {
         const conn = await engine.connect();
         conns.push(conn);
-        cursors.push(await this.openCursor(conn, p.s, p.tables, req));
+        const cursor = await this.openCursor(conn, p.s, p.tables, req, narrow);
+        if (cursor) cursors.push(cursor);
       }
       yield* mergeCursors(cursors, req.direction === 'backward', signal);
     } catch (e) {
@@ -340,31 +322,76 @@ export class StorageLogSource implements LogSource {
     }
   }
 
+  /** One stream's rows of `[startNs, endNs)` as SQL, with `__part`/`__row`, and its label columns. */
+  private async relationOf(
+    conn: DuckDBConnection,
+    s: StreamState,
+    tables: readonly MemTable[],
+    startNs: bigint,
+    endNs: bigint,
+    lineFilters: readonly LineFilterStage[],
+  ): Promise<{ relation: string; mapping: StreamLabelColumns }> {
+    const listed = await relationFiles(this.deps, s, tables, startNs, endNs);
+    // full-text pruning (docs/format/token-filter.md): files whose token filters rule out a `|=`
+    // string are not read, others only in the time ranges that may match
+    const pruned = await pruneByTokens(this.deps.store, listed, lineFilterRequirements(lineFilters));
+    const files = pruned.map((p) => p.file);
+    const time = timeWhere(startNs, endNs);
+    const parts = tables.map(
+      (t, i) =>
+        `SELECT *, ${MEMTABLE_PART + i}::BIGINT AS __part, rowid::BIGINT AS __row FROM ${quoteIdent(t.name)}${time}`,
+    );
+    // __part of a file row: the file's place in the catalog's order, whichever read it comes from
+    const whole = pruned.map((p, i) => ({ ...p, i })).filter((p) => p.ranges === null);
+    if (whole.length > 0) {
+      const paths = whole.map((p) => sqlString(this.deps.store.localPath(p.file.key))).join(', ');
+      const part =
+        whole.length === listed.length
+          ? 'file_index'
+          : `[${whole.map((p) => p.i).join(', ')}][file_index + 1]`;
+      parts.push(
+        `SELECT *, ${part}::BIGINT AS __part, file_row_number::BIGINT AS __row FROM read_parquet([${paths}], union_by_name = true)${time}`,
+      );
+    }
+    pruned.forEach((p, i) => {
+      for (const [a, b] of p.ranges ?? []) {
+        const lo = startNs > a ? startNs : a;
+        const hi = endNs < b ? endNs : b;
+        if (lo >= hi) continue;
+        parts.push(
+          `SELECT *, ${i}::BIGINT AS __part, file_row_number::BIGINT AS __row FROM read_parquet([${sqlString(this.deps.store.localPath(p.file.key))}], union_by_name = true)${timeWhere(lo, hi)}`,
+        );
+      }
+    });
+    const relation = parts.join(' UNION ALL BY NAME ');
+    // the columns the relation really has (a column of the schema may be in no part yet)
+    const described = await conn.runAndReadAll(`SELECT * FROM (${relation}) LIMIT 0`);
+    this.stats.streams++;
+    this.stats.files_scanned += files.length;
+    this.stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
+    for (const t of tables) this.stats.memtable_rows += t.rows;
+    return { relation, mapping: mapLabelColumns(described.columnNames()) };
+  }
+
   private async openCursor(
     conn: DuckDBConnection,
     s: StreamState,
     tables: readonly MemTable[],
     req: LogReadRequest,
-  ): Promise<StreamCursor> {
-    const files = await relationFiles(this.deps, s, tables, req.startNs, req.endNs);
-    const time = timeWhere(req.startNs, req.endNs);
-    const parts = tables.map(
-      (t, i) =>
-        `SELECT *, ${MEMTABLE_PART + i}::BIGINT AS __part, rowid::BIGINT AS __row FROM ${quoteIdent(t.name)}${time}`,
+    narrow: Narrow | null,
+  ): Promise<StreamCursor | null> {
+    const { relation: all, mapping } = await this.relationOf(
+      conn,
+      s,
+      tables,
+      req.startNs,
+      req.endNs,
+      req.lineFilters,
     );
-    if (files.length > 0) {
-      const paths = files.map((f) => sqlString(this.deps.store.localPath(f.key))).join(', ');
-      parts.push(
-        `SELECT *, file_index::BIGINT AS __part, file_row_number::BIGINT AS __row FROM read_parquet([${paths}], union_by_name = true)${time}`,
-      );
-    }
-    const relation = parts.join(' UNION ALL BY NAME ');
-    // the columns the relation really has (a column of the schema may be in no part yet)
-    const described = await conn.runAndReadAll(`SELECT * FROM (${relation}) LIMIT 0`);
-    const columns = described.columnNames();
-    const mapping = mapLabelColumns(columns);
+    const relation = narrow ? narrow(all, mapping) : all;
+    if (relation === null) return null;
     const where: string[] = [];
-    for (const m of req.matchers) where.push(matcherSql(m, labelValueSql(mapping.stream.get(m.name))));
+    for (const m of req.matchers) where.push(matcherSql(m, streamLabelSql(mapping.stream.get(m.name))));
     for (const f of req.lineFilters) {
       const sql = lineFilterSql(f);
       if (sql) where.push(sql);
@@ -376,20 +403,10 @@ export class StorageLogSource implements LogSource {
       'body',
       '__part',
       '__row',
-      `hash(${['NULL', ...streamLabels.map((l) => labelValueSql(mapping.stream.get(l)))].join(', ')})::UBIGINT`,
-      ...streamLabels.map((l) => labelValueSql(mapping.stream.get(l))),
-      ...metadataLabels.map(
-        (l) =>
-          `COALESCE(${mapping.metadata
-            .get(l)!
-            .map((c) => `NULLIF(NULLIF(${quoteIdent(c.column)}::VARCHAR, ''), ${sqlString(c.unset || '')})`)
-            .join(', ')})`,
-      ),
+      streamHashSql(mapping),
+      ...streamLabels.map((l) => streamLabelSql(mapping.stream.get(l))),
+      ...metadataLabels.map((l) => metadataLabelSql(mapping, l)),
     ].join(', ');
-    this.stats.streams++;
-    this.stats.files_scanned += files.length;
-    this.stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
-    for (const t of tables) this.stats.memtable_rows += t.rows;
     return new StreamCursor(
       conn,
       relation,
@@ -403,6 +420,275 @@ export class StorageLogSource implements LogSource {
       this.stats,
     );
   }
+
+  /**
+   * Runs `fn` with every logs stream of the org pinned and a connection each (interrupted when
+   * the signal aborts); answers what `fn` answers.
+   */
+  private async withStreams<T>(
+    signal: AbortSignal | undefined,
+    fn: (streams: { s: StreamState; tables: MemTable[]; conn: DuckDBConnection }[]) => Promise<T>,
+  ): Promise<T> {
+    if (signal?.aborted) throw abortError(signal);
+    const targets = this.deps.streams.list(this.org).filter((s) => s.type === 'logs');
+    const pinned = targets.map((s) => ({ s, tables: s.mem.pin(), conn: null as DuckDBConnection | null }));
+    const onAbort = () => {
+      for (const p of pinned) p.conn?.interrupt();
+    };
+    signal?.addEventListener('abort', onAbort);
+    try {
+      const engine = await this.deps.engines.get(this.org);
+      for (const p of pinned) p.conn = await engine.connect();
+      return await fn(pinned as { s: StreamState; tables: MemTable[]; conn: DuckDBConnection }[]);
+    } catch (e) {
+      if (signal?.aborted) throw abortError(signal);
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      for (const p of pinned) p.conn?.closeSync();
+      for (const p of pinned) await p.s.mem.unpin(p.tables);
+    }
+  }
+
+  /** The pushdown SQL of every logs stream, or null when one stream's cannot be built. */
+  private async plans(
+    streams: { s: StreamState; tables: MemTable[]; conn: DuckDBConnection }[],
+    req: PushdownRequest,
+    startNs: bigint,
+    endNs: bigint,
+  ) {
+    const out = [];
+    for (const p of streams) {
+      const { relation, mapping } = await this.relationOf(p.conn, p.s, p.tables, startNs, endNs, []);
+      const sql = pushdownSql(req, mapping);
+      if (sql === null) return null;
+      out.push({ ...p, relation, mapping, sql, rows: simpleRows(relation, sql) });
+    }
+    return out;
+  }
+
+  async aggregateBuckets(req: BucketAggregationRequest): Promise<readonly BucketRow[] | null> {
+    if (!this.pushdown) return null;
+    const startNs = req.originNs + 1n;
+    const endNs = req.originNs + BigInt(req.bucketCount) * req.bucketNs + 1n;
+    const out: BucketRow[] = [];
+    /** per row of `out`: its first line's timestamp */
+    const firsts: bigint[] = [];
+    const plans = await this.withStreams(req.signal, async (streams) => {
+      const plans = await this.plans(streams, req, startNs, endNs);
+      if (plans === null) return null;
+      for (const p of plans) {
+        const labels = p.sql.labels;
+        const sql =
+          `SELECT ${[
+            '__s',
+            ...labels.map((l, k) => `CASE WHEN __s THEN ${l.sql} END AS __l${k}`),
+            `((_timestamp - ${req.originNs} - 1) // ${req.bucketNs})::BIGINT AS __b`,
+            'count(*)::BIGINT AS __n',
+            `${req.withBytes ? 'COALESCE(sum(strlen(body)), 0)' : '0'}::BIGINT AS __bytes`,
+            'min(_timestamp) AS __first',
+          ].join(', ')} FROM (${p.rows})` +
+          `${p.sql.keep.length > 0 ? ` WHERE NOT __s OR (${p.sql.keep.join(' AND ')})` : ''} GROUP BY ALL`;
+        const result = await p.conn.runAndReadAll(sql);
+        for (const r of result.getRows()) {
+          if (r[0] !== true) {
+            out.push({ labels: FALLBACK, bucket: -1, count: 0, bytes: 0 });
+            firsts.push(0n);
+            continue;
+          }
+          const set: Record<string, string> = {};
+          for (let k = 0; k < labels.length; k++) {
+            const v = r[1 + k];
+            if (typeof v === 'string') set[labels[k]!.name] = v;
+          }
+          const n = labels.length;
+          out.push({
+            labels: set,
+            bucket: Number(r[1 + n]),
+            count: Number(r[2 + n]),
+            bytes: Number(r[3 + n]),
+          });
+          firsts.push(r[4 + n] as bigint);
+        }
+      }
+      return plans;
+    });
+    if (plans === null) return null;
+    const rows: BucketRow[] = [];
+    const rowFirsts: bigint[] = [];
+    for (const [k, r] of out.entries()) {
+      if (r.labels === FALLBACK) continue;
+      rows.push(r);
+      rowFirsts.push(firsts[k]!);
+    }
+    if (rows.length < out.length) await this.fallbackBuckets(req, startNs, endNs, rows, rowFirsts);
+    return inFirstSeenOrder(rows, rowFirsts);
+  }
+
+  /** The lines SQL cannot prove simple, through the JS pipeline, as bucket rows. */
+  private async fallbackBuckets(
+    req: BucketAggregationRequest,
+    startNs: bigint,
+    endNs: bigint,
+    rows: BucketRow[],
+    firsts: bigint[],
+  ): Promise<void> {
+    const pipeline = compilePipeline(req.pipeline);
+    const leading = [];
+    for (const st of req.pipeline) {
+      if (st.type !== 'LineFilter') break;
+      leading.push(st);
+    }
+    const narrow: Narrow = (relation, mapping) => {
+      const sql = pushdownSql(req, mapping);
+      return sql === null ? null : notSimpleRows(relation, sql);
+    };
+    const read = this.readRows(
+      {
+        matchers: req.matchers,
+        lineFilters: leading,
+        startNs,
+        endNs,
+        direction: 'forward',
+        ...(req.signal ? { signal: req.signal } : {}),
+      },
+      narrow,
+    );
+    for await (const batch of read) {
+      for (const e of batch) {
+        const o = pipeline.process(e);
+        if (o === null) continue;
+        const labels = req.grouping ? reduceLabels(o.labels, req.grouping) : o.labels;
+        rows.push({
+          labels: Object.fromEntries(labels),
+          bucket: Number((e.ts - req.originNs - 1n) / req.bucketNs),
+          count: 1,
+          bytes: req.withBytes ? Buffer.byteLength(o.line, 'utf8') : 0,
+        });
+        firsts.push(e.ts);
+      }
+    }
+  }
+
+  async readSamples(req: SampleReadRequest): Promise<readonly SampleSeries[] | null> {
+    if (!this.pushdown) return null;
+    return this.withStreams(req.signal, async (streams) => {
+      const plans = await this.plans(streams, req, req.startNs, req.endNs);
+      if (plans === null) return null;
+      const series = new Map<
+        number,
+        { labels: Record<string, string>; ts: bigint[]; values: number[]; src: number[] }
+      >();
+      for (const [i, p] of plans.entries()) {
+        const labels = p.sql.labels;
+        const keep = [...p.sql.keep, '__v IS NOT NULL'];
+        const sql =
+          `SELECT ${[
+            '_timestamp',
+            '__v',
+            `${streamHashSql(p.mapping)} AS __h`,
+            `hash(${['NULL', ...labels.map((l) => l.sql)].join(', ')})::UBIGINT AS __g`,
+            '__s',
+            ...labels.map((l) => l.sql),
+          ].join(', ')} FROM (SELECT *, ${p.sql.value} AS __v FROM (${p.rows}))` +
+          ` WHERE NOT __s OR (${keep.join(' AND ')}) ORDER BY __s, _timestamp, __part, __row`;
+        const result = await p.conn.stream(sql);
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0) break;
+          const n = chunk.rowCount;
+          if (chunk.getColumnVector(4).getItem(0) !== true) return null;
+          const ts = bigintColumn(chunk, 0);
+          const values = doubleColumn(chunk, 1);
+          const hs = new Uint32Array(bigintColumn(chunk, 2).buffer);
+          const gs = new Uint32Array(bigintColumn(chunk, 3).buffer);
+          for (let r = 0; r < n; r++) {
+            const g = gs[2 * r]! + gs[2 * r + 1]! * 4294967296;
+            let s = series.get(g);
+            if (s === undefined) {
+              const set: Record<string, string> = {};
+              for (let k = 0; k < labels.length; k++) {
+                const v = chunk.getColumnVector(5 + k).getItem(r);
+                if (typeof v === 'string') set[labels[k]!.name] = v;
+              }
+              series.set(g, (s = { labels: set, ts: [], values: [], src: [] }));
+            }
+            s.ts.push(ts[r]!);
+            s.values.push(values[r]!);
+            // the line's stream (logs stream and label set): ties between streams are ordered by
+            // label set strings, which this path leaves to the line path
+            s.src.push(hs[2 * r]! + (hs[2 * r + 1]! & 0xfffff) * 4294967296 + i * 2 ** 52);
+          }
+        }
+      }
+      const out: SampleSeries[] = [];
+      for (const s of series.values()) {
+        const order = s.ts.map((_, k) => k);
+        if (plans.length > 1)
+          order.sort((a, b) => (s.ts[a]! < s.ts[b]! ? -1 : s.ts[a]! > s.ts[b]! ? 1 : a - b));
+        for (let k = 1; k < order.length; k++) {
+          const a = order[k - 1]!;
+          const b = order[k]!;
+          if (s.ts[a] === s.ts[b] && s.src[a] !== s.src[b]) return null;
+        }
+        out.push({
+          labels: s.labels,
+          timestampsNs: BigInt64Array.from(order, (k) => s.ts[k]!),
+          values: Float64Array.from(order, (k) => s.values[k]!),
+        });
+      }
+      return out;
+    });
+  }
+}
+
+/**
+ * The rows with the series in the order the line path meets them (by each series' first line),
+ * so that later steps (an avg's float sums) add them up in the same order.
+ */
+function inFirstSeenOrder(rows: BucketRow[], firsts: bigint[]): BucketRow[] {
+  const first = new Map<string, bigint>();
+  const keys = rows.map((r, k) => {
+    const key = labelsString(r.labels);
+    const f = first.get(key);
+    if (f === undefined || firsts[k]! < f) first.set(key, firsts[k]!);
+    return key;
+  });
+  const order = rows.map((_, k) => k);
+  order.sort((a, b) => {
+    const fa = first.get(keys[a]!)!;
+    const fb = first.get(keys[b]!)!;
+    if (fa !== fb) return fa < fb ? -1 : 1;
+    return keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0;
+  });
+  return order.map((k) => rows[k]!);
+}
+
+/** A stream's rows narrowed (SQL over its relation), or null to read none of them. */
+type Narrow = (relation: string, mapping: StreamLabelColumns) => string | null;
+
+type PushdownRequest = Parameters<typeof pushdownSql>[0];
+
+/** Marks a bucket row that stands for lines SQL left to the pipeline. */
+const FALLBACK: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The hash of a row's stream label values (the label set's identity within one logs stream). */
+function streamHashSql(mapping: StreamLabelColumns): string {
+  const values = [...mapping.stream.keys()].map((l) => streamLabelSql(mapping.stream.get(l)));
+  return `hash(${['NULL', ...values].join(', ')})::UBIGINT`;
+}
+
+/** The rows of a relation that pass `where`, with the parsed JSON `__j` and the flag `__s`. */
+function simpleRows(relation: string, sql: PushdownSql): string {
+  const where = sql.where.length > 0 ? ` WHERE ${sql.where.join(' AND ')}` : '';
+  if (sql.json === null) return `SELECT *, true AS __s FROM (${relation})${where}`;
+  const j = sql.guard === null ? sql.json : `CASE WHEN ${sql.guard} THEN ${sql.json} END`;
+  return `SELECT *, COALESCE(${sql.simple}, false) AS __s FROM (SELECT *, ${j} AS __j FROM (${relation})${where})`;
+}
+
+/** The rows SQL leaves to the pipeline, in the relation's columns. */
+function notSimpleRows(relation: string, sql: PushdownSql): string {
+  return `SELECT * EXCLUDE (__s, __j) FROM (${simpleRows(relation, sql)}) WHERE NOT __s`;
 }
 
 /**

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { test } from 'node:test';
+import type { PipelineStage } from '../ast.ts';
+import { parseLogQL } from '../parser/index.ts';
+import { mapLabelColumns } from './labels-mapping.ts';
+import { pushdownSql } from './pushdown-sql.ts';
+
+const mapping = mapLabelColumns(['_timestamp', 'body', 'resource.job', "resource.it's", 'attr.trace_id']);
+
+function plan(q: string) {
+  const e = parseLogQL(q) as unknown as {
+    selector: { matchers: never[]; pipeline: PipelineStage[] };
+    grouping: null;
+    unwrap: never;
+  };
+  return pushdownSql(
+    {
+      matchers: e.selector.matchers,
+      pipeline: e.selector.pipeline,
+      grouping: { without: false, labels: ['status', 'job'] },
+      ...(e.unwrap ? { unwrap: e.unwrap } : {}),
+    },
+    mapping,
+  );
+}
+
+test('label values, line filters and regexps are quoted as SQL strings and run in DuckDB', async () => {
+  const p = plan(
+    `count_over_time({job="a'b", job=~"x'|y.*"} |= "it's" |~ "\\\\d+'" | json | status="o'k" [1m])`,
+  );
+  assert.ok(p);
+  const conn = await (await DuckDBInstance.create(':memory:')).connect();
+  const rel = `SELECT 'a''b' AS "resource.job", NULL::VARCHAR AS "resource.it's", NULL::VARCHAR AS "attr.trace_id", 1::BIGINT AS _timestamp, '{"status":"o''k","x":"it''s 12''"}' AS body`;
+  const sql = `SELECT ${p.labels.map((l) => l.sql).join(', ')}, ${p.simple}, ${p.keep.join(' AND ')} FROM (SELECT *, CASE WHEN ${p.guard} THEN ${p.json} END AS __j FROM (${rel}) WHERE ${p.where.join(' AND ')})`;
+  const rows = (await conn.runAndReadAll(sql)).getRows();
+  // job=~"x'|y.*" does not match a'b: no row
+  assert.equal(rows.length, 0);
+  const p2 = plan(`count_over_time({job="a'b"} |= "it's" |~ "\\\\d+'" | json | status="o'k" [1m])`)!;
+  const sql2 = `SELECT ${p2.labels.map((l) => l.sql).join(', ')}, ${p2.simple}, ${p2.keep.join(' AND ')} FROM (SELECT *, CASE WHEN ${p2.guard} THEN ${p2.json} END AS __j FROM (${rel}) WHERE ${p2.where.join(' AND ')})`;
+  assert.deepEqual((await conn.runAndReadAll(sql2)).getRows(), [["o'k", "a'b", true, true]]);
+});
+
+test('shapes SQL does not compute exactly are declined', () => {
+  for (const q of [
+    'count_over_time({job="a"} | logfmt [1m])',
+    'count_over_time({job="a"} | json | line_format "{{.x}}" [1m])',
+    'count_over_time({job="a"} | json a="b.c" [1m])',
+    'count_over_time({job="a"} | json | status > 200 [1m])',
+    'count_over_time({job="a"} |= ip("10.0.0.1") [1m])',
+    'sum_over_time({job="a"} | json | unwrap duration(d) [1m])',
+    'count_over_time({job="a"} | json | drop x [1m])',
+  ]) {
+    assert.equal(plan(q), null, q);
+  }
+  assert.ok(plan('count_over_time({job="a"} |= "x" != "y" |~ "z" | job="a" [1m])'));
+});
