@@ -13,7 +13,13 @@ import {
   STATUS_CODE_ERROR,
   type Edge,
 } from './service-graph.ts';
-import { SeriesState, type SeriesLabels, type SnapshotSeries } from './series-state.ts';
+import {
+  SeriesState,
+  type CounterState,
+  type HistogramState,
+  type SeriesLabels,
+  type SnapshotSeries,
+} from './series-state.ts';
 import type { SpanColumns } from './span-columns.ts';
 
 export interface GeneratorConfig {
@@ -66,13 +72,22 @@ export class MetricsGenerator {
   private readonly spans: SeriesState;
   private readonly graph: SeriesState;
   private readonly edges: EdgeStore;
-  private readonly dimensionLabels: string[];
+  private readonly spanLabelNames: string[];
+  /** per-span fast path: series states by a key of the label values in a fixed order */
+  private readonly spanSeries = new Map<string, { calls: CounterState; latency: HistogramState }>();
+  private cacheGeneration = 0;
 
   constructor(private readonly config: GeneratorConfig) {
     this.spans = new SeriesState(config.latencyBuckets);
     this.graph = new SeriesState(config.serviceGraphBuckets);
     this.edges = new EdgeStore(config.serviceGraphWaitMs, config.serviceGraphMaxItems);
-    this.dimensionLabels = config.dimensions.map(labelNameOf);
+    this.spanLabelNames = [
+      'service',
+      'span_name',
+      'span_kind',
+      'status_code',
+      ...config.dimensions.map(labelNameOf),
+    ];
   }
 
   get pendingEdges(): number {
@@ -82,30 +97,64 @@ export class MetricsGenerator {
   consume(s: SpanColumns, nowMs: number): void {
     const dims = this.config.dimensions.map((d) => s.attribute(d));
     const peers = PEER_ATTRIBUTES.map((d) => s.attribute(d));
-    const names = ['service', 'span_name', 'span_kind', 'status_code', ...this.dimensionLabels];
+    if (this.cacheGeneration !== this.spans.generation) {
+      this.spanSeries.clear();
+      this.cacheGeneration = this.spans.generation;
+    }
     for (let i = 0; i < s.rowCount; i++) {
       const service = s.service(i);
       const kind = s.kind(i);
       const status = s.statusCode(i);
       const seconds = s.durationNs(i) / 1e9;
       const traceId = s.traceId(i);
-      const labels: SeriesLabels = {
-        names,
-        values: [
-          service,
-          s.name(i),
-          KIND_NAMES[kind] ?? KIND_NAMES[0]!,
-          STATUS_NAMES[status] ?? STATUS_NAMES[0]!,
-          ...dims.map((d) => d(i)),
-        ],
-      };
-      this.spans.addCounter(CALLS, labels, 1, nowMs);
-      const exemplar = { traceId, spanId: s.spanId(i), value: seconds, timestampMs: s.endMs(i) || nowMs };
-      this.spans.observe(LATENCY, labels, seconds, nowMs, exemplar);
+      const spanName = s.name(i);
+      // the fast path: one string and one map lookup per span, no label sorting
+      let fastKey = `${service}\u0000${spanName}\u0000${kind}\u0000${status}`;
+      for (const d of dims) fastKey += `\u0000${d(i)}`;
+      let series = this.spanSeries.get(fastKey);
+      if (!series) {
+        const labels: SeriesLabels = {
+          names: this.spanLabelNames,
+          values: [
+            service,
+            spanName,
+            KIND_NAMES[kind] ?? KIND_NAMES[0]!,
+            STATUS_NAMES[status] ?? STATUS_NAMES[0]!,
+            ...dims.map((d) => d(i)),
+          ],
+        };
+        series = {
+          calls: this.spans.counter(CALLS, labels, nowMs),
+          latency: this.spans.histogram(LATENCY, labels, nowMs),
+        };
+        this.spanSeries.set(fastKey, series);
+      }
+      series.calls.value++;
+      series.calls.lastUpdateMs = nowMs;
+      const bucket = this.spans.observeInto(series.latency, seconds, nowMs);
+      const ex = (series.latency.exemplar ??= {
+        traceId: '',
+        spanId: '',
+        value: 0,
+        timestampMs: 0,
+        bucket: 0,
+      });
+      ex.traceId = traceId;
+      ex.spanId = s.spanId(i);
+      ex.value = seconds;
+      ex.timestampMs = s.endMs(i) || nowMs;
+      ex.bucket = bucket;
 
+      if (
+        kind !== SPAN_KIND_CLIENT &&
+        kind !== SPAN_KIND_PRODUCER &&
+        kind !== SPAN_KIND_SERVER &&
+        kind !== SPAN_KIND_CONSUMER
+      )
+        continue;
       const failed = status === STATUS_CODE_ERROR;
       const half = { service, durationSeconds: seconds, failed, traceId };
-      let edge: Edge | null = null;
+      let edge: Edge | null;
       if (kind === SPAN_KIND_CLIENT || kind === SPAN_KIND_PRODUCER) {
         const peer = peers.map((p) => p(i)).find((v) => v !== '') ?? '';
         edge = this.edges.add(
@@ -115,9 +164,9 @@ export class MetricsGenerator {
           kind === SPAN_KIND_PRODUCER,
           nowMs,
         );
-      } else if (kind === SPAN_KIND_SERVER || kind === SPAN_KIND_CONSUMER) {
+      } else {
         const parent = s.parentSpanId(i);
-        const root = parent === '' || /^0+$/.test(parent);
+        const root = parent === '' || parent === '0000000000000000';
         edge = this.edges.add(
           `${traceId}/${parent}`,
           'server',

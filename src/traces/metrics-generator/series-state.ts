@@ -31,14 +31,14 @@ export interface SnapshotSeries {
   isNew?: boolean;
 }
 
-interface CounterState {
+export interface CounterState {
   labels: SeriesLabels;
   isNew: boolean;
   value: number;
   lastUpdateMs: number;
 }
 
-interface HistogramState {
+export interface HistogramState {
   labels: SeriesLabels;
   isNew: boolean;
   /** per bucket, cumulative as on the wire (count of values ≤ its bound); the last one is +Inf */
@@ -74,18 +74,25 @@ export class SeriesState {
     return this.counters.size + this.histograms.size * (this.buckets.length + 3);
   }
 
-  addCounter(name: string, labels: SeriesLabels, delta: number, nowMs: number): void {
+  /**
+   * Bumped whenever series are dropped: a caller holding series states (the per-span fast path)
+   * must look them up again.
+   */
+  generation = 0;
+
+  /** The state of a counter series, created at 0 when new. */
+  counter(name: string, labels: SeriesLabels, nowMs: number): CounterState & { name: string } {
     const key = keyOf(name, labels);
     let c = this.counters.get(key);
     if (!c) {
       c = { name, labels, value: 0, lastUpdateMs: nowMs, isNew: true };
       this.counters.set(key, c);
     }
-    c.value += delta;
-    c.lastUpdateMs = nowMs;
+    return c;
   }
 
-  observe(name: string, labels: SeriesLabels, value: number, nowMs: number, exemplar?: Exemplar): void {
+  /** The state of a histogram series, created empty when new. */
+  histogram(name: string, labels: SeriesLabels, nowMs: number): HistogramState & { name: string } {
     const key = keyOf(name, labels);
     let h = this.histograms.get(key);
     if (!h) {
@@ -100,12 +107,30 @@ export class SeriesState {
       };
       this.histograms.set(key, h);
     }
+    return h;
+  }
+
+  addCounter(name: string, labels: SeriesLabels, delta: number, nowMs: number): void {
+    const c = this.counter(name, labels, nowMs);
+    c.value += delta;
+    c.lastUpdateMs = nowMs;
+  }
+
+  observe(name: string, labels: SeriesLabels, value: number, nowMs: number, exemplar?: Exemplar): void {
+    const h = this.histogram(name, labels, nowMs);
+    this.observeInto(h, value, nowMs);
+    if (exemplar) h.exemplar = { ...exemplar, bucket: bucketOf(this.buckets, value) };
+  }
+
+  /** Adds one value; returns its bucket (the caller may record an exemplar there). */
+  observeInto(h: HistogramState, value: number, nowMs: number): number {
     const bucket = bucketOf(this.buckets, value);
-    for (let i = bucket; i < h.counts.length; i++) h.counts[i]!++;
+    const counts = h.counts;
+    for (let i = bucket; i < counts.length; i++) counts[i]!++;
     h.sum += value;
     h.count++;
     h.lastUpdateMs = nowMs;
-    if (exemplar) h.exemplar = { ...exemplar, bucket };
+    return bucket;
   }
 
   /**
@@ -155,8 +180,10 @@ export class SeriesState {
 
   /** Drops series not updated since `olderThanMs` (Tempo's `stale_duration`). */
   dropStale(olderThanMs: number): void {
+    const before = this.counters.size + this.histograms.size;
     for (const [k, c] of this.counters) if (c.lastUpdateMs < olderThanMs) this.counters.delete(k);
     for (const [k, h] of this.histograms) if (h.lastUpdateMs < olderThanMs) this.histograms.delete(k);
+    if (this.counters.size + this.histograms.size !== before) this.generation++;
   }
 
   /** Every series's current value (histograms as `_bucket{le}`, `_sum`, `_count`); exemplars are handed out once. */
