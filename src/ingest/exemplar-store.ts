@@ -10,7 +10,7 @@ import { Labels } from '../promql/labels.ts';
 import type { OrgId } from '../tenancy/org-id.ts';
 import type { ColumnBatch } from '../write/column-batch.ts';
 import type { SeriesRegistry } from '../write/series-registry.ts';
-import type { IngestPayload, PayloadExemplar } from '../write/wal-payload.ts';
+import { EXEMPLARS_PARAM, type IngestPayload, type PayloadExemplar } from '../write/wal-payload.ts';
 import { payloadExemplars, translateOtlpMetrics } from './otlp-metrics/handler.ts';
 import { decodeExemplars } from './remote-write/exemplars.ts';
 
@@ -64,7 +64,7 @@ export class ExemplarStore {
   readonly onReplay = (_seq: number, p: IngestPayload): void => this.add(p);
 
   private add(p: IngestPayload): void {
-    if (p.signal !== 'metrics' || p.hasExemplars === false) return;
+    if (p.signal !== 'metrics' || p.params?.[EXEMPLARS_PARAM] !== '1') return;
     let ring = this.orgs.get(p.org);
     for (const x of p.exemplars ?? decodePayloadExemplars(p)) {
       const id = this.registry.lookup(p.org, [Labels.from(x.series)])?.[0] ?? 0;

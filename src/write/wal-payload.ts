@@ -70,10 +70,19 @@ export interface IngestPayload {
   params?: Readonly<Record<string, string>>;
   /** the decoded size of `body` when it is still compressed (metrics only; not stored) */
   decodedBytes?: number;
-  /** false when the adapter knows the body carries no exemplars (not stored: replay looks) */
-  hasExemplars?: boolean;
   /** exemplars the adapter already decoded, by series labels (not stored: replay decodes again) */
   exemplars?: PayloadExemplar[];
+}
+
+/**
+ * The WAL param `exemplars=1` marks a metrics record whose body carries exemplars: only those are
+ * decoded a second time (live and at replay), so remote_write without exemplars costs nothing more.
+ */
+export const EXEMPLARS_PARAM = 'exemplars';
+
+/** Marks a payload as carrying exemplars (before its WAL write). */
+export function markExemplars(p: IngestPayload): void {
+  p.params = { ...p.params, [EXEMPLARS_PARAM]: '1' };
 }
 
 const SIGNALS: SignalType[] = ['logs', 'traces', 'metrics'];

@@ -15,7 +15,7 @@ import { headerOf } from '../../server/http-server.ts';
 import type { RequestContext } from '../../server/router.ts';
 import type { ColumnBatch } from '../../write/column-batch.ts';
 import type { SeriesLimits, SeriesRegistry } from '../../write/series-registry.ts';
-import type { IngestPayload, PayloadExemplar } from '../../write/wal-payload.ts';
+import { markExemplars, type IngestPayload, type PayloadExemplar } from '../../write/wal-payload.ts';
 import type { WritePath } from '../../write/write-path.ts';
 import type { IngestConfig } from '../otlp/types.ts';
 import { seriesLimitError } from '../remote-write/handler.ts';
@@ -89,7 +89,10 @@ export async function ingestOtlpMetrics(
   let rejected = t.rejected;
   const messages = t.rejectedMessage === '' ? [] : [t.rejectedMessage];
   if (t.sampleCount > 0) {
-    payload.exemplars = payloadExemplars(t);
+    if (t.exemplars.length > 0) {
+      markExemplars(payload);
+      payload.exemplars = payloadExemplars(t);
+    }
     const result = await deps.writePath.write(payload, samplesBatchOf(t, ids));
     if (result.rejected > 0 && refusedSeries.length > 0) {
       rejected += result.rejected;

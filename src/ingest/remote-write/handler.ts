@@ -15,7 +15,7 @@ import type { RequestContext } from '../../server/router.ts';
 import type { SeriesLimits, SeriesRegistry } from '../../write/series-registry.ts';
 import type { Labels } from '../../promql/labels.ts';
 import type { OrgId } from '../../tenancy/org-id.ts';
-import type { IngestPayload } from '../../write/wal-payload.ts';
+import { markExemplars, type IngestPayload } from '../../write/wal-payload.ts';
 import type { WritePath } from '../../write/write-path.ts';
 import type { IngestConfig } from '../otlp/types.ts';
 import { SAMPLES_STREAM, decodeRemoteWrite, resolveSeries, samplesBatch } from './to-batch.ts';
@@ -94,8 +94,8 @@ export function remoteWriteHandler(deps: {
         nowNs: BigInt(now) * 1_000_000n,
         body: raw,
         decodedBytes: body.length,
-        hasExemplars: rw.exemplarCount > 0,
       };
+      if (rw.exemplarCount > 0) markExemplars(payload);
       await deps.writePath.write(payload, samplesBatch(rw, ids));
     }
     if (rejected.length > 0) throw seriesLimitError(deps.registry, org, rejected, deps.limits);

@@ -11,6 +11,7 @@
  * consumed again; records at or below it are already in the stored values.
  */
 import type { Logger } from '../../lib/logger.ts';
+import { markExemplars } from '../../write/wal-payload.ts';
 import { decodeRemoteWrite, resolveSeries, samplesBatch } from '../../ingest/remote-write/to-batch.ts';
 import type { ColumnBatch } from '../../write/column-batch.ts';
 import { SAMPLES_STREAM } from '../../write/fixed-columns.ts';
@@ -165,6 +166,7 @@ export class SpanMetricsRuntime {
       body,
       params: { [COVERED_SEQ_PARAM]: String(covered) },
     };
+    if (series.some((s) => s.exemplar)) markExemplars(payload);
     const rw = decodeRemoteWrite(payload);
     const { ids, rejected } = await resolveSeries(this.deps.registry, org, rw, this.deps.limits);
     await this.deps.writePath.write(payload, samplesBatch(rw, ids));
