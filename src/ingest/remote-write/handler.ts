@@ -15,7 +15,7 @@ import type { RequestContext } from '../../server/router.ts';
 import type { SeriesLimits, SeriesRegistry } from '../../write/series-registry.ts';
 import type { Labels } from '../../promql/labels.ts';
 import type { OrgId } from '../../tenancy/org-id.ts';
-import type { IngestPayload } from '../../write/wal-payload.ts';
+import { markExemplars, type IngestPayload } from '../../write/wal-payload.ts';
 import type { WritePath } from '../../write/write-path.ts';
 import type { IngestConfig } from '../otlp/types.ts';
 import { SAMPLES_STREAM, decodeRemoteWrite, resolveSeries, samplesBatch } from './to-batch.ts';
@@ -95,6 +95,7 @@ export function remoteWriteHandler(deps: {
         body: raw,
         decodedBytes: body.length,
       };
+      if (rw.exemplarCount > 0) markExemplars(payload);
       await deps.writePath.write(payload, samplesBatch(rw, ids));
     }
     if (rejected.length > 0) throw seriesLimitError(deps.registry, org, rejected, deps.limits);
@@ -102,7 +103,7 @@ export function remoteWriteHandler(deps: {
     if (format === 'prw-v2') {
       headers['x-prometheus-remote-write-samples-written'] = rw.sampleCount;
       headers['x-prometheus-remote-write-histograms-written'] = 0;
-      headers['x-prometheus-remote-write-exemplars-written'] = 0;
+      headers['x-prometheus-remote-write-exemplars-written'] = rw.exemplarCount;
     }
     ctx.res.writeHead(204, headers);
     ctx.res.end();
