@@ -74,6 +74,9 @@ import { Wal } from './wal/wal.ts';
 import { FaultyWalFs } from './wal/wal-fs.ts';
 import { StreamRegistry } from './write/streams.ts';
 import { WritePath } from './write/write-path.ts';
+import { ExemplarStore } from './ingest/exemplar-store.ts';
+import { SpanMetricsRuntime } from './traces/metrics-generator/runtime.ts';
+import { lastValuesReader } from './traces/metrics-generator/last-values.ts';
 
 /** Test-only: a WAL file system that fails the n-th fsync / write (RELIABILITY.md D5). */
 function faultyWalFs(spec: string): FaultyWalFs {
@@ -211,9 +214,39 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   configureTokenFilters(config.streams.tokenFilterFields);
   configureParquetBloomColumns(config.streams.parquetBloomColumns);
+  const spanMetrics = config.spanMetrics.enabled
+    ? new SpanMetricsRuntime({
+        writePath,
+        registry: seriesRegistry,
+        limits: config.limits,
+        log,
+        decode: (p) => writePath.decodeBatch(p),
+        readLast: lastValuesReader({
+          catalog,
+          store,
+          engines,
+          streams,
+          registry: seriesRegistry,
+          cache: sampleCache,
+        }),
+        config: config.spanMetrics,
+      })
+    : null;
+  const exemplars = new ExemplarStore(seriesRegistry, config.exemplars.maxPerOrg);
+  writePath.onApply(exemplars.onApply);
+  writePath.onReplay(exemplars.onReplay);
+  if (spanMetrics) {
+    writePath.onApply(spanMetrics.onApply);
+    writePath.onReplay(spanMetrics.onReplay);
+  }
   const replayStarted = performance.now();
   const recovered = await writePath.recover();
   log.info({ ...recovered, ms: Math.round(performance.now() - replayStarted) }, 'WAL replayed');
+  if (spanMetrics) {
+    const restored = await spanMetrics.restore((await catalog.listOrgs()).map((o) => o.id));
+    log.info(restored, 'span metrics state restored');
+    spanMetrics.start();
+  }
 
   const flusher = new Flusher({
     catalog,
@@ -322,6 +355,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         config: config.query,
         log,
         version: PACKAGE_VERSION,
+        exemplars,
       }),
       lokiQuery: lokiQueryHandlers({
         source: { catalog, store, engines, streams },
@@ -433,6 +467,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await grpcStopped;
       await syslog.stop(deadline);
+      await spanMetrics?.stop();
       flusher.stop();
       clearInterval(appenderTimer);
       let flushed = false;

@@ -9,6 +9,8 @@ export interface TestSeries {
   samples: [number, number][];
   /** a staleness marker (StaleNaN) at this time, after the samples */
   staleAt?: number;
+  /** exemplars: labels (e.g. trace_id), [ms, value] */
+  exemplars?: { labels: Record<string, string>; at: [number, number] }[];
 }
 
 /** A WriteRequest (uncompressed); metadata entries are [metric family, type enum, help]. */
@@ -19,6 +21,11 @@ export function writeRequest(series: TestSeries[], metadata: [string, number, st
     for (const [k, v] of Object.entries(s.labels)) ts.message(1, new W().string(1, k).string(2, v));
     for (const [t, v] of s.samples) ts.message(2, new W().double(1, v).uint(2, t));
     if (s.staleAt !== undefined) ts.message(2, new W().doubleBits(1, 0x7ff0000000000002n).uint(2, s.staleAt));
+    for (const e of s.exemplars ?? []) {
+      const ex = new W();
+      for (const [k, v] of Object.entries(e.labels)) ex.message(1, new W().string(1, k).string(2, v));
+      ts.message(3, ex.double(2, e.at[1]).uint(3, e.at[0]));
+    }
     req.message(1, ts);
   }
   for (const [name, type, help] of metadata)
@@ -27,7 +34,11 @@ export function writeRequest(series: TestSeries[], metadata: [string, number, st
 }
 
 /** Remote-writes the series (snappy) and returns the response. */
-export function remoteWrite(server: ServerProcess, series: TestSeries[], path = '/api/v1/write'): Promise<Response> {
+export function remoteWrite(
+  server: ServerProcess,
+  series: TestSeries[],
+  path = '/api/v1/write',
+): Promise<Response> {
   return server.fetch(path, {
     method: 'POST',
     headers: {

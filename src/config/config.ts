@@ -62,6 +62,17 @@ export interface Config {
     maxQueryLengthMs: number;
     pushdown: boolean;
   };
+  exemplars: { maxPerOrg: number };
+  spanMetrics: {
+    enabled: boolean;
+    intervalMs: number;
+    staleMs: number;
+    latencyBuckets: number[];
+    serviceGraphBuckets: number[];
+    dimensions: string[];
+    serviceGraphWaitMs: number;
+    serviceGraphMaxItems: number;
+  };
   syslog: {
     host: string;
     udpPort: number | null;

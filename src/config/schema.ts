@@ -35,6 +35,21 @@ const nameList = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : v),
   z.array(z.string().min(1)),
 );
+/** a list from YAML, or comma-separated text from the environment */
+const commaList = (v: unknown) =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '')
+    : v;
+const bucketList = z.preprocess(
+  commaList,
+  z
+    .array(z.coerce.number().positive())
+    .min(1)
+    .refine((b) => b.every((x, i) => i === 0 || x > b[i - 1]!), 'bucket bounds must be ascending'),
+);
 const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 export const KEY_SPECS: readonly KeySpec[] = [
@@ -138,13 +153,13 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'ingest.maxLineBytes',
     schema: posInt,
     default: 256 * 1024,
-    help: 'Longest log line (the `body` column, UTF-8 bytes) that Loki push, Splunk HEC, Elasticsearch `_bulk` and JSON ingest accept (Loki\'s `max_line_size` default); a longer one refuses the request with 400 `line_too_long`.',
+    help: "Longest log line (the `body` column, UTF-8 bytes) that Loki push, Splunk HEC, Elasticsearch `_bulk` and JSON ingest accept (Loki's `max_line_size` default); a longer one refuses the request with 400 `line_too_long`.",
   },
   {
     key: 'ingest.maxFutureMs',
     schema: nonNegInt,
     default: 600_000,
-    help: 'How far past the receive time a log timestamp may be (ms; Loki\'s `creation_grace_period` default) on Loki push, HEC, `_bulk` and JSON ingest; later refuses the request with 400 `too_far_in_future`. 0 = no limit.',
+    help: "How far past the receive time a log timestamp may be (ms; Loki's `creation_grace_period` default) on Loki push, HEC, `_bulk` and JSON ingest; later refuses the request with 400 `too_far_in_future`. 0 = no limit.",
   },
   {
     key: 'ingest.maxAgeMs',
@@ -345,6 +360,62 @@ export const KEY_SPECS: readonly KeySpec[] = [
     schema: bool,
     default: true,
     help: 'Compute LogQL range aggregations (count_over_time, rate, bytes_*, the unwrap ops) as SQL aggregations where that is exact (line filters, string label filters, `| json` on simple lines); false: every line goes through the pipeline in JS.',
+  },
+  {
+    key: 'exemplars.maxPerOrg',
+    schema: posInt,
+    default: 100_000,
+    help: "Exemplars kept in memory per org for `/api/v1/query_exemplars` (the newest; Prometheus' `max_exemplars`). Rebuilt at start from the WAL.",
+  },
+  {
+    key: 'spanMetrics.enabled',
+    schema: bool,
+    default: true,
+    help: "Derive span metrics (`traces_spanmetrics_*`) and service graph metrics (`traces_service_graph_*`) from every span written, with Tempo's metric names (see docs/traces.md).",
+  },
+  {
+    key: 'spanMetrics.intervalMs',
+    schema: posInt,
+    default: 15_000,
+    help: "How often span metrics are written: one sample per series per interval (ms; Tempo's `collection_interval`).",
+  },
+  {
+    key: 'spanMetrics.staleMs',
+    schema: posInt,
+    default: 15 * 60 * 1000,
+    help: "A span metrics series not updated for this long is no longer written (ms; Tempo's `stale_duration`).",
+  },
+  {
+    key: 'spanMetrics.latencyBuckets',
+    schema: bucketList,
+    default: [
+      0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384,
+    ],
+    help: 'Upper bounds of the `traces_spanmetrics_latency` histogram (seconds, ascending; from the environment: comma-separated).',
+  },
+  {
+    key: 'spanMetrics.serviceGraphBuckets',
+    schema: bucketList,
+    default: [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8],
+    help: 'Upper bounds of the `traces_service_graph_request_{server,client}_seconds` histograms (seconds, ascending; from the environment: comma-separated).',
+  },
+  {
+    key: 'spanMetrics.dimensions',
+    schema: nameList,
+    default: [],
+    help: 'Extra span metrics labels: span attributes (else resource attributes) by key, the label named with `.` → `_` (e.g. `http.method` → `http_method`). From the environment: comma-separated.',
+  },
+  {
+    key: 'spanMetrics.serviceGraphWaitMs',
+    schema: posInt,
+    default: 10_000,
+    help: "How long a client or server span waits for its other half before the edge is given up (ms; Tempo's `wait`).",
+  },
+  {
+    key: 'spanMetrics.serviceGraphMaxItems',
+    schema: posInt,
+    default: 10_000,
+    help: "Most edge halves waiting per org; past it, new halves are dropped (Tempo's `max_items`).",
   },
   {
     key: 'syslog.host',

@@ -47,6 +47,13 @@ export const FORMATS = [
 
 export type WireFormat = (typeof FORMATS)[number];
 
+export interface PayloadExemplar {
+  series: readonly { name: string; value: string }[];
+  labels: readonly { name: string; value: string }[];
+  value: number;
+  timestampMs: number;
+}
+
 export interface IngestPayload {
   org: OrgId;
   signal: SignalType;
@@ -63,6 +70,10 @@ export interface IngestPayload {
   params?: Readonly<Record<string, string>>;
   /** the decoded size of `body` when it is still compressed (metrics only; not stored) */
   decodedBytes?: number;
+  /** false when the adapter knows the body carries no exemplars (not stored: replay looks) */
+  hasExemplars?: boolean;
+  /** exemplars the adapter already decoded, by series labels (not stored: replay decodes again) */
+  exemplars?: PayloadExemplar[];
 }
 
 const SIGNALS: SignalType[] = ['logs', 'traces', 'metrics'];
@@ -81,7 +92,8 @@ export function encodePayload(p: IngestPayload): Uint8Array {
   const key = enc.encode(p.idempotencyKey);
   const params = enc.encode(encodeParams(p.params));
   const strs = [org, stream, key, params];
-  for (const b of strs) if (b.length > 0xffff) throw new Error('WAL payload header field longer than 65535 bytes');
+  for (const b of strs)
+    if (b.length > 0xffff) throw new Error('WAL payload header field longer than 65535 bytes');
   const size = 4 + strs.reduce((n, b) => n + 2 + b.length, 0) + 8 + 8 + 4 + p.body.length;
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);

@@ -40,8 +40,18 @@ const idemId = (org: OrgId, key: string) => `${org}\u0000${key}`;
 /** Sees the rows of every write once they are in the memtable (not WAL replay): live tail. */
 export type AppendListener = (org: OrgId, signal: ColumnBatch['signal'], batch: ColumnBatch) => void;
 
+/**
+ * Sees each live write inside the WAL's durable callback, right after its rows are applied: in WAL
+ * seq order, with its seq (span metrics). Not called at replay.
+ */
+export type ApplyListener = (p: IngestPayload, batch: ColumnBatch, seq: number) => void;
+/** Sees every record WAL replay reads, in seq order, already flushed or not, before it is applied. */
+export type ReplayListener = (seq: number, p: IngestPayload) => void;
+
 export class WritePath {
   private readonly appendListeners: AppendListener[] = [];
+  private readonly applyListeners: ApplyListener[] = [];
+  private readonly replayListeners: ReplayListener[] = [];
   private readonly idempotency = new Map<string, { expiresAtMs: number; response: string }>();
   private readonly inflight = new Map<string, Promise<IngestResult>>();
 
@@ -65,6 +75,21 @@ export class WritePath {
   /** Adds a listener called after each write's rows are applied; it must not throw or block. */
   onAppend(listener: AppendListener): void {
     this.appendListeners.push(listener);
+  }
+
+  /** Adds a listener called in WAL seq order as each live write is applied; it must not throw or block. */
+  onApply(listener: ApplyListener): void {
+    this.applyListeners.push(listener);
+  }
+
+  /** Adds a listener called for every record `recover()` reads; it must not throw. */
+  onReplay(listener: ReplayListener): void {
+    this.replayListeners.push(listener);
+  }
+
+  /** The rows of a WAL payload, by the decoder table (what replay applies). */
+  decodeBatch(p: IngestPayload): ColumnBatch {
+    return this.deps.decode(p);
   }
 
   /** Bytes of ingested data held in memtables, active and frozen (not yet dropped), all streams. */
@@ -141,6 +166,14 @@ export class WritePath {
         this.apply(stream, p, batch, seq, result);
       } catch (e) {
         failure.error = e instanceof Error ? e : new Error(String(e));
+        return;
+      }
+      for (const listener of this.applyListeners) {
+        try {
+          listener(p, batch, seq);
+        } catch (e) {
+          this.deps.log.error({ err: e }, 'apply listener failed');
+        }
       }
     });
     if (failure.error) throw failure.error;
@@ -199,6 +232,7 @@ export class WritePath {
     let applied = 0;
     const r = await this.deps.wal.replay(0, (seq, payload) => {
       const p = decodePayload(payload);
+      for (const listener of this.replayListeners) listener(seq, p);
       const stream = this.deps.streams.get(p.org, p.signal, p.stream);
       if (stream && seq <= stream.flushedSeq) return;
       const batch = stream ? this.deps.decode(p) : null;

@@ -15,7 +15,7 @@ import { headerOf } from '../../server/http-server.ts';
 import type { RequestContext } from '../../server/router.ts';
 import type { ColumnBatch } from '../../write/column-batch.ts';
 import type { SeriesLimits, SeriesRegistry } from '../../write/series-registry.ts';
-import type { IngestPayload } from '../../write/wal-payload.ts';
+import type { IngestPayload, PayloadExemplar } from '../../write/wal-payload.ts';
 import type { WritePath } from '../../write/write-path.ts';
 import type { IngestConfig } from '../otlp/types.ts';
 import { seriesLimitError } from '../remote-write/handler.ts';
@@ -46,6 +46,15 @@ export function translateOtlpMetrics(
     p.format === 'otlp-metrics-proto' ? decodeMetricsProto(p.body) : decodeMetricsJson(utf8.decode(p.body));
   return translateMetrics(req, Math.floor(p.receivedAtMs));
 }
+
+/** The translated exemplars by series labels (the exemplar store looks their ids up). */
+export const payloadExemplars = (t: TranslatedMetrics): PayloadExemplar[] =>
+  t.exemplars.map((e) => ({
+    series: t.series[e.series]!.list,
+    labels: e.labels,
+    value: e.value,
+    timestampMs: e.timestampMs,
+  }));
 
 /** WAL replay: translate again and look the series up (a series refused by a limit was never persisted: id 0, dropped). */
 export function replayOtlpMetricsBatch(p: IngestPayload, registry: SeriesRegistry): ColumnBatch {
@@ -80,6 +89,7 @@ export async function ingestOtlpMetrics(
   let rejected = t.rejected;
   const messages = t.rejectedMessage === '' ? [] : [t.rejectedMessage];
   if (t.sampleCount > 0) {
+    payload.exemplars = payloadExemplars(t);
     const result = await deps.writePath.write(payload, samplesBatchOf(t, ids));
     if (result.rejected > 0 && refusedSeries.length > 0) {
       rejected += result.rejected;

@@ -374,3 +374,58 @@ describe('OTLP metrics decoders', () => {
     for (const [f, s] of cases) assert.equal(formatFloat(f), s, String(f));
   });
 });
+
+test('exemplars of number and histogram points, protobuf and JSON alike', () => {
+  const ex = fixed64(new W().message(7, kv('route', str('/a'))), 2, T)
+    .double(3, 0.7)
+    .bytesField(4, Uint8Array.from([0, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]))
+    .bytesField(5, new Uint8Array(16).fill(0xab));
+  const histPoint = fixed64(new W(), 4, 1).message(8, ex);
+  const gaugePoint = fixed64(new W(), 3, T).double(4, 1).message(5, ex);
+  const scope = new W()
+    .message(2, new W().string(1, 'h').message(9, new W().message(1, histPoint).uint(2, 2)))
+    .message(2, new W().string(1, 'g').message(5, new W().message(1, gaugePoint)));
+  const proto = decodeMetricsProto(new W().message(1, new W().message(2, scope)).finish());
+  const exemplar = {
+    attributes: [{ key: 'route', value: '/a' }],
+    timeNs: T,
+    value: 0.7,
+    traceId: 'ab'.repeat(16),
+    spanId: '00f067aa0ba902b7',
+  };
+  const points = proto.resources[0]!.scopes[0]!.metrics.map((m) => m.points[0]!.exemplars);
+  assert.deepEqual(points, [[exemplar], [exemplar]]);
+  const jsonEx = {
+    filteredAttributes: [{ key: 'route', value: { stringValue: '/a' } }],
+    timeUnixNano: String(T),
+    asDouble: 0.7,
+    traceId: 'AB'.repeat(16),
+    spanId: '00f067aa0ba902b7',
+  };
+  const json = decodeMetricsJson(
+    JSON.stringify({
+      resourceMetrics: [
+        {
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: 'h',
+                  histogram: { aggregationTemporality: 2, dataPoints: [{ count: '1', exemplars: [jsonEx] }] },
+                },
+                {
+                  name: 'g',
+                  gauge: { dataPoints: [{ timeUnixNano: String(T), asDouble: 1, exemplars: [jsonEx] }] },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  );
+  assert.deepEqual(
+    json.resources[0]!.scopes[0]!.metrics.map((m) => m.points[0]!.exemplars),
+    [[exemplar], [exemplar]],
+  );
+});

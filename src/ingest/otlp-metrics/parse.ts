@@ -67,6 +67,18 @@ export interface OtlpPoint {
   quantiles: [number, number][];
   /** exponential histogram: bucket count total (positive + negative + zero), for reporting */
   expBuckets: number;
+  /** number and histogram points: their exemplars */
+  exemplars: OtlpExemplar[];
+}
+
+/** Exemplar { filtered_attributes = 7; time_unix_nano = 2 (fixed64); as_double = 3; as_int = 6 (sfixed64); span_id = 4; trace_id = 5 } */
+export interface OtlpExemplar {
+  attributes: Attr[];
+  timeNs: bigint;
+  value: number;
+  /** lowercase hex, '' when absent */
+  traceId: string;
+  spanId: string;
 }
 
 export interface OtlpMetric {
@@ -111,7 +123,10 @@ export const newPoint = (): OtlpPoint => ({
   explicitBounds: [],
   quantiles: [],
   expBuckets: 0,
+  exemplars: [],
 });
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 // ---------------------------------------------------------------------------------------------
 // Attribute values as strings (pdata Value.AsString)
@@ -364,6 +379,10 @@ class ProtoDecoder {
           this.expect(tag, WIRE_I64, 'as_int');
           p.value = this.sfixed64Number(end);
           break;
+        case 5:
+          this.expect(tag, WIRE_LEN, 'exemplars');
+          p.exemplars.push(this.exemplar(r.lengthDelimited(end)));
+          break;
         case 8:
           this.expect(tag, WIRE_VARINT, 'flags');
           p.flags = r.uint32(end);
@@ -373,6 +392,45 @@ class ProtoDecoder {
       }
     }
     return p;
+  }
+
+  private exemplar(end: number): OtlpExemplar {
+    const r = this.r;
+    const e: OtlpExemplar = { attributes: [], timeNs: 0n, value: 0, traceId: '', spanId: '' };
+    while (r.pos < end) {
+      const tag = r.tag(end);
+      switch (tag >>> 3) {
+        case 7:
+          this.expect(tag, WIRE_LEN, 'filtered_attributes');
+          e.attributes.push(this.keyValue(r.lengthDelimited(end)));
+          break;
+        case 2:
+          this.expect(tag, WIRE_I64, 'time_unix_nano');
+          e.timeNs = r.fixed64(end);
+          break;
+        case 3:
+          this.expect(tag, WIRE_I64, 'as_double');
+          e.value = r.double(end);
+          break;
+        case 6:
+          this.expect(tag, WIRE_I64, 'as_int');
+          e.value = this.sfixed64Number(end);
+          break;
+        case 4:
+        case 5: {
+          this.expect(tag, WIRE_LEN, tag >>> 3 === 4 ? 'span_id' : 'trace_id');
+          const idEnd = r.lengthDelimited(end);
+          const hex = hexOf(r.buf.subarray(r.pos, idEnd));
+          r.pos = idEnd;
+          if (tag >>> 3 === 4) e.spanId = hex;
+          else e.traceId = hex;
+          break;
+        }
+        default:
+          r.skip(tag, end);
+      }
+    }
+    return e;
   }
 
   private histogramPoint(end: number): OtlpPoint {
@@ -411,6 +469,10 @@ class ProtoDecoder {
             this.expect(tag, WIRE_I64, 'explicit_bounds');
             p.explicitBounds.push(r.double(end));
           }
+          break;
+        case 8:
+          this.expect(tag, WIRE_LEN, 'exemplars');
+          p.exemplars.push(this.exemplar(r.lengthDelimited(end)));
           break;
         case 10:
           this.expect(tag, WIRE_VARINT, 'flags');
@@ -822,6 +884,10 @@ class JsonDecoder {
     p.startTimeNs = this.u64(this.get(o, 'startTimeUnixNano', 'start_time_unix_nano'), 'startTimeUnixNano');
     p.timeNs = this.u64(this.get(o, 'timeUnixNano', 'time_unix_nano'), 'timeUnixNano');
     p.flags = this.int(o.flags, 'flags');
+    if (kind === 'gauge' || kind === 'sum' || kind === 'histogram')
+      p.exemplars = this.arr(o.exemplars, 'exemplars').map((x, i) =>
+        this.at(`exemplars[${i}]`, () => this.exemplar(this.obj(x))),
+      );
     if (kind === 'gauge' || kind === 'sum') {
       const d = this.get(o, 'asDouble', 'as_double');
       const i = this.get(o, 'asInt', 'as_int');
@@ -860,6 +926,25 @@ class JsonDecoder {
       );
     }
     return p;
+  }
+
+  private exemplar(o: Obj): OtlpExemplar {
+    const d = this.get(o, 'asDouble', 'as_double');
+    const i = this.get(o, 'asInt', 'as_int');
+    const id = (v: unknown, name: string) =>
+      v === undefined || v === null ? '' : this.str(v, name).toLowerCase();
+    return {
+      attributes: this.attributes(this.get(o, 'filteredAttributes', 'filtered_attributes')),
+      timeNs: this.u64(this.get(o, 'timeUnixNano', 'time_unix_nano'), 'timeUnixNano'),
+      value:
+        d !== undefined && d !== null
+          ? this.double(d, 'asDouble')
+          : i !== undefined && i !== null
+            ? Number(this.i64(i, 'asInt'))
+            : 0,
+      traceId: id(this.get(o, 'traceId', 'trace_id'), 'traceId'),
+      spanId: id(this.get(o, 'spanId', 'span_id'), 'spanId'),
+    };
   }
 
   private attributes(v: unknown): Attr[] {

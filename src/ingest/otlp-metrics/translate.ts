@@ -29,6 +29,7 @@ import {
   FLAG_NO_RECORDED_VALUE,
   formatFloat,
   type Attr,
+  type OtlpExemplar,
   type OtlpMetric,
   type OtlpMetricsRequest,
   type OtlpPoint,
@@ -188,6 +189,16 @@ export interface TranslatedMetrics extends SeriesSamples {
   /** data points not (fully) stored */
   rejected: number;
   rejectedMessage: string;
+  /**
+   * exemplars, each on the series of its point (a histogram's: the `_bucket` whose bound holds its
+   * value, as Prometheus' OTLP receiver does), labels `trace_id`, `span_id` and the filtered attributes
+   */
+  exemplars: {
+    series: number;
+    labels: { name: string; value: string }[];
+    value: number;
+    timestampMs: number;
+  }[];
 }
 
 const TARGET_INFO = 'target_info';
@@ -206,6 +217,7 @@ class Builder {
     metadata: [],
     rejected: 0,
     rejectedMessage: '',
+    exemplars: [],
   };
   private readonly byKey = new Map<string, number>();
   private readonly metadataByName = new Map<string, MetricMetadataRow>();
@@ -226,7 +238,17 @@ class Builder {
     }
   }
 
-  sample(labels: Labels, tsMs: number, value: number, stale: boolean): void {
+  exemplar(series: number, e: OtlpExemplar, pointMs: number): void {
+    const labels: { name: string; value: string }[] = [];
+    if (e.traceId !== '') labels.push({ name: 'trace_id', value: e.traceId });
+    if (e.spanId !== '') labels.push({ name: 'span_id', value: e.spanId });
+    for (const a of e.attributes) labels.push({ name: promLabelName(a.key), value: a.value });
+    const timestampMs = e.timeNs === 0n ? pointMs : Number(e.timeNs / 1_000_000n);
+    this.out.exemplars.push({ series, labels, value: e.value, timestampMs });
+  }
+
+  /** Adds a sample; returns its series' index. */
+  sample(labels: Labels, tsMs: number, value: number, stale: boolean): number {
     let idx = this.byKey.get(labels.key);
     if (idx === undefined) {
       idx = this.out.series.length;
@@ -238,6 +260,7 @@ class Builder {
     this.out.values.push(stale ? NaN : value);
     this.out.stale.push(stale ? 1 : 0);
     this.out.sampleCount++;
+    return idx;
   }
 
   timeMs(p: OtlpPoint): number {
@@ -343,23 +366,33 @@ function translateMetric(
           b.reject(1, 'a number data point has no value');
           continue;
         }
-        b.sample(labelsOf(base, name), t, p.value ?? 0, stale);
+        {
+          const idx = b.sample(labelsOf(base, name), t, p.value ?? 0, stale);
+          for (const e of p.exemplars) b.exemplar(idx, e, t);
+        }
         break;
       case 'histogram': {
         if (p.sum !== null) b.sample(labelsOf(base, `${name}_sum`), t, p.sum, stale);
         b.sample(labelsOf(base, `${name}_count`), t, p.count, stale);
         let cumulative = 0;
         const buckets = Math.min(p.explicitBounds.length, p.bucketCounts.length);
+        const bucketSeries: number[] = [];
         for (let i = 0; i < buckets; i++) {
           cumulative += p.bucketCounts[i]!;
-          b.sample(
-            labelsOf(base, `${name}_bucket`, ['le', formatFloat(p.explicitBounds[i]!)]),
-            t,
-            cumulative,
-            stale,
+          bucketSeries.push(
+            b.sample(
+              labelsOf(base, `${name}_bucket`, ['le', formatFloat(p.explicitBounds[i]!)]),
+              t,
+              cumulative,
+              stale,
+            ),
           );
         }
-        b.sample(labelsOf(base, `${name}_bucket`, ['le', '+Inf']), t, p.count, stale);
+        bucketSeries.push(b.sample(labelsOf(base, `${name}_bucket`, ['le', '+Inf']), t, p.count, stale));
+        for (const e of p.exemplars) {
+          const i = p.explicitBounds.findIndex((bound, k) => k < buckets && e.value <= bound);
+          b.exemplar(bucketSeries[i === -1 ? buckets : i]!, e, t);
+        }
         break;
       }
       case 'summary':

@@ -94,6 +94,7 @@ export function remoteWriteHandler(deps: {
         nowNs: BigInt(now) * 1_000_000n,
         body: raw,
         decodedBytes: body.length,
+        hasExemplars: rw.exemplarCount > 0,
       };
       await deps.writePath.write(payload, samplesBatch(rw, ids));
     }
@@ -102,7 +103,7 @@ export function remoteWriteHandler(deps: {
     if (format === 'prw-v2') {
       headers['x-prometheus-remote-write-samples-written'] = rw.sampleCount;
       headers['x-prometheus-remote-write-histograms-written'] = 0;
-      headers['x-prometheus-remote-write-exemplars-written'] = 0;
+      headers['x-prometheus-remote-write-exemplars-written'] = rw.exemplarCount;
     }
     ctx.res.writeHead(204, headers);
     ctx.res.end();

@@ -14,6 +14,7 @@ import {
   type MetricsStoreDeps,
 } from '../../query/metrics-store.ts';
 import type { RequestContext } from '../../server/router.ts';
+import type { ExemplarStore, StoredExemplar } from '../../ingest/exemplar-store.ts';
 import { instantQuery, rangeQuery } from '../engine/index.ts';
 import { Labels, METRIC_NAME } from '../labels.ts';
 import { formatExpr, parseExpr } from '../parser/index.ts';
@@ -102,6 +103,14 @@ function resultJson(r: QueryResult): { data: unknown; extra: Record<string, unkn
   return { data, extra: { ...(warnings.length ? { warnings } : {}), ...(infos.length ? { infos } : {}) } };
 }
 
+/** Every vector selector of an expression (query_exemplars answers for all of them). */
+function vectorSelectors(e: unknown, out: VectorSelector[] = []): VectorSelector[] {
+  if (e === null || typeof e !== 'object') return out;
+  if ((e as { type?: string }).type === 'VectorSelector') out.push(e as VectorSelector);
+  else for (const v of Object.values(e)) vectorSelectors(v, out);
+  return out;
+}
+
 /** `match[]` selectors → their matchers (each must be a plain vector selector). */
 export function matchSelectors(p: URLSearchParams, required: boolean): VectorSelector[] | null {
   const raw = p.getAll('match[]');
@@ -124,6 +133,7 @@ export function promApiHandlers(deps: {
   config: PromApiConfig;
   log: Logger;
   version: string;
+  exemplars?: ExemplarStore;
 }) {
   const { store, config, log } = deps;
   const queryable = (ctx: RequestContext) => new MetricsQueryable(store, ctx.org!.id);
@@ -240,12 +250,29 @@ export function promApiHandlers(deps: {
         data[m.metricFamily] = [{ type: m.type, help: m.help, unit: m.unit }];
       success(ctx.res, data);
     }, log),
+    /** Prometheus' answer shape: per series its labels and exemplars (value a string, time in seconds). */
     queryExemplars: prom(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
       const q = p.get('query');
       if (!q) throw badData('invalid parameter "query": no query given');
-      parseExpr(q);
-      success(ctx.res, []);
+      const selectors = vectorSelectors(parseExpr(q));
+      const start = timeParam(p, 'start', MIN_TIME_MS);
+      const end = timeParam(p, 'end', MAX_TIME_MS);
+      if (end < start) throw badData('invalid parameter "end": end timestamp must not be before start time');
+      const org = ctx.org!.id;
+      const ids = new Set(selectors.flatMap((v) => store.registry.select(org, v.matchers)));
+      const found = deps.exemplars?.select(org, ids, start, end) ?? new Map<number, StoredExemplar[]>();
+      const data = [...found].map(([id, list]) => ({
+        seriesLabels: Object.fromEntries(
+          (store.registry.labels(org, id)?.list ?? []).map((l) => [l.name, l.value]),
+        ),
+        exemplars: list.map((e) => ({
+          labels: Object.fromEntries(e.labels.list.map((l) => [l.name, l.value])),
+          value: formatValue(e.value),
+          timestamp: e.timestampMs / 1000,
+        })),
+      }));
+      success(ctx.res, data);
     }, log),
     formatQuery: prom(async (ctx) => {
       const p = await readParams(ctx.req, ctx.query);
