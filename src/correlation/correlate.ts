@@ -164,18 +164,23 @@ async function resolveFrom(src: CorrelationSources, org: OrgId, req: Correlation
         missing: `no log row at that timestamp in stream ${sel.stream}`,
       };
       if (!src.logStreams(org).some((s) => s.name === sel.stream)) return missing;
+      // a timestamp several rows share (SDKs stamp logs in ms) selects them all
       const rows = await src.sqlRows(
         org,
-        `SELECT * FROM logs."${sel.stream}" WHERE _timestamp = ${sel.timestampNs} LIMIT 1`,
+        `SELECT * FROM logs."${sel.stream}" WHERE _timestamp = ${sel.timestampNs} LIMIT ${req.limit}`,
         sel.timestampNs,
         sel.timestampNs + 1n,
-        1,
+        req.limit,
       );
       const row = rows[0];
       if (!row) return missing;
-      keysOfLogRow(row, keys);
+      for (const r of rows) keysOfLogRow(r, keys);
       around(sel.timestampNs, sel.timestampNs);
-      return { from: { kind: 'log', ...logItem(row, sel.stream) }, keys, exemplarTraceIds: [] };
+      return {
+        from: { kind: 'log', ...logItem(row, sel.stream), ...(rows.length > 1 ? { rows: rows.length } : {}) },
+        keys,
+        exemplarTraceIds: [],
+      };
     }
   }
 }

@@ -38,7 +38,9 @@ export function traceQL(keys: Keys, limit: number): BuiltQuery | null {
   let used: KeyName[];
   const any = (field: string, values: readonly string[]) =>
     `{ ${values.map((v) => `${field} = ${quote(v)}`).join(' || ')} }`;
-  if (keys.traceIds.length > 0) [query, used] = [any('trace:id', keys.traceIds), ['trace_id']];
+  // TraceQL's trace:id is Tempo's short form: the hex id without its leading zeros
+  const short = keys.traceIds.map((id) => id.replace(/^0+(?=.)/, ''));
+  if (short.length > 0) [query, used] = [any('trace:id', short), ['trace_id']];
   else if (keys.services.length > 0)
     [query, used] = [any('resource.service.name', keys.services), ['service.name']];
   else if (keys.hosts.length > 0) [query, used] = [any('resource.host.name', keys.hosts), ['host.name']];

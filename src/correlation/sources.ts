@@ -163,7 +163,8 @@ export class CorrelationSources {
     const { found } = await searchTraces(this.deps, org, req);
     return found
       .map((t) => ({
-        trace_id: t.traceID,
+        // Tempo's search trims leading zeros off trace ids; our ids are 32 hex digits everywhere
+        trace_id: t.traceID.padStart(32, '0'),
         root_service: t.rootServiceName,
         root_name: t.rootTraceName ?? '',
         start: t.startTimeUnixNano,
