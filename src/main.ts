@@ -74,6 +74,7 @@ import { Wal } from './wal/wal.ts';
 import { FaultyWalFs } from './wal/wal-fs.ts';
 import { StreamRegistry } from './write/streams.ts';
 import { WritePath } from './write/write-path.ts';
+import { correlationHandler } from './correlation/handler.ts';
 import { ExemplarStore } from './ingest/exemplar-store.ts';
 import { SpanMetricsRuntime } from './traces/metrics-generator/runtime.ts';
 import { lastValuesReader } from './traces/metrics-generator/last-values.ts';
@@ -383,6 +384,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       traceQuery: jaegerZipkinHandlers({ reader: spanReader, slots: executor, log }),
       traceSearch: traceSearchHandler({ reader: spanReader, slots: executor, log }),
       search: searchHandler({ executor, limits: config.query }),
+      correlation: correlationHandler({
+        metrics: metricsStore,
+        exemplars,
+        reader: spanReader,
+        slots: executor,
+        executor,
+        prom: config.query,
+      }),
       streams: streamHandlers({ streams, catalog, flusher }),
       admin: adminHandlers({ catalog }),
     }),

@@ -83,6 +83,8 @@ export interface RouteHandlers {
     tail: H;
   };
   search: H;
+  /** cross-signal links (src/correlation/) */
+  correlation: H;
   streams: { list: H; schema: H; settings: H; flush: H };
   admin: { listOrgs: H; createOrg: H; listUsers: H; addUser: H; listKeys: H; createKey: H; revokeKey: H };
 }
@@ -419,6 +421,20 @@ export function buildRoutes(h: RouteHandlers): Route[] {
     queryGet('/api/:org/tempo/api/search', h.traceSearch),
 
     { method: 'POST', path: '/api/:org/_search', access: 'query', org: 'path', handler: h.search },
+    {
+      method: 'GET',
+      path: '/api/v1/web/correlation/:from/:to',
+      access: 'query',
+      org: 'implicit',
+      handler: h.correlation,
+    },
+    {
+      method: 'GET',
+      path: '/api/:org/v1/web/correlation/:from/:to',
+      access: 'query',
+      org: 'path',
+      handler: h.correlation,
+    },
     { method: 'GET', path: '/api/:org/streams', access: 'query', org: 'path', handler: h.streams.list },
     {
       method: 'GET',

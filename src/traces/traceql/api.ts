@@ -9,7 +9,9 @@ import type { Logger } from '../../lib/logger.ts';
 import { loki, sendJson } from '../../logql/api/params.ts';
 import type { QuerySlots } from '../../logql/api/query.ts';
 import type { RequestContext } from '../../server/router.ts';
+import type { OrgId } from '../../tenancy/org-id.ts';
 import type { SpanReader } from '../span-reader.ts';
+import type { TraceSearchMetadata } from './search.ts';
 import { parseSearchRequest, runSearch, SearchParamError, type SearchRequest } from './search-request.ts';
 
 const NS = 1_000_000_000n;
@@ -22,6 +24,38 @@ export const TRACE_SLACK_NS = 3600n * NS;
 /** no `start`/`end`: Tempo searches recent data only; we search this far back */
 const DEFAULT_LOOKBACK_NS = 3600n * NS;
 
+/**
+ * One search as `/api/search` runs it (the window defaulting to the last hour): the traces with a
+ * span starting in the window, read whole, then matched (correlation runs its TraceQL here too).
+ */
+export async function searchTraces(
+  deps: { reader: SpanReader; slots: QuerySlots },
+  org: OrgId,
+  req: SearchRequest,
+): Promise<{ found: TraceSearchMetadata[]; inspected: number }> {
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const endNs = req.end !== undefined ? BigInt(req.end) * NS + NS : nowNs;
+  const startNs = req.start !== undefined ? BigInt(req.start) * NS : endNs - DEFAULT_LOOKBACK_NS;
+  const release = await deps.slots.acquireSlot();
+  let traces;
+  try {
+    traces = await deps.reader.readSpans(org, {
+      startNs: startNs - TRACE_SLACK_NS,
+      endNs,
+      traceWindowNs: TRACE_SLACK_NS,
+    });
+  } finally {
+    release();
+  }
+  return {
+    found: runSearch(
+      { ...req, start: req.start ?? Number(startNs / NS), end: req.end ?? Number(endNs / NS) },
+      traces.map((t) => t.spans),
+    ),
+    inspected: traces.length,
+  };
+}
+
 export function traceSearchHandler(deps: { reader: SpanReader; slots: QuerySlots; log: Logger }) {
   return loki(async (ctx: RequestContext) => {
     let req: SearchRequest;
@@ -31,27 +65,10 @@ export function traceSearchHandler(deps: { reader: SpanReader; slots: QuerySlots
       if (e instanceof SearchParamError) throw badRequest(e.message);
       throw e;
     }
-    const nowNs = BigInt(Date.now()) * 1_000_000n;
-    const endNs = req.end !== undefined ? BigInt(req.end) * NS + NS : nowNs;
-    const startNs = req.start !== undefined ? BigInt(req.start) * NS : endNs - DEFAULT_LOOKBACK_NS;
-    const release = await deps.slots.acquireSlot();
-    let traces;
-    try {
-      traces = await deps.reader.readSpans(ctx.org!.id, {
-        startNs: startNs - TRACE_SLACK_NS,
-        endNs,
-        traceWindowNs: TRACE_SLACK_NS,
-      });
-    } finally {
-      release();
-    }
-    const found = runSearch(
-      { ...req, start: req.start ?? Number(startNs / NS), end: req.end ?? Number(endNs / NS) },
-      traces.map((t) => t.spans),
-    );
+    const { found, inspected } = await searchTraces(deps, ctx.org!.id, req);
     sendJson(ctx.res, 200, {
       traces: found,
-      metrics: { inspectedTraces: traces.length, completedJobs: 1, totalJobs: 1 },
+      metrics: { inspectedTraces: inspected, completedJobs: 1, totalJobs: 1 },
     });
   }, deps.log);
 }
