@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import protobuf from 'protobufjs';
+import { KIND_NAMES, STATUS_NAMES } from '../src/traces/api/otlp-out.ts';
 import { removeDir, SHARED_DIR, startServer, type ServerProcess } from './harness.ts';
 
 const DIR = join(SHARED_DIR, 'conformance', 'traceql');
@@ -36,6 +37,19 @@ const expected = (id: string) =>
 /** the panel range: the hour the data set covers */
 const START_S = 1767225600;
 const END_S = 1767229200;
+/**
+ * Headers Grafana adds upstream (§1.3, §6): the tenant as a custom header, its User-Agent, and on
+ * resource calls (autocomplete) the browser's headers the Tempo proxy copies; unknown ones are ignored.
+ */
+const GRAFANA_HEADERS = {
+  'X-Scope-OrgID': 'default',
+  'User-Agent': 'Grafana/12.1.0',
+  'Accept-Encoding': 'gzip',
+  'X-Grafana-Org-Id': '1',
+  'X-Datasource-Uid': 'tempo-uid',
+  'X-Plugin-Id': 'tempo',
+  'X-Panel-Id': '2',
+};
 /** Go's url.Values.Encode(): keys sorted */
 const goQuery = (params: Record<string, string | number>) =>
   Object.keys(params)
@@ -188,18 +202,9 @@ const otlp = {
 const root = protobuf.Root.fromJSON({ nested: otlp });
 const TraceMsg = root.lookupType('Trace');
 const TraceByIdMsg = root.lookupType('TraceByIDResponse');
-const KIND_NAMES = [
-  'SPAN_KIND_UNSPECIFIED',
-  'SPAN_KIND_INTERNAL',
-  'SPAN_KIND_SERVER',
-  'SPAN_KIND_CLIENT',
-  'SPAN_KIND_PRODUCER',
-  'SPAN_KIND_CONSUMER',
-];
-const STATUS_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 
-/** A decoded protobuf trace in Tempo's JSON form (ids base64, enums as names), keyed by span id. */
-function protoSpans(batches: unknown[]): Map<string, Json> {
+/** Tempo's JSON trace keyed by span id; `enums` turns a decoded protobuf's kind/status numbers into Tempo's names. */
+function spansById(batches: unknown[], enums = false): Map<string, Json> {
   const out = new Map<string, Json>();
   for (const rs of batches as {
     resource: { attributes: unknown[] };
@@ -207,34 +212,21 @@ function protoSpans(batches: unknown[]): Map<string, Json> {
   }[])
     for (const ss of rs.scopeSpans)
       for (const s of ss.spans) {
-        const span: Json = { ...s, kind: KIND_NAMES[(s.kind as number) ?? 0] };
-        const st = (s.status ?? {}) as { code?: number; message?: string };
-        span.status = {
-          ...(st.message ? { message: st.message } : {}),
-          ...(st.code ? { code: STATUS_NAMES[st.code] } : {}),
-        };
+        const span: Json = { ...s };
+        if (enums) {
+          span.kind = KIND_NAMES[(s.kind as number) ?? 0];
+          const st = (s.status ?? {}) as { code?: number; message?: string };
+          span.status = {
+            ...(st.message ? { message: st.message } : {}),
+            ...(st.code ? { code: STATUS_NAMES[st.code] } : {}),
+          };
+        }
         out.set(s.spanId as string, {
           resource: sortedJson(rs.resource.attributes),
           scope: ss.scope,
           span: normSpan(span),
         });
       }
-  return out;
-}
-/** Tempo's JSON trace, keyed the same way */
-function jsonSpans(batches: unknown[]): Map<string, Json> {
-  const out = new Map<string, Json>();
-  for (const rs of batches as {
-    resource: { attributes: unknown[] };
-    scopeSpans: { scope: unknown; spans: Json[] }[];
-  }[])
-    for (const ss of rs.scopeSpans)
-      for (const s of ss.spans)
-        out.set(s.spanId as string, {
-          resource: sortedJson(rs.resource.attributes),
-          scope: ss.scope,
-          span: normSpan(s),
-        });
   return out;
 }
 const sortedJson = (xs: unknown[] | undefined) => (xs ?? []).map((x) => JSON.stringify(x)).sort();
@@ -355,7 +347,7 @@ describe('Grafana Tempo and Jaeger data sources replay', { skip: missing ?? fals
   let server: ServerProcess;
   let data: DataSpan[];
   const get = async (pathAndQuery: string, headers: Record<string, string> = {}) => {
-    const res = await server.fetch(pathAndQuery, { headers });
+    const res = await server.fetch(pathAndQuery, { headers: { ...GRAFANA_HEADERS, ...headers } });
     const bytes = Buffer.from(await res.arrayBuffer());
     return {
       status: res.status,
@@ -514,9 +506,9 @@ describe('Grafana Tempo and Jaeger data sources replay', { skip: missing ?? fals
       const v2 = fixture(`trace-v2-${name}`);
       const v1 = fixture(`trace-v1-${name}`);
       const id = v2.request.path.split('/').pop()!;
-      const want = jsonSpans((v2.body as { trace: { resourceSpans: unknown[] } }).trace.resourceSpans);
+      const want = spansById((v2.body as { trace: { resourceSpans: unknown[] } }).trace.resourceSpans);
       assert.deepEqual(
-        jsonSpans((v1.body as { batches: unknown[] }).batches),
+        spansById((v1.body as { batches: unknown[] }).batches),
         want,
         `${name}: v1 and v2 fixtures agree`,
       );
@@ -529,13 +521,13 @@ describe('Grafana Tempo and Jaeger data sources replay', { skip: missing ?? fals
           longs: String,
           bytes: String,
         }) as { trace: { batches: unknown[] } };
-        assert.deepEqual(protoSpans(resp.trace.batches), want, `${name}${qs} v2`);
+        assert.deepEqual(spansById(resp.trace.batches, true), want, `${name}${qs} v2`);
         const r1 = await get(`/api/traces/${id}${qs}`, { Accept: 'application/protobuf' });
         assert.equal(r1.status, 200);
         const t1 = TraceMsg.toObject(TraceMsg.decode(r1.bytes), { longs: String, bytes: String }) as {
           batches: unknown[];
         };
-        assert.deepEqual(protoSpans(t1.batches), want, `${name}${qs} v1`);
+        assert.deepEqual(spansById(t1.batches, true), want, `${name}${qs} v1`);
       }
     }
     // an unknown id: v2 answers an empty TraceByIDResponse (Tempo: 200 {"trace":{}}), v1 a 404 Grafana reports
@@ -587,7 +579,7 @@ describe('Grafana Tempo and Jaeger data sources replay', { skip: missing ?? fals
       // instant queries, POST with a form body (the Prometheus backend's default)
       const res = await server.fetch('/api/v1/query', {
         method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        headers: { ...GRAFANA_HEADERS, 'Content-Type': 'application/x-www-form-urlencoded' },
         body: goQuery({ query: expr, time: END_S }),
       });
       const text = await res.text();
