@@ -260,51 +260,58 @@ function metricImportRoutes(h: RouteHandlers['metricImport']): Route[] {
   ];
 }
 
-/** Tempo's trace by id, tags, echo and build info (org implicit: Grafana's Tempo data source). */
+/** A GET query route; under `/api/:org/` the org comes from the path, else it is implicit. */
+const queryGet = (path: string, handler: H): Route => ({
+  method: 'GET',
+  path,
+  access: 'query',
+  org: path.startsWith('/api/:org/') ? 'path' : 'implicit',
+  handler,
+});
+
+/**
+ * Tempo's trace by id, tags, echo and build info: at Tempo's paths (org implicit: Grafana's Tempo
+ * data source) and again under `/api/{org}/tempo`, as for Prometheus and Loki.
+ */
 function tempoRoutes(h: RouteHandlers['tempo']): Route[] {
-  const get = (path: string, handler: H): Route => ({
-    method: 'GET',
-    path,
-    access: 'query',
-    org: 'implicit',
-    handler,
-  });
-  return [
-    get('/api/echo', h.echo),
-    get('/api/status/buildinfo', h.buildinfo),
-    get('/api/traces/:id', h.traceV1),
-    get('/api/v2/traces/:id', h.traceV2),
-    get('/api/search/tags', h.tagsV1),
-    get('/api/v2/search/tags', h.tagsV2),
-    get('/api/search/tag/:tag/values', h.tagValuesV1),
-    get('/api/v2/search/tag/:tag/values', h.tagValuesV2),
+  const routes: [string, H][] = [
+    ['/api/echo', h.echo],
+    ['/api/status/buildinfo', h.buildinfo],
+    ['/api/traces/:id', h.traceV1],
+    ['/api/v2/traces/:id', h.traceV2],
+    ['/api/search/tags', h.tagsV1],
+    ['/api/v2/search/tags', h.tagsV2],
+    ['/api/search/tag/:tag/values', h.tagValuesV1],
+    ['/api/v2/search/tag/:tag/values', h.tagValuesV2],
   ];
+  return routes.flatMap(([path, handler]) => [
+    queryGet(path, handler),
+    queryGet(`/api/:org/tempo${path}`, handler),
+  ]);
 }
 
-/** Jaeger's query API under /jaeger; Zipkin's at /api/v2/... (GET; POST /api/v2/spans is ingest) and /zipkin/api/v2/... */
+/**
+ * Jaeger's query API under /jaeger and /api/{org}/jaeger; Zipkin's at /api/v2/... (GET; POST
+ * /api/v2/spans is ingest), /zipkin/api/v2/... and /api/{org}/zipkin/api/v2/...
+ */
 function traceQueryRoutes(h: RouteHandlers['traceQuery']): Route[] {
-  const get = (path: string, handler: H): Route => ({
-    method: 'GET',
-    path,
-    access: 'query',
-    org: 'implicit',
-    handler,
-  });
   const j = h.jaeger;
   const z = h.zipkin;
   return [
-    get('/jaeger/api/services', j.services),
-    get('/jaeger/api/services/:service/operations', j.serviceOperations),
-    get('/jaeger/api/operations', j.operations),
-    get('/jaeger/api/traces', j.traces),
-    get('/jaeger/api/traces/:id', j.trace),
-    get('/jaeger/api/dependencies', j.dependencies),
-    ...['/api/v2', '/zipkin/api/v2'].flatMap((base) => [
-      get(`${base}/services`, z.services),
-      get(`${base}/spans`, z.spans),
-      get(`${base}/traces`, z.traces),
-      get(`${base}/trace/:id`, z.trace),
-      get(`${base}/dependencies`, z.dependencies),
+    ...['/jaeger/api', '/api/:org/jaeger/api'].flatMap((base) => [
+      queryGet(`${base}/services`, j.services),
+      queryGet(`${base}/services/:service/operations`, j.serviceOperations),
+      queryGet(`${base}/operations`, j.operations),
+      queryGet(`${base}/traces`, j.traces),
+      queryGet(`${base}/traces/:id`, j.trace),
+      queryGet(`${base}/dependencies`, j.dependencies),
+    ]),
+    ...['/api/v2', '/zipkin/api/v2', '/api/:org/zipkin/api/v2'].flatMap((base) => [
+      queryGet(`${base}/services`, z.services),
+      queryGet(`${base}/spans`, z.spans),
+      queryGet(`${base}/traces`, z.traces),
+      queryGet(`${base}/trace/:id`, z.trace),
+      queryGet(`${base}/dependencies`, z.dependencies),
     ]),
   ];
 }
@@ -408,7 +415,8 @@ export function buildRoutes(h: RouteHandlers): Route[] {
 
     ...logIngestRoutes(h),
     ...lokiQueryRoutes(h.lokiQuery),
-    { method: 'GET', path: '/api/search', access: 'query', org: 'implicit', handler: h.traceSearch },
+    queryGet('/api/search', h.traceSearch),
+    queryGet('/api/:org/tempo/api/search', h.traceSearch),
 
     { method: 'POST', path: '/api/:org/_search', access: 'query', org: 'path', handler: h.search },
     { method: 'GET', path: '/api/:org/streams', access: 'query', org: 'path', handler: h.streams.list },

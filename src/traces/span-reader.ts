@@ -17,7 +17,8 @@
  * - 64-bit integers are exact: an int attribute outside ±2^53 is its decimal string (decision 14).
  *
  * Lossy corners, because of how ingest stores them (not of this reader): event and link attribute
- * values are plain JSON, so a whole double there (`100.0`) reads back as an int and bytes as their
+ * values are plain JSON (a double keeps its fraction, `100.0`, so it reads back as a double; data
+ * stored before that rule reads a whole double as an int), and bytes there read back as their
  * base64 string; array and kvlist values are their plain JSON text (`[1,2]`, `{"a":1}`), not
  * OTLP's `arrayValue`/`kvlistValue` form.
  */

@@ -4,10 +4,16 @@
  */
 
 /**
- * A double as JSON text. Non-finite values have no JSON number form; they become the strings
- * the proto3 JSON mapping uses ("NaN", "Infinity", "-Infinity").
+ * A double as JSON text. A whole value keeps a fraction (`100.0`, still valid JSON), so that a
+ * reader of the text (event and link attributes, array elements) tells it from an int.
+ * Non-finite values have no JSON number form; they become the strings the proto3 JSON mapping
+ * uses ("NaN", "Infinity", "-Infinity").
  */
-export const doubleJson = (n: number): string => (Number.isFinite(n) ? String(n) : `"${String(n)}"`);
+export function doubleJson(n: number): string {
+  if (!Number.isFinite(n)) return `"${String(n)}"`;
+  const s = String(n);
+  return Number.isInteger(n) && !/[e.]/.test(s) ? `${s}.0` : s;
+}
 
 /**
  * A kvlist as a JSON object. Keys must be unique in OTLP; if a sender repeats one, the last value

@@ -202,6 +202,29 @@ function spanTags(s: Span): Attr[] {
   return tags;
 }
 
+/**
+ * A span's Jaeger references: the parent (`CHILD_OF`) first, then each link — `FOLLOWS_FROM`
+ * unless its `opentracing.ref_type` attribute (written by Jaeger ingest) says `child_of`. A
+ * `follows_from` link to the parent itself (a Jaeger span whose parent was a FOLLOWS_FROM
+ * reference) stands for the parent, so the span comes back with the one reference it was sent with.
+ */
+function jaegerReferences(s: Span): { refType: string; traceID: string; spanID: string }[] {
+  const refTypes = s.links.map(
+    (l) => l.attributes.find((a) => a.key === 'opentracing.ref_type')?.value as string | undefined,
+  );
+  const links = s.links.map((l, i) => ({
+    refType: refTypes[i] === 'child_of' ? 'CHILD_OF' : 'FOLLOWS_FROM',
+    traceID: l.traceId,
+    spanID: l.spanId,
+  }));
+  if (!s.parentSpanId) return links;
+  const asParent = links.findIndex(
+    (l, i) => refTypes[i] === 'follows_from' && l.traceID === s.traceId && l.spanID === s.parentSpanId,
+  );
+  if (asParent >= 0) return [links[asParent]!, ...links.filter((_, i) => i !== asParent)];
+  return [{ refType: 'CHILD_OF', traceID: s.traceId, spanID: s.parentSpanId }, ...links];
+}
+
 export function jaegerTrace(t: TraceSpans): Record<string, unknown> {
   const processes: Record<string, { serviceName: string; tags: unknown[] }> = {};
   const procIds = new Map<string, string>();
@@ -216,10 +239,7 @@ export function jaegerTrace(t: TraceSpans): Record<string, unknown> {
         tags: s.resource.filter((a) => a.key !== 'service.name').map(jaegerTag),
       };
     }
-    const references = [
-      ...(s.parentSpanId ? [{ refType: 'CHILD_OF', traceID: s.traceId, spanID: s.parentSpanId }] : []),
-      ...s.links.map((l) => ({ refType: 'FOLLOWS_FROM', traceID: l.traceId, spanID: l.spanId })),
-    ];
+    const references = jaegerReferences(s);
     return {
       traceID: s.traceId,
       spanID: s.spanId,
@@ -264,6 +284,8 @@ export function zipkinSpan(s: Span): Record<string, unknown> {
   for (const a of spanTags(s))
     if (a.key !== 'span.kind')
       tags[a.key] = a.key === 'error' && s.statusMessage ? s.statusMessage : String(a.value);
+  // the resource (but its service.name) as tags, as OpenTelemetry's Zipkin exporter writes it
+  for (const a of s.resource) if (a.key !== 'service.name') tags[a.key] = String(a.value);
   o.tags = tags;
   return o;
 }
