@@ -738,6 +738,17 @@ describe('Grafana Tempo and Jaeger data sources replay', { skip: missing ?? fals
         params: { end: endUs, limit: 500, minDuration: '4s', service: 'frontend', start: startUs },
         match: (s) => s.service === 'frontend' && s.end - s.start >= 4_000_000_000n,
       },
+      {
+        // tags the trace view shows but the data does not hold as attributes
+        params: {
+          end: endUs,
+          limit: 500,
+          service: 'api',
+          start: startUs,
+          tags: JSON.stringify({ 'span.kind': 'client', 'otel.status_code': 'ERROR' }),
+        },
+        match: (s) => s.service === 'api' && s.kind === 3 && s.status === 2,
+      },
     ];
     for (const c of cases) {
       const where = goQuery(c.params);
