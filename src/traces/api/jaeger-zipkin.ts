@@ -68,14 +68,14 @@ async function findTraces(reader: SpanReader, org: RequestContext['org'], q: Sea
       if (q.minNs !== null) conds.push(`duration_ns >= ${q.minNs}`);
       if (q.maxNs !== null) conds.push(`duration_ns <= ${q.maxNs}`);
       for (const [k, val] of Object.entries(q.tags)) {
-        const cols = [
+        const alts = [
           ...(v.byKey.get(levelKey('span', k)) ?? []),
           ...(v.byKey.get(levelKey('resource', k)) ?? []),
-        ];
-        if (cols.length === 0) return null;
-        conds.push(
-          `(${cols.map((c) => `CAST(${quoteIdent(c.column)} AS VARCHAR) = ${sqlString(val)}`).join(' OR ')})`,
-        );
+        ].map((c) => `CAST(${quoteIdent(c.column)} AS VARCHAR) = ${sqlString(val)}`);
+        const synthetic = syntheticTagCondition(k, String(val));
+        if (synthetic) alts.push(synthetic);
+        if (alts.length === 0) return null;
+        conds.push(`(${alts.join(' OR ')})`);
       }
       return conds.length ? conds.join(' AND ') : 'TRUE';
     },
@@ -84,12 +84,38 @@ async function findTraces(reader: SpanReader, org: RequestContext['org'], q: Sea
   return traces.sort((a, b) => (start(a) < start(b) ? 1 : start(a) > start(b) ? -1 : 0)).slice(0, q.limit);
 }
 
+/**
+ * The tags spanTags() makes up from span fields (`error=true`, `span.kind=server`,
+ * `otel.status_code=ERROR`, ...) as a condition on those fields, so a search finds what the trace
+ * view shows. Zipkin's `error` tag holds the status message.
+ */
+function syntheticTagCondition(key: string, val: string): string | undefined {
+  const error = 'status_code = 2';
+  switch (key) {
+    case 'span.kind':
+      return KINDS.indexOf(val) > 0 ? `kind = ${KINDS.indexOf(val)}` : 'FALSE';
+    case 'error':
+      return val === 'true' || val === '' ? error : `(${error} AND status_message = ${sqlString(val)})`;
+    case 'otel.status_code':
+      return val === 'ERROR' ? error : val === 'OK' ? 'status_code = 1' : 'FALSE';
+    case 'otel.status_description':
+      return `(${error} AND status_message = ${sqlString(val)})`;
+    case 'otel.scope.name':
+    case 'otel.scope.version':
+      return `${quoteIdent(key.slice('otel.'.length))} = ${sqlString(val)}`;
+    case 'w3c.tracestate':
+      return `trace_state = ${sqlString(val)}`;
+    default:
+      return undefined;
+  }
+}
+
 /** Distinct service names (and operations of one service) in a range. */
 async function services(
   reader: SpanReader,
   org: RequestContext['org'],
-  startNs: bigint,
-  endNs: bigint,
+  startNs: bigint | null,
+  endNs: bigint | null,
 ): Promise<string[]> {
   const out = new Set<string>();
   await reader.scan(org!.id, { startNs, endNs }, async (v, rows, sql) => {
@@ -108,8 +134,8 @@ async function operations(
   org: RequestContext['org'],
   service: string,
   kind: number | null,
-  startNs: bigint,
-  endNs: bigint,
+  startNs: bigint | null,
+  endNs: bigint | null,
 ): Promise<{ name: string; kind: number }[]> {
   const out = new Map<string, { name: string; kind: number }>();
   await reader.scan(org!.id, { startNs, endNs }, async (v, rows, sql) => {
@@ -285,6 +311,9 @@ export function jaegerZipkinHandlers(deps: { reader: SpanReader; slots: QuerySlo
       (lb && lb !== 'custom' ? endUs - durationNs(lb, 'lookback') / 1000n : endUs - 48n * HOUR_US);
     return [startUs * 1000n, endUs * 1000n + 1000n];
   };
+  /** services and operations: the whole store unless a range is given (Grafana sends none) */
+  const listRange = (p: URLSearchParams): [bigint | null, bigint | null] =>
+    p.has('start') || p.has('end') || p.has('lookback') ? jaegerRange(p) : [null, null];
   /** Zipkin: endTs and lookback in ms (default lookback 1 day) */
   const zipkinRange = (p: URLSearchParams): [bigint, bigint] => {
     const endMs = intParam(p, 'endTs') ?? BigInt(Date.now());
@@ -301,11 +330,11 @@ export function jaegerZipkinHandlers(deps: { reader: SpanReader; slots: QuerySlo
   return {
     jaeger: {
       services: handle(async (ctx) => {
-        const [s, e] = jaegerRange(ctx.query);
+        const [s, e] = listRange(ctx.query);
         sendJson(ctx.res, 200, jaegerBody(await services(reader, org(ctx), s, e)));
       }),
       serviceOperations: handle(async (ctx) => {
-        const [s, e] = jaegerRange(ctx.query);
+        const [s, e] = listRange(ctx.query);
         const ops = await operations(reader, org(ctx), ctx.params.service ?? '', null, s, e);
         sendJson(ctx.res, 200, jaegerBody([...new Set(ops.map((o) => o.name))]));
       }),
@@ -315,7 +344,7 @@ export function jaegerZipkinHandlers(deps: { reader: SpanReader; slots: QuerySlo
         const kindName = ctx.query.get('spanKind');
         const kind = kindName ? KINDS.indexOf(kindName) : -1;
         if (kindName && kind <= 0) throw badRequest(`invalid spanKind: ${JSON.stringify(kindName)}`);
-        const [s, e] = jaegerRange(ctx.query);
+        const [s, e] = listRange(ctx.query);
         const ops = await operations(reader, org(ctx), service, kind > 0 ? kind : null, s, e);
         sendJson(ctx.res, 200, jaegerBody(ops.map((o) => ({ name: o.name, spanKind: KINDS[o.kind] ?? '' }))));
       }),
