@@ -15,7 +15,7 @@
  */
 import bindings from '@duckdb/node-bindings';
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult } from '@duckdb/node-api';
-import type { Catalog } from '../../catalog/catalog.ts';
+import type { Catalog, FileRow } from '../../catalog/catalog.ts';
 import { MoleError } from '../../lib/errors.ts';
 import { quoteIdent, type MemTable } from '../../memtable/memtable.ts';
 import type { EnginePool } from '../../memtable/org-engine.ts';
@@ -270,6 +270,8 @@ export class StorageLogSource implements LogSource, MetricPushdown {
   };
   private readonly batchRows: number;
   private readonly pushdown: boolean;
+  /** streams, files (by id) and memtables already in the stats */
+  private readonly counted = new Set<unknown>();
 
   constructor(
     private readonly deps: LogSourceDeps,
@@ -302,14 +304,36 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     signal?.addEventListener('abort', onAbort);
     try {
       const engine = await this.deps.engines.get(this.org);
-      const cursors: StreamCursor[] = [];
+      // the file list is taken once, after pinning; each slice reads the files it overlaps
+      const listed: FileRow[][] = [];
       for (const p of pinned) {
-        const conn = await engine.connect();
-        conns.push(conn);
-        const cursor = await this.openCursor(conn, p.s, p.tables, req, narrow);
-        if (cursor) cursors.push(cursor);
+        conns.push(await engine.connect());
+        listed.push(await relationFiles(this.deps, p.s, p.tables, req.startNs, req.endNs));
       }
-      yield* mergeCursors(cursors, req.direction === 'backward', signal);
+      const backward = req.direction === 'backward';
+      const span = req.endNs - req.startNs;
+      // a read with a limit (a search) goes slice by slice from the end it starts at, so that
+      // the newest (oldest) lines are found without scanning the whole range
+      const sliced = req.limit !== undefined && narrow === null;
+      let covered = 0n;
+      let found = 0;
+      while (covered < span) {
+        const next = sliced ? nextCover(span, covered, req.limit!, found) : span;
+        const [lo, hi] = backward
+          ? [req.endNs - next, req.endNs - covered]
+          : [req.startNs + covered, req.startNs + next];
+        covered = next;
+        const cursors: StreamCursor[] = [];
+        for (const [i, p] of pinned.entries()) {
+          const slice = { ...req, startNs: lo, endNs: hi };
+          const cursor = await this.openCursor(conns[i]!, p.s, p.tables, listed[i]!, slice, narrow);
+          if (cursor) cursors.push(cursor);
+        }
+        for await (const batch of mergeCursors(cursors, backward, signal)) {
+          found += batch.length;
+          yield batch;
+        }
+      }
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
       throw e;
@@ -320,15 +344,20 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     }
   }
 
-  /** One stream's rows of `[startNs, endNs)` as SQL, with `__part`/`__row`, and its label columns. */
+  /**
+   * One stream's rows of `[startNs, endNs)` as SQL, with `__part`/`__row`, and its label columns;
+   * null when nothing holds rows of the range. `listed`: the stream's files (relationFiles) for a
+   * range that covers this one, in the catalog's order.
+   */
   private async relationOf(
     conn: DuckDBConnection,
     s: StreamState,
     tables: readonly MemTable[],
+    listed: readonly FileRow[],
     startNs: bigint,
     endNs: bigint,
-  ): Promise<{ relation: string; mapping: StreamLabelColumns }> {
-    const files = await relationFiles(this.deps, s, tables, startNs, endNs);
+  ): Promise<{ relation: string; mapping: StreamLabelColumns } | null> {
+    const files = listed.filter((f) => f.minTs < endNs && f.maxTs >= startNs);
     const time = timeWhere(startNs, endNs);
     const parts = tables.map(
       (t, i) =>
@@ -340,13 +369,26 @@ export class StorageLogSource implements LogSource, MetricPushdown {
         `SELECT *, file_index::BIGINT AS __part, file_row_number::BIGINT AS __row FROM read_parquet([${paths}], union_by_name = true)${time}`,
       );
     }
+    if (parts.length === 0) return null;
     const relation = parts.join(' UNION ALL BY NAME ');
     // the columns the relation really has (a column of the schema may be in no part yet)
     const described = await conn.runAndReadAll(`SELECT * FROM (${relation}) LIMIT 0`);
-    this.stats.streams++;
-    this.stats.files_scanned += files.length;
-    this.stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
-    for (const t of tables) this.stats.memtable_rows += t.rows;
+    // counted once per read, however many slices read them
+    if (!this.counted.has(s)) {
+      this.counted.add(s);
+      this.stats.streams++;
+    }
+    for (const f of files) {
+      if (this.counted.has(f.id)) continue;
+      this.counted.add(f.id);
+      this.stats.files_scanned++;
+      this.stats.bytes_read += f.bytes;
+    }
+    for (const t of tables) {
+      if (this.counted.has(t)) continue;
+      this.counted.add(t);
+      this.stats.memtable_rows += t.rows;
+    }
     return { relation, mapping: mapLabelColumns(described.columnNames()) };
   }
 
@@ -354,11 +396,14 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     conn: DuckDBConnection,
     s: StreamState,
     tables: readonly MemTable[],
+    listed: readonly FileRow[],
     req: LogReadRequest,
     narrow: Narrow | null,
   ): Promise<StreamCursor | null> {
-    const { relation: all, mapping } = await this.relationOf(conn, s, tables, req.startNs, req.endNs);
-    const relation = narrow ? narrow(all, mapping) : all;
+    const rel = await this.relationOf(conn, s, tables, listed, req.startNs, req.endNs);
+    if (rel === null) return null;
+    const { mapping } = rel;
+    const relation = narrow ? narrow(rel.relation, mapping) : rel.relation;
     if (relation === null) return null;
     const where: string[] = [];
     for (const m of req.matchers) where.push(matcherSql(m, streamLabelSql(mapping.stream.get(m.name))));
@@ -429,7 +474,10 @@ export class StorageLogSource implements LogSource, MetricPushdown {
   ) {
     const out = [];
     for (const p of streams) {
-      const { relation, mapping } = await this.relationOf(p.conn, p.s, p.tables, startNs, endNs);
+      const listed = await relationFiles(this.deps, p.s, p.tables, startNs, endNs);
+      const rel = await this.relationOf(p.conn, p.s, p.tables, listed, startNs, endNs);
+      if (rel === null) continue;
+      const { relation, mapping } = rel;
       const sql = pushdownSql(req, mapping);
       if (sql === null) return null;
       out.push({ ...p, relation, mapping, sql, rows: simpleRows(relation, sql) });
@@ -610,6 +658,28 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       return out;
     });
   }
+}
+
+/** The first slice of a read with a limit: this part of the range, and at least FIRST_SLICE_MIN_NS. */
+const FIRST_SLICE_PART = 1024n;
+const FIRST_SLICE_MIN_NS = 1_000_000_000n;
+
+/**
+ * How much of a range of `span` ns a read with a limit covers after its next slice, having covered
+ * `covered` ns (0: none yet) and found `found` entries there: the first slice is small (a
+ * Parquet row group of the newest lines is the usual cost), each next one wide enough, at the
+ * rate seen so far, for twice the missing lines (×2 to ×16).
+ */
+export function nextCover(span: bigint, covered: bigint, limit: number, found: number): bigint {
+  let next: bigint;
+  if (covered === 0n) {
+    next = span / FIRST_SLICE_PART;
+    if (next < FIRST_SLICE_MIN_NS) next = FIRST_SLICE_MIN_NS;
+  } else {
+    const factor = found === 0 ? 16 : Math.min(16, Math.max(2, Math.ceil((2 * limit) / found)));
+    next = covered * BigInt(factor);
+  }
+  return next > span ? span : next;
 }
 
 /**
