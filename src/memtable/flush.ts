@@ -30,6 +30,35 @@ export interface FlushPolicy {
   checkIntervalMs: number;
 }
 
+/** Resource columns a logs file is sorted by, at most (a sort key only shapes the layout). */
+const MAX_SORT_COLUMNS = 16;
+
+/**
+ * How a flush lays out the rows of a logs or traces file (ORDER BY, COPY options). Logs: sorted by
+ * their resource columns (Loki's stream labels) and then by time, in row groups of 4,096 rows, so
+ * that a stream selector skips the row groups of other streams (and their line bodies) by the
+ * columns' statistics, as Loki reads only the chunks of matching streams, while a time slice of a
+ * search still reads about one row group per stream; Parquet V2 (timestamps DELTA_BINARY_PACKED)
+ * and zstd level 9: ~13% fewer bytes per line than V1 at the default level, for ~1.5× the write
+ * time. Traces: by time, in large row groups.
+ */
+export function rowLayout(
+  type: StreamState['type'],
+  columns: readonly { name: string }[],
+): { order: string; options: string } {
+  if (type !== 'logs')
+    return { order: '_timestamp, rowid', options: 'COMPRESSION zstd, ROW_GROUP_SIZE 122880' };
+  const resource = columns
+    .map((c) => c.name)
+    .filter((n) => n.startsWith('resource.'))
+    .sort()
+    .slice(0, MAX_SORT_COLUMNS);
+  return {
+    order: [...resource.map(quoteIdent), '_timestamp', 'rowid'].join(', '),
+    options: 'COMPRESSION zstd, COMPRESSION_LEVEL 9, PARQUET_VERSION V2, ROW_GROUP_SIZE 4096',
+  };
+}
+
 const STATS_TYPES = new Set(['BIGINT', 'INTEGER', 'DOUBLE', 'VARCHAR', 'BOOLEAN']);
 const MAX_STATS_COLUMNS = 64;
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -108,8 +137,9 @@ export class Flusher {
           } else {
             // rowid breaks ties: rows with one timestamp keep their arrival order (LogQL answers
             // equal-timestamp lines in push order, and DuckDB's sort is not stable)
+            const { order, options } = rowLayout(s.type, t.columns);
             await conn.run(
-              `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp, rowid) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+              `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY ${order}) TO ${sqlString(staging)} (FORMAT parquet, ${options})`,
             );
           }
           const statCols = t.columns.filter((c) => STATS_TYPES.has(c.sqlType)).slice(0, MAX_STATS_COLUMNS);

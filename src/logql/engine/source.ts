@@ -35,7 +35,7 @@ import type {
 } from './metric/pushdown-types.ts';
 import { reduceLabels } from './metric/range-common.ts';
 import { pushdownSql, type PushdownSql } from './pushdown-sql.ts';
-import { lineFilterSql, matcherSql, metadataLabelSql, sqlString, streamLabelSql } from './sql.ts';
+import { lineFilterSql, metadataLabelSql, selectorSql, sqlString, streamLabelSql } from './sql.ts';
 import type { LogReadRequest, LogSource } from './source-types.ts';
 
 export interface LogSourceDeps {
@@ -406,7 +406,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     const relation = narrow ? narrow(rel.relation, mapping) : rel.relation;
     if (relation === null) return null;
     const where: string[] = [];
-    for (const m of req.matchers) where.push(matcherSql(m, streamLabelSql(mapping.stream.get(m.name))));
+    for (const m of req.matchers) where.push(selectorSql(m, mapping.stream.get(m.name)));
     for (const f of req.lineFilters) {
       const sql = lineFilterSql(f);
       if (sql) where.push(sql);

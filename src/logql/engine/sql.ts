@@ -29,6 +29,26 @@ export function matcherSql(m: Matcher, valueSql: string): string {
   }
 }
 
+/** A regexp that is only an alternation of plain words: RE2 matches it fully as one of them. */
+const WORDS = /^[A-Za-z0-9_:@/ -]+(\|[A-Za-z0-9_:@/ -]+)*$/;
+
+/**
+ * A stream selector matcher on the label's columns as SQL. On one column, `=` a value and `=~` an
+ * alternation of words compare the column itself (`"col" = 'v'`, `"col" IN (...)`), which DuckDB
+ * pushes into the Parquet scan: row groups of other streams are skipped by their statistics (a
+ * logs file is sorted by its resource columns). The same rows as `matcherSql` on the label value.
+ */
+export function selectorSql(m: Matcher, columns: readonly string[] | undefined): string {
+  if (columns?.length === 1 && m.value !== '') {
+    const col = `${quoteIdent(columns[0]!)}::VARCHAR`;
+    if (m.type === '=') return `${col} = ${sqlString(m.value)}`;
+    if (m.type === '=~' && WORDS.test(m.value)) {
+      return `${col} IN (${[...new Set(m.value.split('|'))].map(sqlString).join(', ')})`;
+    }
+  }
+  return matcherSql(m, streamLabelSql(columns));
+}
+
 /**
  * The line filters SQL can apply exactly as the pipeline does (string operands; DuckDB's regexps
  * are RE2, as Go's), as WHERE terms; the others are left to the pipeline.
