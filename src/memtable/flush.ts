@@ -31,7 +31,6 @@ export interface FlushPolicy {
   checkIntervalMs: number;
 }
 
-const ROW_GROUP_SIZE = 122880;
 let parquetBloomColumns: readonly string[] = ['trace_id'];
 
 /** Columns whose Parquet files get Parquet bloom filters (`streams.parquetBloomColumns`). */
@@ -45,8 +44,45 @@ export function configureParquetBloomColumns(columns: readonly string[]): void {
  * limit is per COPY, so it is raised only for files where one of the configured id columns holds
  * a value (its min statistic is not null).
  */
-function parquetBloomOption(columnStats: FileRow['columnStats']): string {
-  return parquetBloomColumns.some((c) => columnStats[c]?.[0] != null) ? `, DICTIONARY_SIZE_LIMIT ${ROW_GROUP_SIZE}` : '';
+function parquetBloomOption(columnStats: FileRow['columnStats'], rowGroupSize: number): string {
+  return parquetBloomColumns.some((c) => columnStats[c]?.[0] != null)
+    ? `, DICTIONARY_SIZE_LIMIT ${rowGroupSize}`
+    : '';
+}
+
+/** Resource columns a logs file is sorted by, at most (a sort key only shapes the layout). */
+const MAX_SORT_COLUMNS = 16;
+
+/**
+ * How a flush lays out the rows of a logs or traces file (ORDER BY, COPY options). Logs: sorted by
+ * their resource columns (Loki's stream labels) and then by time, in row groups of 4,096 rows, so
+ * that a stream selector skips the row groups of other streams (and their line bodies) by the
+ * columns' statistics, as Loki reads only the chunks of matching streams, while a time slice of a
+ * search still reads about one row group per stream; Parquet V2 (timestamps DELTA_BINARY_PACKED)
+ * and zstd level 6: ~11% fewer bytes per line than V1 at the default level (level 9: ~14%, but
+ * ~2.7× the write time of the time-sorted V1 file; level 6 with the sort ~2×). Traces: by time,
+ * in large row groups.
+ */
+export function rowLayout(
+  type: StreamState['type'],
+  columns: readonly { name: string }[],
+): { order: string; options: string; rowGroupSize: number } {
+  if (type !== 'logs')
+    return {
+      order: '_timestamp, rowid',
+      options: 'COMPRESSION zstd, ROW_GROUP_SIZE 122880',
+      rowGroupSize: 122880,
+    };
+  const resource = columns
+    .map((c) => c.name)
+    .filter((n) => n.startsWith('resource.'))
+    .sort()
+    .slice(0, MAX_SORT_COLUMNS);
+  return {
+    order: [...resource.map(quoteIdent), '_timestamp', 'rowid'].join(', '),
+    options: 'COMPRESSION zstd, COMPRESSION_LEVEL 6, PARQUET_VERSION V2, ROW_GROUP_SIZE 4096',
+    rowGroupSize: 4096,
+  };
 }
 
 const STATS_TYPES = new Set(['BIGINT', 'INTEGER', 'DOUBLE', 'VARCHAR', 'BOOLEAN']);
@@ -142,11 +178,12 @@ export class Flusher {
           } else {
             // rowid breaks ties: rows with one timestamp keep their arrival order (LogQL answers
             // equal-timestamp lines in push order, and DuckDB's sort is not stable)
-            const copy = (options: string) =>
+            const layout = rowLayout(s.type, t.columns);
+            const copy = (extra: string) =>
               conn.run(
-                `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY _timestamp, rowid) TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_SIZE}${options})`,
+                `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY ${layout.order}) TO ${sqlString(staging)} (FORMAT parquet, ${layout.options}${extra})`,
               );
-            const bloomOption = parquetBloomOption(columnStats);
+            const bloomOption = parquetBloomOption(columnStats, layout.rowGroupSize);
             try {
               await copy(bloomOption);
             } catch (e) {

@@ -21,7 +21,7 @@
 import type { Grouping, LabelFilterExpr, Matcher, PipelineStage, UnwrapStage } from '../ast.ts';
 import { compileMatcher } from '../pipeline/index.ts';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL } from '../pipeline/labels.ts';
-import { lineFilterSql, matcherSql, metadataLabelSql, sqlString, streamLabelSql } from './sql.ts';
+import { lineFilterSql, matcherSql, metadataLabelSql, selectorSql, sqlString, streamLabelSql } from './sql.ts';
 import type { StreamLabelColumns } from './labels-mapping.ts';
 
 /** Any label that is not parsed, NULL when absent (Loki has no empty label values). */
@@ -93,7 +93,7 @@ interface PlanRequest {
 
 /** The pushdown SQL for one stream's columns, or null when the request is outside what SQL does exactly. */
 export function pushdownSql(req: PlanRequest, mapping: StreamLabelColumns): PushdownSql | null {
-  const where = req.matchers.map((m) => matcherSql(m, streamLabelSql(mapping.stream.get(m.name))));
+  const where = req.matchers.map((m) => selectorSql(m, mapping.stream.get(m.name)));
   const jsonAt = req.pipeline.findIndex((s) => s.type === 'Json');
   const parsed = jsonAt >= 0;
   const stages = req.pipeline;

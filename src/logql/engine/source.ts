@@ -15,13 +15,13 @@
  */
 import bindings from '@duckdb/node-bindings';
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult } from '@duckdb/node-api';
-import type { Catalog } from '../../catalog/catalog.ts';
+import type { Catalog, FileRow } from '../../catalog/catalog.ts';
 import { MoleError } from '../../lib/errors.ts';
 import { quoteIdent, type MemTable } from '../../memtable/memtable.ts';
 import type { EnginePool } from '../../memtable/org-engine.ts';
 import { relationFiles, timeWhere } from '../../query/stream-relation.ts';
-import type { ObjectStore } from '../../storage/object-store.ts';
 import { lineFilterRequirements, pruneByTokens } from '../../storage/token-filter.ts';
+import type { ObjectStore } from '../../storage/object-store.ts';
 import type { OrgId } from '../../tenancy/org-id.ts';
 import type { StreamRegistry, StreamState } from '../../write/streams.ts';
 import type { LineFilterStage } from '../ast.ts';
@@ -37,7 +37,7 @@ import type {
 } from './metric/pushdown-types.ts';
 import { reduceLabels } from './metric/range-common.ts';
 import { pushdownSql, type PushdownSql } from './pushdown-sql.ts';
-import { lineFilterSql, matcherSql, metadataLabelSql, sqlString, streamLabelSql } from './sql.ts';
+import { lineFilterSql, metadataLabelSql, selectorSql, sqlString, streamLabelSql } from './sql.ts';
 import type { LogReadRequest, LogSource } from './source-types.ts';
 
 export interface LogSourceDeps {
@@ -272,6 +272,8 @@ export class StorageLogSource implements LogSource, MetricPushdown {
   };
   private readonly batchRows: number;
   private readonly pushdown: boolean;
+  /** streams, files (by id) and memtables already in the stats */
+  private readonly counted = new Set<unknown>();
 
   constructor(
     private readonly deps: LogSourceDeps,
@@ -304,14 +306,36 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     signal?.addEventListener('abort', onAbort);
     try {
       const engine = await this.deps.engines.get(this.org);
-      const cursors: StreamCursor[] = [];
+      // the file list is taken once, after pinning; each slice reads the files it overlaps
+      const listed: FileRow[][] = [];
       for (const p of pinned) {
-        const conn = await engine.connect();
-        conns.push(conn);
-        const cursor = await this.openCursor(conn, p.s, p.tables, req, narrow);
-        if (cursor) cursors.push(cursor);
+        conns.push(await engine.connect());
+        listed.push(await relationFiles(this.deps, p.s, p.tables, req.startNs, req.endNs));
       }
-      yield* mergeCursors(cursors, req.direction === 'backward', signal);
+      const backward = req.direction === 'backward';
+      const span = req.endNs - req.startNs;
+      // a read with a limit (a search) goes slice by slice from the end it starts at, so that
+      // the newest (oldest) lines are found without scanning the whole range
+      const sliced = req.limit !== undefined && narrow === null;
+      let covered = 0n;
+      let found = 0;
+      while (covered < span) {
+        const next = sliced ? nextCover(span, covered, req.limit!, found) : span;
+        const [lo, hi] = backward
+          ? [req.endNs - next, req.endNs - covered]
+          : [req.startNs + covered, req.startNs + next];
+        covered = next;
+        const cursors: StreamCursor[] = [];
+        for (const [i, p] of pinned.entries()) {
+          const slice = { ...req, startNs: lo, endNs: hi };
+          const cursor = await this.openCursor(conns[i]!, p.s, p.tables, listed[i]!, slice, narrow);
+          if (cursor) cursors.push(cursor);
+        }
+        for await (const batch of mergeCursors(cursors, backward, signal)) {
+          found += batch.length;
+          yield batch;
+        }
+      }
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
       throw e;
@@ -322,19 +346,24 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     }
   }
 
-  /** One stream's rows of `[startNs, endNs)` as SQL, with `__part`/`__row`, and its label columns. */
+  /**
+   * One stream's rows of `[startNs, endNs)` as SQL, with `__part`/`__row`, and its label columns;
+   * null when nothing holds rows of the range. `listed`: the stream's files (relationFiles) for a
+   * range that covers this one, in the catalog's order.
+   */
   private async relationOf(
     conn: DuckDBConnection,
     s: StreamState,
     tables: readonly MemTable[],
+    listed: readonly FileRow[],
     startNs: bigint,
     endNs: bigint,
     lineFilters: readonly LineFilterStage[],
-  ): Promise<{ relation: string; mapping: StreamLabelColumns }> {
-    const listed = await relationFiles(this.deps, s, tables, startNs, endNs);
+  ): Promise<{ relation: string; mapping: StreamLabelColumns } | null> {
+    const inRange = listed.filter((f) => f.minTs < endNs && f.maxTs >= startNs);
     // full-text pruning (docs/format/token-filter.md): files whose token filters rule out a `|=`
     // string are not read, others only in the time ranges that may match
-    const pruned = await pruneByTokens(this.deps.store, listed, lineFilterRequirements(lineFilters));
+    const pruned = await pruneByTokens(this.deps.store, inRange, lineFilterRequirements(lineFilters));
     const files = pruned.map((p) => p.file);
     const time = timeWhere(startNs, endNs);
     const parts = tables.map(
@@ -346,7 +375,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     if (whole.length > 0) {
       const paths = whole.map((p) => sqlString(this.deps.store.localPath(p.file.key))).join(', ');
       const part =
-        whole.length === listed.length
+        whole.length === pruned.length
           ? 'file_index'
           : `[${whole.map((p) => p.i).join(', ')}][file_index + 1]`;
       parts.push(
@@ -363,13 +392,26 @@ export class StorageLogSource implements LogSource, MetricPushdown {
         );
       }
     });
+    if (parts.length === 0) return null;
     const relation = parts.join(' UNION ALL BY NAME ');
     // the columns the relation really has (a column of the schema may be in no part yet)
     const described = await conn.runAndReadAll(`SELECT * FROM (${relation}) LIMIT 0`);
-    this.stats.streams++;
-    this.stats.files_scanned += files.length;
-    this.stats.bytes_read += files.reduce((n, f) => n + f.bytes, 0);
-    for (const t of tables) this.stats.memtable_rows += t.rows;
+    // counted once per read, however many slices read them
+    if (!this.counted.has(s)) {
+      this.counted.add(s);
+      this.stats.streams++;
+    }
+    for (const f of files) {
+      if (this.counted.has(f.id)) continue;
+      this.counted.add(f.id);
+      this.stats.files_scanned++;
+      this.stats.bytes_read += f.bytes;
+    }
+    for (const t of tables) {
+      if (this.counted.has(t)) continue;
+      this.counted.add(t);
+      this.stats.memtable_rows += t.rows;
+    }
     return { relation, mapping: mapLabelColumns(described.columnNames()) };
   }
 
@@ -377,21 +419,17 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     conn: DuckDBConnection,
     s: StreamState,
     tables: readonly MemTable[],
+    listed: readonly FileRow[],
     req: LogReadRequest,
     narrow: Narrow | null,
   ): Promise<StreamCursor | null> {
-    const { relation: all, mapping } = await this.relationOf(
-      conn,
-      s,
-      tables,
-      req.startNs,
-      req.endNs,
-      req.lineFilters,
-    );
-    const relation = narrow ? narrow(all, mapping) : all;
+    const rel = await this.relationOf(conn, s, tables, listed, req.startNs, req.endNs, req.lineFilters);
+    if (rel === null) return null;
+    const { mapping } = rel;
+    const relation = narrow ? narrow(rel.relation, mapping) : rel.relation;
     if (relation === null) return null;
     const where: string[] = [];
-    for (const m of req.matchers) where.push(matcherSql(m, streamLabelSql(mapping.stream.get(m.name))));
+    for (const m of req.matchers) where.push(selectorSql(m, mapping.stream.get(m.name)));
     for (const f of req.lineFilters) {
       const sql = lineFilterSql(f);
       if (sql) where.push(sql);
@@ -459,7 +497,10 @@ export class StorageLogSource implements LogSource, MetricPushdown {
   ) {
     const out = [];
     for (const p of streams) {
-      const { relation, mapping } = await this.relationOf(p.conn, p.s, p.tables, startNs, endNs, []);
+      const listed = await relationFiles(this.deps, p.s, p.tables, startNs, endNs);
+      const rel = await this.relationOf(p.conn, p.s, p.tables, listed, startNs, endNs, []);
+      if (rel === null) continue;
+      const { relation, mapping } = rel;
       const sql = pushdownSql(req, mapping);
       if (sql === null) return null;
       out.push({ ...p, relation, mapping, sql, rows: simpleRows(relation, sql) });
@@ -640,6 +681,28 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       return out;
     });
   }
+}
+
+/** The first slice of a read with a limit: this part of the range, and at least FIRST_SLICE_MIN_NS. */
+const FIRST_SLICE_PART = 1024n;
+const FIRST_SLICE_MIN_NS = 1_000_000_000n;
+
+/**
+ * How much of a range of `span` ns a read with a limit covers after its next slice, having covered
+ * `covered` ns (0: none yet) and found `found` entries there: the first slice is small (a
+ * Parquet row group of the newest lines is the usual cost), each next one wide enough, at the
+ * rate seen so far, for twice the missing lines (×2 to ×16).
+ */
+export function nextCover(span: bigint, covered: bigint, limit: number, found: number): bigint {
+  let next: bigint;
+  if (covered === 0n) {
+    next = span / FIRST_SLICE_PART;
+    if (next < FIRST_SLICE_MIN_NS) next = FIRST_SLICE_MIN_NS;
+  } else {
+    const factor = found === 0 ? 16 : Math.min(16, Math.max(2, Math.ceil((2 * limit) / found)));
+    next = covered * BigInt(factor);
+  }
+  return next > span ? span : next;
 }
 
 /**
