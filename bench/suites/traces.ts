@@ -17,7 +17,7 @@
  */
 import { loadavg } from 'node:os';
 import { ROOT_AUTH, removeDir, startServer, type ServerProcess } from '../../test/harness.ts';
-import { diskUse, peakRss, sendUntilQueryable } from '../lib/server-client.ts';
+import { cpuSeconds, diskUse, peakRss, sendUntilQueryable } from '../lib/server-client.ts';
 import { generateTraceWorkload, SEARCHES, type TraceWorkload } from '../lib/trace-data.ts';
 import { seededRandom } from '../lib/tsbs-data.ts';
 import type { BenchResult } from '../run.ts';
@@ -178,6 +178,7 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
     const rand = seededRandom(7);
     const times: number[] = [];
     let wrong = 0;
+    const lookupCpu0 = cpuSeconds(pid);
     process.stderr.write(`  trace by id (${byId.via}) …`);
     for (let i = 0; i < lookups; i++) {
       const k = Math.floor(rand() * w.traces);
@@ -186,8 +187,9 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
       times.push(performance.now() - s);
       if (n !== w.spanCounts[k]) wrong++;
     }
+    const lookupCpuMs = ((cpuSeconds(pid) - lookupCpu0) * 1000) / lookups;
     times.sort((a, b) => a - b);
-    const byIdFig = `p50 ${fmtMs(quantile(times, 0.5))} ms / p99 ${fmtMs(quantile(times, 0.99))} ms / max ${fmtMs(times[times.length - 1]!)} ms over ${lookups} random ids (${wrong ? `${wrong} WRONG span counts` : 'every span count right'})`;
+    const byIdFig = `p50 ${fmtMs(quantile(times, 0.5))} ms / p99 ${fmtMs(quantile(times, 0.99))} ms / max ${fmtMs(times[times.length - 1]!)} ms over ${lookups} random ids, ${fmtMs(lookupCpuMs)} server CPU-ms each (${wrong ? `${wrong} WRONG span counts` : 'every span count right'})`;
     process.stderr.write(` ${byIdFig}\n`);
     const idKey = 'trace by id, Tempo API GET /api/traces/<id> (target p99 < 50 ms)';
     const sqlKey = `trace by id, SQL \`WHERE trace_id = '…'\` via _search, no time range`;
@@ -222,7 +224,7 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
       process.stderr.write(`  ${label}: ${figures[label]}\n`);
     }
     figures['peak RSS ingest / after queries'] = `${fmtMiB(rssIngest)} / ${fmtMiB(peakRss(pid))}`;
-    if (args.keep === '1') notes.push(`data dir kept: ${server.dataDir}`);
+    if (args.keep === '1') process.stderr.write(`  data dir kept: ${server.dataDir}\n`);
   } finally {
     await server.stop().catch(() => server.kill());
     if (args.keep !== '1') await removeDir(server.dataDir);
