@@ -33,6 +33,7 @@ import { otlpMetricsHandler, replayOtlpMetricsBatch } from './ingest/otlp-metric
 import { promApiHandlers } from './promql/api/handlers.ts';
 import { lokiQueryHandlers } from './logql/api/query.ts';
 import { lokiApiHandlers, lokiTailHub } from './logql/api/handlers.ts';
+import { traceSearchHandler } from './traces/traceql/api.ts';
 import { replayMetricsBatch } from './ingest/remote-write/to-batch.ts';
 import { influxPing, influxWriteHandler, replayInfluxBatch } from './ingest/influx/handler.ts';
 import { promTextImportHandler, replayPromTextBatch } from './ingest/prom-text/handler.ts';
@@ -50,6 +51,9 @@ import { configureTokenFilters } from './storage/token-filter.ts';
 import { EnginePool } from './memtable/org-engine.ts';
 import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtable.ts';
 import { QueryExecutor } from './query/executor.ts';
+import { SpanReader } from './traces/span-reader.ts';
+import { tempoHandlers } from './traces/api/tempo.ts';
+import { jaegerZipkinHandlers } from './traces/api/jaeger-zipkin.ts';
 import { searchHandler } from './query/search-handler.ts';
 import { SampleCache } from './query/sample-cache.ts';
 import { storageReads } from './query/stream-relation.ts';
@@ -231,6 +235,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const appenderTimer = setInterval(flushDirtyAppenders, 1000);
   appenderTimer.unref();
 
+  const spanReader = new SpanReader({ catalog, store, engines, streams, timeoutMs: config.query.timeoutMs });
   const executor = new QueryExecutor({
     registry: seriesRegistry,
     catalog,
@@ -340,6 +345,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           retentionDays: config.streams.defaultRetentionDays,
         },
       }),
+      tempo: tempoHandlers({ reader: spanReader, slots: executor, log, version: PACKAGE_VERSION }),
+      traceQuery: jaegerZipkinHandlers({ reader: spanReader, slots: executor, log }),
+      traceSearch: traceSearchHandler({ reader: spanReader, slots: executor, log }),
       search: searchHandler({ executor, limits: config.query }),
       streams: streamHandlers({ streams, catalog, flusher }),
       admin: adminHandlers({ catalog }),

@@ -720,11 +720,15 @@ function assertARowsOnly(o: Outcome, want: { aRows: number; extra?: string }): v
   assert.deepEqual(others, [], `${o.name}: rows that are not A's`);
 }
 
-/** Everything outside A's own directory that a COPY/EXPORT/ATTACH could have written to. */
+/**
+ * Everything outside A's own directory that a COPY/EXPORT/ATTACH could have written to. B's own
+ * DuckDB spill files are left out: B's engine (a background flush under the 32 MiB limit) may add
+ * one at any time; that A's engine never spills there is checked by its settings after the attack.
+ */
 function outsideA(w: World): Record<string, string[]> {
   return {
     canaryDir: snapshot(w.canaryDir),
-    bDir: snapshot(w.bDir),
+    bDir: snapshot(w.bDir).filter((p) => !/\/_staging\/duckdb_tmp\/duckdb_temp_storage_[^/]*\.tmp$/.test(p)),
     dataDirTop: readdirSync(w.dataDir).sort(),
     objects: readdirSync(join(w.dataDir, 'objects')).sort(),
     sharedTmp: existsSync(join(SERVER_CWD, '.tmp'))
@@ -925,6 +929,14 @@ describe('T1 with the SQL validator off: the DuckDB sandbox alone', () => {
     if (DEBUG) console.log('statuses', Object.fromEntries(statuses));
     assert.deepEqual(failures, []);
     assert.equal((await w.server.fetch('/healthz', { auth: null })).status, 200);
+    const settings = await w.server.search(
+      `SELECT unnest(current_setting('allowed_directories')) AS d, current_setting('temp_directory') AS t`,
+      { org: 'alpha', auth: w.aQuery },
+    );
+    for (const h of settings.hits) {
+      assert.ok(String(h.d).startsWith(w.aDir + '/'), `after the attack A may read ${String(h.d)}`);
+      assert.ok(resolve(String(h.t)).startsWith(w.aDir + '/'), `after the attack A spills to ${String(h.t)}`);
+    }
     // the file snapshot first: root's query in B's DuckDB may spill (new temp files in B's dir)
     assert.deepEqual(outsideA(w), outside, "nothing was written outside A's directory");
     assert.deepEqual(await bState(w, false), bBefore, "B's data is unchanged");

@@ -52,6 +52,15 @@ export class ProtobufWriter {
     return this;
   }
 
+  /** a fixed32 field (span and link flags) */
+  fixed32(field: number, v: number): this {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v >>> 0, true);
+    this.tag(field, 5);
+    for (const x of b) this.bytes.push(x);
+    return this;
+  }
+
   /** a double field with an exact bit pattern (e.g. Prometheus' StaleNaN 0x7ff0000000000002) */
   doubleBits(field: number, bits: bigint): this {
     const b = new Uint8Array(8);

@@ -31,6 +31,22 @@ export interface RouteHandlers {
   metricImport: { influxV1: H; influxV2: H; influxPing: H; promText: H; vmImport: H; vmExport: H };
   zipkin: H;
   jaegerThrift: H;
+  /** Tempo's API except search (src/traces/api/tempo.ts) */
+  tempo: {
+    echo: H;
+    buildinfo: H;
+    traceV1: H;
+    traceV2: H;
+    tagsV1: H;
+    tagsV2: H;
+    tagValuesV1: H;
+    tagValuesV2: H;
+  };
+  /** Jaeger query API under /jaeger and Zipkin's (src/traces/api/jaeger-zipkin.ts) */
+  traceQuery: {
+    jaeger: { services: H; serviceOperations: H; operations: H; traces: H; trace: H; dependencies: H };
+    zipkin: { services: H; spans: H; traces: H; trace: H; dependencies: H };
+  };
   prom: {
     query: H;
     queryRange: H;
@@ -45,6 +61,8 @@ export interface RouteHandlers {
     rules: H;
     alerts: H;
   };
+  /** Tempo's search: TraceQL and legacy tags (src/traces/traceql/api.ts) */
+  traceSearch: H;
   /** LogQL: Loki's query and query_range */
   lokiQuery: { query: H; queryRange: H };
   /** the Loki HTTP API other than query/query_range (src/logql/api/handlers.ts) */
@@ -242,8 +260,59 @@ function metricImportRoutes(h: RouteHandlers['metricImport']): Route[] {
   ];
 }
 
+/** Tempo's trace by id, tags, echo and build info (org implicit: Grafana's Tempo data source). */
+function tempoRoutes(h: RouteHandlers['tempo']): Route[] {
+  const get = (path: string, handler: H): Route => ({
+    method: 'GET',
+    path,
+    access: 'query',
+    org: 'implicit',
+    handler,
+  });
+  return [
+    get('/api/echo', h.echo),
+    get('/api/status/buildinfo', h.buildinfo),
+    get('/api/traces/:id', h.traceV1),
+    get('/api/v2/traces/:id', h.traceV2),
+    get('/api/search/tags', h.tagsV1),
+    get('/api/v2/search/tags', h.tagsV2),
+    get('/api/search/tag/:tag/values', h.tagValuesV1),
+    get('/api/v2/search/tag/:tag/values', h.tagValuesV2),
+  ];
+}
+
+/** Jaeger's query API under /jaeger; Zipkin's at /api/v2/... (GET; POST /api/v2/spans is ingest) and /zipkin/api/v2/... */
+function traceQueryRoutes(h: RouteHandlers['traceQuery']): Route[] {
+  const get = (path: string, handler: H): Route => ({
+    method: 'GET',
+    path,
+    access: 'query',
+    org: 'implicit',
+    handler,
+  });
+  const j = h.jaeger;
+  const z = h.zipkin;
+  return [
+    get('/jaeger/api/services', j.services),
+    get('/jaeger/api/services/:service/operations', j.serviceOperations),
+    get('/jaeger/api/operations', j.operations),
+    get('/jaeger/api/traces', j.traces),
+    get('/jaeger/api/traces/:id', j.trace),
+    get('/jaeger/api/dependencies', j.dependencies),
+    ...['/api/v2', '/zipkin/api/v2'].flatMap((base) => [
+      get(`${base}/services`, z.services),
+      get(`${base}/spans`, z.spans),
+      get(`${base}/traces`, z.traces),
+      get(`${base}/trace/:id`, z.trace),
+      get(`${base}/dependencies`, z.dependencies),
+    ]),
+  ];
+}
+
 export function buildRoutes(h: RouteHandlers): Route[] {
   return [
+    ...traceQueryRoutes(h.traceQuery),
+    ...tempoRoutes(h.tempo),
     ...promRoutes(h.prom),
     ...lokiApiRoutes(h.lokiApi),
     ...metricImportRoutes(h.metricImport),
@@ -339,6 +408,7 @@ export function buildRoutes(h: RouteHandlers): Route[] {
 
     ...logIngestRoutes(h),
     ...lokiQueryRoutes(h.lokiQuery),
+    { method: 'GET', path: '/api/search', access: 'query', org: 'implicit', handler: h.traceSearch },
 
     { method: 'POST', path: '/api/:org/_search', access: 'query', org: 'path', handler: h.search },
     { method: 'GET', path: '/api/:org/streams', access: 'query', org: 'path', handler: h.streams.list },

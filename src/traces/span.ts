@@ -53,7 +53,8 @@ export interface Span {
   statusMessage: string;
   flags: number;
   resource: Attr[];
-  scope: { name: string; version: string };
+  /** `attributes`: the scope's attributes (`scope.attr.<key>` columns), absent when none */
+  scope: { name: string; version: string; attributes?: Attr[] };
   attributes: Attr[];
   events: SpanEvent[];
   links: SpanLink[];

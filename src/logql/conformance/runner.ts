@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { processEnv } from '../../config/config.ts';
 import { compareAnswer, type Actual, type Expected } from './compare.ts';
+import type { QueryReport, RunOptions } from '../../lib/conformance-cli.ts';
 
 export interface ConformanceQuery {
   id: string;
@@ -28,29 +29,11 @@ export interface ConformanceQuery {
   ordered?: boolean;
 }
 
-export interface QueryReport {
-  id: string;
-  query: string;
-  ok: boolean;
-  /** what differs, when not ok */
-  detail: string;
-  ms: number;
-}
-
-export interface RunOptions {
-  /** only these ids */
-  ids?: string[];
-  /** flush the memtables after loading, so queries read Parquet files (default true) */
-  flush?: boolean;
-  /** per-query timeout */
-  timeoutMs?: number;
-  /** called after each query */
-  onReport?: (r: QueryReport) => void;
-}
+export type { QueryReport, RunOptions };
 
 const BIN = fileURLToPath(new URL('../../../bin/molesignal.js', import.meta.url));
 
-interface Server {
+export interface Server {
   url: string;
   auth: string;
   proc: ChildProcess;
@@ -58,8 +41,9 @@ interface Server {
   output: string[];
 }
 
-async function startServer(): Promise<Server> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'molesignal-logql-conformance-'));
+/** A MoleSignal server process on a temp data dir and a free port (also the TraceQL runner's). */
+export async function startServer(name = 'logql'): Promise<Server> {
+  const dataDir = await mkdtemp(join(tmpdir(), `molesignal-${name}-conformance-`));
   const password = randomBytes(12).toString('hex');
   const proc = spawn(
     process.execPath,
@@ -101,7 +85,7 @@ async function startServer(): Promise<Server> {
   return { url, auth, proc, dataDir, output };
 }
 
-async function stopServer(s: Server): Promise<void> {
+export async function stopServer(s: Server): Promise<void> {
   if (s.proc.exitCode === null && s.proc.signalCode === null) {
     const exited = new Promise((r) => s.proc.once('exit', r));
     s.proc.kill('SIGTERM');
@@ -110,7 +94,12 @@ async function stopServer(s: Server): Promise<void> {
   await rm(s.dataDir, { recursive: true, force: true });
 }
 
-async function call(s: Server, path: string, init: RequestInit = {}, timeoutMs = 120_000): Promise<Actual> {
+export async function call(
+  s: Server,
+  path: string,
+  init: RequestInit = {},
+  timeoutMs = 120_000,
+): Promise<Actual> {
   const res = await fetch(s.url + path, {
     ...init,
     headers: { authorization: s.auth, ...(init.headers as Record<string, string> | undefined) },
