@@ -4,7 +4,7 @@
  * lookup the SQL path runs, `SELECT * FROM read_parquet([every file]) WHERE trace_id = '…'`, in a
  * DuckDB with the server's settings (2 threads), for random trace ids of the data.
  *
- *   node --import tsx bench/trace-storage.ts <data dir> [--ids 200] [--probe 20]
+ *   node --import tsx bench/trace-storage.ts <data dir> [--ids 200] [--probe 20] [--only 0,3,8]
  *
  * Per layout: bytes, row groups, lookup p50/p99 (wall time; noisy on a loaded machine) and CPU
  * time per lookup (this process, DuckDB's threads included: steadier), and for --probe ids how many row groups each
@@ -34,6 +34,8 @@ interface Layout {
   dict: 'rowgroup' | 'default' | 'none';
   /** with DuckDB's `parquet_metadata_cache` on (footers parsed once, not per query; off in the server) */
   cache?: boolean;
+  /** each hour file cut into this many files by time (as frequent flushes leave them) */
+  split?: number;
 }
 
 const LAYOUTS: Layout[] = [
@@ -45,6 +47,7 @@ const LAYOUTS: Layout[] = [
   { name: 'trace_id order, 122,880, default dictionary limit', order: 'trace_id, _timestamp', rowGroup: 122_880, dict: 'default' },
   { name: 'trace_id order, 122,880, no dictionary (no bloom filter)', order: 'trace_id, _timestamp', rowGroup: 122_880, dict: 'none' },
   { name: 'trace_id order, 16,384, default dictionary limit', order: 'trace_id, _timestamp', rowGroup: 16_384, dict: 'default' },
+  { name: 'as flushed, each hour file cut into 10 by time', order: '_timestamp', rowGroup: 122_880, dict: 'rowgroup', split: 10 },
   { name: 'as flushed, parquet_metadata_cache on', order: null, rowGroup: 122_880, dict: 'rowgroup', cache: true },
   { name: 'trace_id order, 16,384, default dictionary limit, parquet_metadata_cache on', order: 'trace_id, _timestamp', rowGroup: 16_384, dict: 'default', cache: true },
 ];
@@ -74,6 +77,7 @@ async function main(): Promise<void> {
   };
   const nIds = flag('ids', 200);
   const nProbe = flag('probe', 20);
+  const only = rest.includes('--only') ? rest[rest.indexOf('--only') + 1]!.split(',').map(Number) : null;
   const original = await parquetFiles(join(dataDir, 'objects'));
   if (original.length === 0) throw new Error(`no traces Parquet files under ${dataDir}/objects`);
   const db = await DuckDBInstance.create(':memory:', { threads: '2' });
@@ -88,20 +92,25 @@ async function main(): Promise<void> {
   const out: string[] = [
     `${original.length} hour files, ${all.length.toLocaleString('en')} traces; ${nIds} random ids; row groups read per lookup over ${nProbe} ids`,
     '',
-    '| layout | MB | row groups | lookup p50 / p99 (ms) | CPU ms per lookup | row groups admitted by min/max | … and by bloom filter | trace_id chunks with a bloom filter |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| layout | files | MB | row groups | lookup p50 / p99 (ms) | CPU ms per lookup | row groups admitted by min/max | … and by bloom filter | trace_id chunks with a bloom filter |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   try {
     for (const [li, l] of LAYOUTS.entries()) {
+      if (only && !only.includes(li)) continue;
       let files = original;
       if (l.order !== null) {
         files = [];
+        const split = l.split ?? 1;
         for (const [i, f] of original.entries()) {
-          const dst = join(tmp, `l${li}-${i}.parquet`);
-          await conn.run(
-            `COPY (SELECT * FROM read_parquet(${sqlString(f)}) ORDER BY ${l.order}) TO ${sqlString(dst)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${l.rowGroup}${l.dict === 'rowgroup' ? `, DICTIONARY_SIZE_LIMIT ${l.rowGroup}` : l.dict === 'none' ? ', DICTIONARY_SIZE_LIMIT 1' : ''})`,
-          );
-          files.push(dst);
+          for (let part = 0; part < split; part++) {
+            const dst = join(tmp, `l${li}-${i}-${part}.parquet`);
+            const src = `(SELECT * FROM (SELECT *, ntile(${split}) OVER (ORDER BY _timestamp) - 1 AS part FROM read_parquet(${sqlString(f)})) WHERE part = ${part})`;
+            await conn.run(
+              `COPY (SELECT * EXCLUDE (part) FROM ${src} ORDER BY ${l.order}) TO ${sqlString(dst)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${l.rowGroup}${l.dict === 'rowgroup' ? `, DICTIONARY_SIZE_LIMIT ${l.rowGroup}` : l.dict === 'none' ? ', DICTIONARY_SIZE_LIMIT 1' : ''})`,
+            );
+            files.push(dst);
+          }
         }
       }
       let bytes = 0;
@@ -143,7 +152,7 @@ async function main(): Promise<void> {
           }
         }
       }
-      const row = `| ${l.name} | ${(bytes / 1e6).toFixed(1)} | ${rg} | ${q(times, 0.5).toFixed(1)} / ${q(times, 0.99).toFixed(1)} | ${cpuMs.toFixed(1)} | ${(admitted / nProbe).toFixed(1)} | ${(maybe / nProbe).toFixed(2)} | ${blooms} of ${stats.length} |`;
+      const row = `| ${l.name} | ${files.length} | ${(bytes / 1e6).toFixed(1)} | ${rg} | ${q(times, 0.5).toFixed(1)} / ${q(times, 0.99).toFixed(1)} | ${cpuMs.toFixed(1)} | ${(admitted / nProbe).toFixed(1)} | ${(maybe / nProbe).toFixed(2)} | ${blooms} of ${stats.length} |`;
       out.push(row);
       process.stderr.write(`${row}\n`);
     }

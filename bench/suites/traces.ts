@@ -168,11 +168,11 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
     `${((performance.now() - g0) / 1000).toFixed(1)} s: ${fmtInt(w.spans)} spans in ${fmtInt(w.traces)} traces, ${w.requests.length} requests, ${(w.wireBytes / 1e6).toFixed(1)} MB on the wire\n`,
   );
 
-  const server = await startServer({ env });
+  let server = await startServer({ env });
   const figures: Record<string, string> = {};
   const notes: string[] = [];
   try {
-    const pid = server.proc.pid!;
+    let pid = server.proc.pid!;
     const { sentMs, queryableMs, cpu } = await sendUntilQueryable({
       url: server.url,
       pid,
@@ -216,9 +216,24 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
     );
     const tempo = await tempoSearch(server, w);
     if (!tempo) note('search, Tempo API GET /api/search?q=', 'not built yet (the route answers 404)');
+    const died = () => {
+      if (server.running) return '';
+      const fatal = server.log.split('\n').find((l) => /FATAL|out of memory/i.test(l));
+      return `the server exited (${server.exitCode ?? server.exitSignal}${fatal ? `: ${fatal.trim().slice(0, 120)}` : ''})`;
+    };
+    let tempoDown = '';
     for (const q of SEARCHES) {
       const truth = Math.min(20, w.truth[q.id]!);
-      if (tempo) note(`search ${q.id}, Tempo API: \`${q.traceql}\``, await timedSearch(runs, truth, w.truth[q.id]!, () => tempo(q.traceql, 20)));
+      if (tempo && tempoDown) note(`search ${q.id}, Tempo API: \`${q.traceql}\``, `not run: ${tempoDown}`);
+      else if (tempo) note(`search ${q.id}, Tempo API: \`${q.traceql}\``, await timedSearch(runs, truth, w.truth[q.id]!, () => tempo(q.traceql, 20)));
+      if (died()) {
+        // the SQL searches need a server: start it again on the same data (the flushed files)
+        note(`search ${q.id}, Tempo API: \`${q.traceql}\``, `failed: ${died()}`);
+        tempoDown = `the server exited during the Tempo search "${q.id}"`;
+        server = await startServer({ env, dataDir: server.dataDir });
+        pid = server.proc.pid!;
+        notes.push(`the server was restarted on its data after the Tempo search "${q.id}" ended it; its peak RSS is the restarted process's`);
+      }
       note(`search ${q.id}, SQL: \`${q.sqlWhere}\``, await timedSearch(runs, truth, w.truth[q.id]!, () => sqlTraceSearch(server, w, q.sqlWhere, 20)));
     }
     figures['peak RSS ingest / after queries'] = `${fmtMiB(rssIngest)} / ${fmtMiB(peakRss(pid))}`;
