@@ -15,6 +15,7 @@
  *
  * Flags: --spans N (1000000) --seed N (42) --batch N (1000) --lanes N (4) --lookups N (1000)
  *        --runs N (5) --env KEY=VALUE,... (server settings) --keep 1 (print the data dir, keep it)
+ *        --tempo-search 0 (skip the Tempo API searches)
  */
 import { loadavg } from 'node:os';
 import { ROOT_AUTH, removeDir, startServer, type ServerProcess } from '../../test/harness.ts';
@@ -214,8 +215,9 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
       `trace by id, SQL \`SELECT * … WHERE trace_id = '…'\` via _search, no time range`,
       await lookups(pid, w, sqlLookups, (id) => sqlTraceById(server, id)),
     );
-    const tempo = await tempoSearch(server, w);
-    if (!tempo) note('search, Tempo API GET /api/search?q=', 'not built yet (the route answers 404)');
+    const tempo = args['tempo-search'] === '0' ? null : await tempoSearch(server, w);
+    if (!tempo)
+      note('search, Tempo API GET /api/search?q=', args['tempo-search'] === '0' ? 'not run (--tempo-search 0)' : 'not built yet (the route answers 404)');
     const died = () => {
       if (server.running) return '';
       const fatal = server.log.split('\n').find((l) => /FATAL|out of memory/i.test(l));
@@ -225,7 +227,12 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
     for (const q of SEARCHES) {
       const truth = Math.min(20, w.truth[q.id]!);
       if (tempo && tempoDown) note(`search ${q.id}, Tempo API: \`${q.traceql}\``, `not run: ${tempoDown}`);
-      else if (tempo) note(`search ${q.id}, Tempo API: \`${q.traceql}\``, await timedSearch(runs, truth, w.truth[q.id]!, () => tempo(q.traceql, 20)));
+      else if (tempo) {
+        const r = await timedSearch(runs, truth, w.truth[q.id]!, () => tempo(q.traceql, 20));
+        note(`search ${q.id}, Tempo API: \`${q.traceql}\``, r);
+        // a request that failed may have ended the server: let its exit be seen
+        if (r.startsWith('failed')) await server.waitExit(10_000).catch(() => undefined);
+      }
       if (died()) {
         // the SQL searches need a server: start it again on the same data (the flushed files)
         note(`search ${q.id}, Tempo API: \`${q.traceql}\``, `failed: ${died()}`);
