@@ -23,6 +23,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   'otlp-logs': async () => (await import('./suites/otlp-logs.ts')).run,
   tsbs: async () => (await import('./suites/tsbs.ts')).run,
   ingest: async () => (await import('./suites/ingest.ts')).run,
+  traces: async () => (await import('./suites/traces.ts')).run,
 };
 
 function parseArgs(argv: string[]): Record<string, string> {

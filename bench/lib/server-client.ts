@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { request, type Agent } from 'node:http';
+import { Agent, request } from 'node:http';
 
 const CLK_TCK = (() => {
   try {
@@ -116,4 +116,91 @@ export function postRequest(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Parquet files, token-filter sidecars and the catalog, in bytes. */
+export function diskUse(dataDir: string): {
+  parquet: number;
+  sidecars: number;
+  files: number;
+  catalog: number;
+  rest: number;
+} {
+  let parquet = 0;
+  let sidecars = 0;
+  let files = 0;
+  const walk = (dir: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(dir, n);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (n.endsWith('.parquet')) {
+        parquet += st.size;
+        files++;
+      } else if (n.endsWith('.bloom')) sidecars += st.size;
+    }
+  };
+  walk(join(dataDir, 'objects'));
+  let catalog = 0;
+  for (const f of readdirSync(dataDir))
+    if (f.startsWith('catalog.sqlite')) catalog += statSync(join(dataDir, f)).size;
+  const rest = dirBytes(dataDir, (n) => n === 'objects' || n.startsWith('catalog.sqlite'));
+  return { parquet, sidecars, files, catalog, rest };
+}
+
+/**
+ * Sends each lane's bodies in order (the lanes concurrently, over keep-alive connections), then
+ * polls `count` until it reaches `expected` (within 300 s). Times from the first request; `cpu` is
+ * the server process's CPU-s over both phases.
+ */
+export async function sendUntilQueryable(o: {
+  url: string;
+  pid: number;
+  path: string;
+  headers: Record<string, string>;
+  lanes: Uint8Array[][];
+  count: () => Promise<number>;
+  expected: number;
+  /** what is counted, for the progress line and the error ("lines") */
+  what: string;
+}): Promise<{ sentMs: number; queryableMs: number; cpu: number; visible: number }> {
+  const url = new URL(o.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: o.lanes.length });
+  const total = o.lanes.reduce((n, l) => n + l.length, 0);
+  let sent = 0;
+  const progress = setInterval(() => process.stderr.write(`\r  sent ${sent} / ${total} requests`), 1000);
+  const cpu0 = cpuSeconds(o.pid);
+  const started = performance.now();
+  try {
+    await Promise.all(
+      o.lanes.map(async (lane) => {
+        for (const body of lane) {
+          await postRequest(agent, url, o.path, o.headers, body);
+          sent++;
+        }
+      }),
+    );
+  } finally {
+    clearInterval(progress);
+    agent.destroy();
+  }
+  const sentMs = performance.now() - started;
+  const deadline = Date.now() + 300_000;
+  let visible: number;
+  for (;;) {
+    visible = await o.count();
+    if (visible >= o.expected) break;
+    if (Date.now() > deadline) throw new Error(`only ${visible} of ${o.expected} ${o.what} queryable after 300 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const queryableMs = performance.now() - started;
+  const cpu = cpuSeconds(o.pid) - cpu0;
+  process.stderr.write(`\r  queryable after ${(queryableMs / 1000).toFixed(1)} s (${visible} ${o.what})\n`);
+  return { sentMs, queryableMs, cpu, visible };
 }

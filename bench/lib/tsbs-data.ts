@@ -54,7 +54,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function normal(rand: () => number): () => number {
+export function normal(rand: () => number): () => number {
   let spare: number | null = null;
   return () => {
     if (spare !== null) {

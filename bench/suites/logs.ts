@@ -14,12 +14,9 @@
  * Flags: --lines N (2000000; a multiple of 32) --seed N (42) --batch N (5000) --lanes N (4)
  *        --runs N (5) --env KEY=VALUE,... (server settings) --queries 0 (ingest only)
  */
-import { readdirSync, statSync } from 'node:fs';
-import { Agent } from 'node:http';
-import { join } from 'node:path';
 import { ROOT_AUTH, removeDir, startServer, type ServerProcess } from '../../test/harness.ts';
 import { generateLogsWorkload, type LogsWorkload } from '../lib/loki-logs-data.ts';
-import { cpuSeconds, dirBytes, peakRss, postRequest } from '../lib/server-client.ts';
+import { diskUse, peakRss, sendUntilQueryable } from '../lib/server-client.ts';
 import type { BenchResult } from '../run.ts';
 
 /** Loki 3.4.6 on this workload and machine (performance.md, final run). */
@@ -184,42 +181,6 @@ async function timed<T>(runs: number, call: () => Promise<T>, judge: (first: T) 
   };
 }
 
-/** Parquet files, token-filter sidecars and the catalog, in bytes. */
-function diskUse(dataDir: string): {
-  parquet: number;
-  sidecars: number;
-  files: number;
-  catalog: number;
-  rest: number;
-} {
-  let parquet = 0;
-  let sidecars = 0;
-  let files = 0;
-  const walk = (dir: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = join(dir, n);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (n.endsWith('.parquet')) {
-        parquet += st.size;
-        files++;
-      } else if (n.endsWith('.bloom')) sidecars += st.size;
-    }
-  };
-  walk(join(dataDir, 'objects'));
-  let catalog = 0;
-  for (const f of readdirSync(dataDir))
-    if (f.startsWith('catalog.sqlite')) catalog += statSync(join(dataDir, f)).size;
-  const rest = dirBytes(dataDir, (n) => n === 'objects' || n.startsWith('catalog.sqlite'));
-  return { parquet, sidecars, files, catalog, rest };
-}
-
 export async function run(args: Record<string, string>): Promise<BenchResult> {
   const lines = Number(args.lines ?? 2_000_000);
   const runs = Number(args.runs ?? 5);
@@ -240,9 +201,8 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
     endMs: Date.now(),
     windowMs: 2 * 3600_000,
   });
-  const pushes = w.lanes.reduce((n, l) => n + l.length, 0);
   process.stderr.write(
-    `${((performance.now() - g0) / 1000).toFixed(1)} s: ${(w.rawBytes / 1e6).toFixed(1)} MB raw, ${pushes} pushes, ${(w.wireBytes / 1e6).toFixed(1)} MB on the wire\n`,
+    `${((performance.now() - g0) / 1000).toFixed(1)} s: ${(w.rawBytes / 1e6).toFixed(1)} MB raw, ${w.lanes.reduce((n, l) => n + l.length, 0)} pushes, ${(w.wireBytes / 1e6).toFixed(1)} MB on the wire\n`,
   );
 
   const server = await startServer({ env });
@@ -252,39 +212,17 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
     rows.push([metric, loki, ours, ratio, check]);
   try {
     const pid = server.proc.pid!;
-    const url = new URL(server.url);
-    const agent = new Agent({ keepAlive: true, maxSockets: w.lanes.length });
-    const headers = { 'content-type': 'application/json', authorization: ROOT_AUTH };
-    let sent = 0;
-    const progress = setInterval(() => process.stderr.write(`\r  pushed ${fmtInt(sent)} / ${pushes}`), 1000);
-    const cpu0 = cpuSeconds(pid);
-    const started = performance.now();
-    try {
-      await Promise.all(
-        w.lanes.map(async (lane) => {
-          for (const body of lane) {
-            await postRequest(agent, url, '/loki/api/v1/push', headers, body);
-            sent++;
-          }
-        }),
-      );
-    } finally {
-      clearInterval(progress);
-      agent.destroy();
-    }
-    const sentMs = performance.now() - started;
-    const deadline = Date.now() + 300_000;
-    let visible = 0;
-    for (;;) {
-      visible = Number((await server.search('SELECT count(*) AS c FROM logs."default"')).hits[0]!.c);
-      if (visible >= w.lines) break;
-      if (Date.now() > deadline) throw new Error(`only ${visible} of ${w.lines} lines queryable after 300 s`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const queryableMs = performance.now() - started;
-    const cpu = cpuSeconds(pid) - cpu0;
+    const { sentMs, queryableMs, cpu } = await sendUntilQueryable({
+      url: server.url,
+      pid,
+      path: '/loki/api/v1/push',
+      headers: { 'content-type': 'application/json', authorization: ROOT_AUTH },
+      lanes: w.lanes,
+      count: async () => Number((await server.search('SELECT count(*) AS c FROM logs."default"')).hits[0]!.c),
+      expected: w.lines,
+      what: 'lines',
+    });
     const rssIngest = peakRss(pid);
-    process.stderr.write(`\r  queryable after ${(queryableMs / 1000).toFixed(1)} s (${visible} lines)\n`);
     const rate = w.lines / (queryableMs / 1000);
     const perCpu = w.lines / Math.max(cpu, 0.01);
     figures['lines/s until queryable'] =
