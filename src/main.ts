@@ -382,7 +382,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       }),
       tempo: tempoHandlers({ reader: spanReader, slots: executor, log, version: PACKAGE_VERSION }),
       traceQuery: jaegerZipkinHandlers({ reader: spanReader, slots: executor, log }),
-      traceSearch: traceSearchHandler({ reader: spanReader, slots: executor, log }),
+      traceSearch: traceSearchHandler({
+        reader: spanReader,
+        slots: executor,
+        log,
+        maxSpans: config.query.traceSearchMaxSpans,
+      }),
       search: searchHandler({ executor, limits: config.query }),
       correlation: correlationHandler({
         metrics: metricsStore,

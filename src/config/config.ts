@@ -49,6 +49,7 @@ export interface Config {
     maxQueueMs: number;
     maxSamples: number;
     maxPointsPerSeries: number;
+    traceSearchMaxSpans: number;
     lookbackDeltaMs: number;
     defaultSize: number;
     maxSize: number;

@@ -32,7 +32,13 @@ const streamName = z
   .regex(SLUG_RE, 'use 1-63 characters of a-z, 0-9, _ and -, starting with a letter or digit');
 /** column names: a YAML list, or a comma-separated string (environment, flags) */
 const nameList = z.preprocess(
-  (v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : v),
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== '')
+      : v,
   z.array(z.string().min(1)),
 );
 /** a list from YAML, or comma-separated text from the environment */
@@ -189,7 +195,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'streams.parquetBloomColumns',
     schema: nameList,
     default: ['trace_id'],
-    help: 'Id columns that get Parquet bloom filters (an equality lookup such as `trace_id = \'…\'` skips row groups). DuckDB writes them only for dictionary-encoded columns, so files that have one of these columns are written with a dictionary for every string column (about 10 % larger). A comma-separated list (YAML: a list); empty: none.',
+    help: "Id columns that get Parquet bloom filters (an equality lookup such as `trace_id = '…'` skips row groups). DuckDB writes them only for dictionary-encoded columns, so files that have one of these columns are written with a dictionary for every string column (about 10 % larger). A comma-separated list (YAML: a list); empty: none.",
   },
   {
     key: 'wal.fsync',
@@ -305,6 +311,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
     schema: posInt,
     default: 11_000,
     help: 'Most points per series a PromQL range query may return ((end - start) / step); more is a 400.',
+  },
+  {
+    key: 'query.traceSearchMaxSpans',
+    schema: posInt,
+    default: 300_000,
+    help: 'Most spans a trace search (Tempo /api/search, TraceQL) may read for its time window; a wider search is a 400 asking for a narrower range, instead of exhausting memory.',
   },
   {
     key: 'query.lookbackDeltaMs',

@@ -23,22 +23,39 @@ const NS = 1_000_000_000n;
 export const TRACE_SLACK_NS = 3600n * NS;
 /** no `start`/`end`: Tempo searches recent data only; we search this far back */
 const DEFAULT_LOOKBACK_NS = 3600n * NS;
+/** `query.traceSearchMaxSpans`' default, for callers without a configuration */
+const DEFAULT_MAX_SPANS = 300_000;
 
 /**
  * One search as `/api/search` runs it (the window defaulting to the last hour): the traces with a
  * span starting in the window, read whole, then matched (correlation runs its TraceQL here too).
  */
 export async function searchTraces(
-  deps: { reader: SpanReader; slots: QuerySlots },
+  deps: { reader: SpanReader; slots: QuerySlots; maxSpans?: number },
   org: OrgId,
   req: SearchRequest,
 ): Promise<{ found: TraceSearchMetadata[]; inspected: number }> {
   const nowNs = BigInt(Date.now()) * 1_000_000n;
   const endNs = req.end !== undefined ? BigInt(req.end) * NS + NS : nowNs;
   const startNs = req.start !== undefined ? BigInt(req.start) * NS : endNs - DEFAULT_LOOKBACK_NS;
+  const maxSpans = deps.maxSpans ?? DEFAULT_MAX_SPANS;
   const release = await deps.slots.acquireSlot();
   let traces;
   try {
+    // every span of the window is read into memory and matched there: a window holding more
+    // spans than the limit is refused before it is read
+    const counts = await deps.reader.scan(
+      org,
+      { startNs: startNs - TRACE_SLACK_NS, endNs },
+      async (_view, rows, sql) =>
+        Number((await sql(`SELECT count(*) AS n FROM (${rows('TRUE')})`))[0]?.n ?? 0),
+    );
+    const spans = counts.reduce((a, b) => a + b, 0);
+    if (spans > maxSpans)
+      throw badRequest(
+        `the search window holds ${spans} spans, more than query.traceSearchMaxSpans (${maxSpans}) a search may read: narrow start/end`,
+        'MS_ERR_TRACE_SEARCH_TOO_WIDE',
+      );
     traces = await deps.reader.readSpans(org, {
       startNs: startNs - TRACE_SLACK_NS,
       endNs,
@@ -56,7 +73,12 @@ export async function searchTraces(
   };
 }
 
-export function traceSearchHandler(deps: { reader: SpanReader; slots: QuerySlots; log: Logger }) {
+export function traceSearchHandler(deps: {
+  reader: SpanReader;
+  slots: QuerySlots;
+  log: Logger;
+  maxSpans?: number;
+}) {
   return loki(async (ctx: RequestContext) => {
     let req: SearchRequest;
     try {
