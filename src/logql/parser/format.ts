@@ -15,6 +15,7 @@ import type {
   VectorMatching,
 } from '../ast.ts';
 import { formatGoDurationNs, formatPromDurationMs } from './durations.ts';
+import { goQuote } from '../../lib/go-quote.ts';
 
 export function formatLogQL(e: Expr): string {
   switch (e.type) {
@@ -150,47 +151,4 @@ function formatNumber(v: number): string {
   const abs = Math.abs(v);
   if (abs !== 0 && abs < 1e-4) return v.toExponential().replace(/e-(\d)$/, 'e-0$1');
   return String(v);
-}
-
-/** Go's strconv.Quote (the escapes LogQL strings read back). */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    switch (ch) {
-      case '"':
-        out += '\\"';
-        continue;
-      case '\\':
-        out += '\\\\';
-        continue;
-      case '\x07':
-        out += '\\a';
-        continue;
-      case '\b':
-        out += '\\b';
-        continue;
-      case '\f':
-        out += '\\f';
-        continue;
-      case '\n':
-        out += '\\n';
-        continue;
-      case '\r':
-        out += '\\r';
-        continue;
-      case '\t':
-        out += '\\t';
-        continue;
-      case '\v':
-        out += '\\v';
-        continue;
-    }
-    if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, '0')}`;
-    else if (/[\p{C}]/u.test(ch))
-      out +=
-        cp > 0xffff ? `\\U${cp.toString(16).padStart(8, '0')}` : `\\u${cp.toString(16).padStart(4, '0')}`;
-    else out += ch;
-  }
-  return `${out}"`;
 }

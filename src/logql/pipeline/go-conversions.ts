@@ -104,7 +104,8 @@ export function parseGoDuration(orig: string): Parsed {
   return { ok: true, value: neg ? -total : total };
 }
 
-const BYTES: Record<string, number> = {
+/** go-humanize's byte units (lowercase), shared with the template engine's `bytes` */
+export const HUMANIZE_BYTE_UNITS: Readonly<Record<string, number>> = {
   '': 1,
   b: 1,
   k: 1e3,
@@ -145,7 +146,7 @@ export function parseHumanBytes(s: string): Parsed {
   const f = parseGoFloat(num);
   if (!f.ok) return f;
   const extra = s.slice(n).trim().toLowerCase();
-  const mult = BYTES[extra];
+  const mult = HUMANIZE_BYTE_UNITS[extra];
   if (mult === undefined) return fail(`unhandled size name: ${extra}`);
   const v = f.value * mult;
   if (v >= MAX_UINT64) return fail(`too large: ${s}`);

@@ -3,6 +3,7 @@
  * bytes), Go's whitespace set, strings.Title's word rule, strings.Replace with a count, URL query
  * escaping, time.ParseDuration and go-humanize's ParseBytes.
  */
+import { HUMANIZE_BYTE_UNITS } from '../pipeline/go-conversions.ts';
 
 export class GoRuntimeError extends Error {}
 
@@ -170,35 +171,6 @@ export function parseDuration(s: string): bigint {
   return neg ? -total : total;
 }
 
-const BYTE_UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  ki: 1024,
-  kib: 1024,
-  m: 1e6,
-  mb: 1e6,
-  mi: 1024 ** 2,
-  mib: 1024 ** 2,
-  g: 1e9,
-  gb: 1e9,
-  gi: 1024 ** 3,
-  gib: 1024 ** 3,
-  t: 1e12,
-  tb: 1e12,
-  ti: 1024 ** 4,
-  tib: 1024 ** 4,
-  p: 1e15,
-  pb: 1e15,
-  pi: 1024 ** 5,
-  pib: 1024 ** 5,
-  e: 1e18,
-  eb: 1e18,
-  ei: 1024 ** 6,
-  eib: 1024 ** 6,
-};
-
 /** go-humanize ParseBytes ("12KB", "3.1 MiB", "1,024"): a whole number of bytes. */
 export function parseBytes(s: string): number {
   const m = /^[\p{Nd}.,]*/u.exec(s);
@@ -207,7 +179,7 @@ export function parseBytes(s: string): number {
   if (Number.isNaN(f))
     throw new GoRuntimeError(`strconv.ParseFloat: parsing ${JSON.stringify(numText)}: invalid syntax`);
   const extra = trimSpace(s.slice(m?.[0].length ?? 0)).toLowerCase();
-  const mult = BYTE_UNITS[extra];
+  const mult = HUMANIZE_BYTE_UNITS[extra];
   if (mult === undefined) throw new GoRuntimeError(`unhandled size name: ${extra}`);
   const v = f * mult;
   if (v >= 2 ** 64) throw new GoRuntimeError(`too large: ${s}`);

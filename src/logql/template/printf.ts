@@ -5,6 +5,7 @@
  */
 import { GoTime } from './go-time.ts';
 import { formatFloatV, formatV, GoInt, type GoValue, typeName } from './values.ts';
+import { goQuote } from '../../lib/go-quote.ts';
 
 interface Spec {
   plus: boolean;
@@ -221,46 +222,7 @@ function goExponent(s: string): string {
 }
 
 /** strconv.Quote */
-export function quote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0) ?? 0;
-    switch (ch) {
-      case '"':
-        out += '\\"';
-        continue;
-      case '\\':
-        out += '\\\\';
-        continue;
-      case '\x07':
-        out += '\\a';
-        continue;
-      case '\b':
-        out += '\\b';
-        continue;
-      case '\f':
-        out += '\\f';
-        continue;
-      case '\n':
-        out += '\\n';
-        continue;
-      case '\r':
-        out += '\\r';
-        continue;
-      case '\t':
-        out += '\\t';
-        continue;
-      case '\v':
-        out += '\\v';
-        continue;
-    }
-    if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, '0')}`;
-    else if (cp >= 0x80 && cp < 0xa0) out += `\\u${cp.toString(16).padStart(4, '0')}`;
-    else if (cp === 0xfffd && ch !== '\ufffd') out += '\\ufffd';
-    else out += ch;
-  }
-  return out + '"';
-}
+export const quote = goQuote;
 
 /** fmt.Sprint: a space between operands when neither is a string. */
 export function sprint(args: readonly GoValue[]): string {
