@@ -1,7 +1,9 @@
 /**
  * Tempo's `GET /api/search`: TraceQL (`q`) and legacy tag search (`tags`, `minDuration`,
  * `maxDuration`) over the org's traces streams. The time range is read through the span reader
- * (spans starting in it, their traces whole); traces are then matched in memory (eval.ts). Errors
+ * (spans starting in it, their traces whole; for a simple TraceQL spanset only the traces with a
+ * span satisfying its necessary condition, pushdown.ts); traces are then matched in memory
+ * (eval.ts). Errors
  * are Tempo's: status and plain text (`invalid TraceQL query: parse error at …`).
  */
 import { badRequest } from '../../lib/errors.ts';
@@ -12,6 +14,7 @@ import type { RequestContext } from '../../server/router.ts';
 import type { OrgId } from '../../tenancy/org-id.ts';
 import type { SpanReader } from '../span-reader.ts';
 import type { TraceSearchMetadata } from './search.ts';
+import { pushdownWhere } from './pushdown.ts';
 import { parseSearchRequest, runSearch, SearchParamError, type SearchRequest } from './search-request.ts';
 
 const NS = 1_000_000_000n;
@@ -42,13 +45,23 @@ export async function searchTraces(
   const release = await deps.slots.acquireSlot();
   let traces;
   try {
-    // every span of the window is read into memory and matched there: a window holding more
-    // spans than the limit is refused before it is read
+    const readStart = startNs - TRACE_SLACK_NS;
+    // a necessary condition of the query in SQL: only the traces with a span satisfying it are
+    // read (and counted against the limit); otherwise every span of the window
+    const where = req.kind === 'traceql' ? pushdownWhere(req.query!) : undefined;
+    const wide = { startNs: readStart - TRACE_SLACK_NS, endNs: endNs + TRACE_SLACK_NS };
+    const inWindow = `_timestamp >= ${readStart} AND _timestamp < ${endNs}`;
     const counts = await deps.reader.scan(
       org,
-      { startNs: startNs - TRACE_SLACK_NS, endNs },
-      async (_view, rows, sql) =>
-        Number((await sql(`SELECT count(*) AS n FROM (${rows('TRUE')})`))[0]?.n ?? 0),
+      where ? wide : { startNs: readStart, endNs },
+      async (view, rows, sql) => {
+        const cond = where ? where(view) : 'TRUE';
+        if (cond === null) return 0;
+        const q = where
+          ? `SELECT count(*) AS n FROM (${rows(inWindow)}) WHERE trace_id IN (SELECT trace_id FROM (${rows(cond)}))`
+          : `SELECT count(*) AS n FROM (${rows('TRUE')})`;
+        return Number((await sql(q))[0]?.n ?? 0);
+      },
     );
     const spans = counts.reduce((a, b) => a + b, 0);
     if (spans > maxSpans)
@@ -56,11 +69,19 @@ export async function searchTraces(
         `the search window holds ${spans} spans, more than query.traceSearchMaxSpans (${maxSpans}) a search may read: narrow start/end`,
         'MS_ERR_TRACE_SEARCH_TOO_WIDE',
       );
-    traces = await deps.reader.readSpans(org, {
-      startNs: startNs - TRACE_SLACK_NS,
-      endNs,
-      traceWindowNs: TRACE_SLACK_NS,
-    });
+    if (where) {
+      // the traces with a span in the window, read whole within TRACE_SLACK_NS of it (as below),
+      // of which one span anywhere there satisfies the condition
+      traces = (await deps.reader.readSpans(org, { startNs: wide.startNs, endNs: wide.endNs, where })).filter(
+        (t) => t.spans.some((s) => s.startNs >= readStart && s.startNs < endNs),
+      );
+    } else {
+      traces = await deps.reader.readSpans(org, {
+        startNs: readStart,
+        endNs,
+        traceWindowNs: TRACE_SLACK_NS,
+      });
+    }
   } finally {
     release();
   }
