@@ -125,42 +125,52 @@ export function requestPath(q: ConformanceQuery): string {
   return `/loki/api/v1/${q.type === 'instant' ? 'query' : 'query_range'}?${p.toString()}`;
 }
 
-async function load(s: Server, dir: string, flush: boolean): Promise<void> {
-  const raw = gunzipSync(await readFile(join(dir, 'data.json.gz')));
-  const r = await call(s, '/loki/api/v1/push', {
-    method: 'POST',
-    body: raw,
-    headers: { 'content-type': 'application/json' },
-  });
-  if (r.status !== 204)
-    throw new Error(`loading ${dir}/data.json.gz: push answered ${r.status}: ${r.text.slice(0, 300)}`);
-  if (flush) {
-    const f = await call(s, '/api/default/streams/default/_flush', { method: 'POST' });
-    if (f.status >= 300) throw new Error(`flush answered ${f.status}: ${f.text.slice(0, 300)}`);
-  }
+/** Flushes the `default` stream of the `default` org so answers come from Parquet. */
+export async function flushDefault(s: Server): Promise<void> {
+  const f = await call(s, '/api/default/streams/default/_flush', { method: 'POST' });
+  if (f.status >= 300) throw new Error(`flush answered ${f.status}: ${f.text.slice(0, 300)}`);
 }
 
-export async function runConformance(dir: string, opts: RunOptions = {}): Promise<QueryReport[]> {
-  const queries = JSON.parse(await readFile(join(dir, 'queries.json'), 'utf8')) as ConformanceQuery[];
+/** How one recorded set is loaded, asked and compared (LogQL here, TraceQL in src/traces). */
+export interface RecordedSet<Q extends { id: string }, E> {
+  /** the server's temp-dir name prefix */
+  name: string;
+  load(s: Server, dir: string): Promise<void>;
+  path(q: Q, expected: E): string;
+  /** the query text a report shows */
+  label(q: Q): string;
+  compare(expected: E, actual: Actual, q: Q): string | null;
+}
+
+/**
+ * Starts a server, loads the set (and flushes it unless `opts.flush` is false), asks every query of
+ * `<dir>/queries.json` and compares each answer with `<dir>/expected/<id>.json`.
+ */
+export async function runRecordedSet<Q extends { id: string }, E>(
+  dir: string,
+  set: RecordedSet<Q, E>,
+  opts: RunOptions = {},
+): Promise<QueryReport[]> {
+  const queries = JSON.parse(await readFile(join(dir, 'queries.json'), 'utf8')) as Q[];
   const wanted = opts.ids ? new Set(opts.ids) : null;
-  const server = await startServer();
+  const server = await startServer(set.name);
   const reports: QueryReport[] = [];
   try {
-    await load(server, dir, opts.flush ?? true);
+    await set.load(server, dir);
+    if (opts.flush ?? true) await flushDefault(server);
     for (const q of queries) {
       if (wanted && !wanted.has(q.id)) continue;
-      const expected = JSON.parse(await readFile(join(dir, 'expected', `${q.id}.json`), 'utf8')) as Expected;
+      const expected = JSON.parse(await readFile(join(dir, 'expected', `${q.id}.json`), 'utf8')) as E;
       const started = performance.now();
       let detail: string | null;
       try {
-        const actual = await call(server, requestPath(q), {}, opts.timeoutMs);
-        detail = compareAnswer(expected, actual, q.ordered === true);
+        detail = set.compare(expected, await call(server, set.path(q, expected), {}, opts.timeoutMs), q);
       } catch (e) {
         detail = `request failed: ${e instanceof Error ? e.message : String(e)}`;
       }
       const r = {
         id: q.id,
-        query: q.query,
+        query: set.label(q),
         ok: detail === null,
         detail: detail ?? '',
         ms: performance.now() - started,
@@ -172,4 +182,27 @@ export async function runConformance(dir: string, opts: RunOptions = {}): Promis
     await stopServer(server);
   }
   return reports;
+}
+
+export function runConformance(dir: string, opts: RunOptions = {}): Promise<QueryReport[]> {
+  return runRecordedSet<ConformanceQuery, Expected>(
+    dir,
+    {
+      name: 'logql',
+      async load(s, d) {
+        const raw = gunzipSync(await readFile(join(d, 'data.json.gz')));
+        const r = await call(s, '/loki/api/v1/push', {
+          method: 'POST',
+          body: raw,
+          headers: { 'content-type': 'application/json' },
+        });
+        if (r.status !== 204)
+          throw new Error(`loading ${d}/data.json.gz: push answered ${r.status}: ${r.text.slice(0, 300)}`);
+      },
+      path: (q) => requestPath(q),
+      label: (q) => q.query,
+      compare: (expected, actual, q) => compareAnswer(expected, actual, q.ordered === true),
+    },
+    opts,
+  );
 }
