@@ -172,23 +172,29 @@ export function compileRe2(pattern: string, anchored = false): Re2 {
   const key = `${anchored ? 'a' : 'u'}${pattern}`;
   let re = cache.get(key);
   if (re) return re;
-  const err = re2Error(pattern);
-  if (err !== null) throw new Re2Error(err);
-  re = (backtrackSafe(pattern) && v8Regex(pattern, anchored)) || re2jsRegex(pattern, anchored);
+  let checked: RE2JS;
+  try {
+    checked = RE2JS.compile(pattern);
+  } catch (e) {
+    throw new Re2Error((e as Error).message);
+  }
+  const names = groupNamesOf(checked);
+  re = (backtrackSafe(pattern) && v8Regex(pattern, anchored, names)) || re2jsRegex(pattern, anchored, names);
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(key, re);
   return re;
 }
 
-function groupNamesOf(pattern: string, count: number): string[] {
-  const names: string[] = new Array<string>(count + 1).fill('');
-  const named = RE2JS.compile(pattern).namedGroups();
+/** Group names by group index ('' for unnamed groups), from the pattern as written. */
+function groupNamesOf(re: RE2JS): string[] {
+  const names: string[] = new Array<string>(re.groupCount() + 1).fill('');
+  const named = re.namedGroups();
   for (const [name, index] of Object.entries(named)) names[index] = name;
   return names;
 }
 
 /** null when the translation does not cover the pattern (RE2 accepted it: a scoped `(?m)`, `(?U)`). */
-function v8Regex(pattern: string, anchored: boolean): Re2 | null {
+function v8Regex(pattern: string, anchored: boolean, groupNames: readonly string[]): Re2 | null {
   // Go's `.` (no `\n` unless (?s)); lookarounds rather than ^/$ so that (?m) keeps the anchoring
   let source: string;
   let flags: string;
@@ -199,11 +205,11 @@ function v8Regex(pattern: string, anchored: boolean): Re2 | null {
     throw e;
   }
   const re = new RegExp(anchored ? `(?<![\\s\\S])(?:${source})(?![\\s\\S])` : source, `u${flags}`);
-  const count = RE2JS.compile(pattern).groupCount();
   // a safe pattern with unbounded repeats is still quadratic in an unanchored search
   let linear: Re2 | null = null;
   const long = /[*+]|,\}/.test(pattern)
-    ? (s: string): Re2 | null => (s.length > LONG_LINE ? (linear ??= re2jsRegex(pattern, anchored)) : null)
+    ? (s: string): Re2 | null =>
+        s.length > LONG_LINE ? (linear ??= re2jsRegex(pattern, anchored, groupNames)) : null
     : (): null => null;
   return {
     test: (s) => long(s)?.test(s) ?? re.test(s),
@@ -213,12 +219,12 @@ function v8Regex(pattern: string, anchored: boolean): Re2 | null {
       const m = re.exec(s);
       return m ? Array.from(m) : null;
     },
-    groupNames: groupNamesOf(pattern, count),
+    groupNames,
     linear: false,
   };
 }
 
-function re2jsRegex(pattern: string, anchored: boolean): Re2 {
+function re2jsRegex(pattern: string, anchored: boolean, groupNames: readonly string[]): Re2 {
   const re = RE2JS.compile(anchored ? `^(?:${pattern})$` : pattern);
   const count = re.groupCount();
   return {
@@ -230,7 +236,7 @@ function re2jsRegex(pattern: string, anchored: boolean): Re2 {
       for (let g = 0; g <= count; g++) out.push(m.group(g) ?? undefined);
       return out;
     },
-    groupNames: groupNamesOf(pattern, count),
+    groupNames,
     linear: true,
   };
 }
