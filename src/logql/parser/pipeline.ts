@@ -20,7 +20,7 @@ import type {
 import type { Cursor } from './cursor.ts';
 import { errorNoPos } from './errors.ts';
 import { parseDurationLiteralNs } from './lexer.ts';
-import { regexpError } from './regex.ts';
+import { re2Error } from '../regex.ts';
 import type { Token } from './tokens.ts';
 
 const MATCH_OPS = ['=', '=~', '!~', '!='];
@@ -38,7 +38,7 @@ export function parseMatcher(c: Cursor, nameTok: Token): Matcher {
 /** Prometheus' NewMatcher: a regexp that does not compile fails the whole parse at once. */
 function newMatcher(name: string, type: MatchType, value: string, pos: number): Matcher {
   if (type === '=~' || type === '!~') {
-    const err = regexpError(value);
+    const err = re2Error(value);
     if (err !== null) throw errorNoPos(err, pos);
   }
   return { name, type, value };

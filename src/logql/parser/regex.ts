@@ -1,8 +1,5 @@
-/** RE2 syntax checks with Go's error texts (`error parsing regexp: missing closing ): \`(a\``), via re2js. */
-import { compileRe2, re2Error } from '../regex.ts';
-
-/** Go's message for an invalid RE2 pattern, or null when the pattern is valid. */
-export const regexpError = re2Error;
+/** RE2 checks the LogQL validation needs (Go's error texts come from `re2Error` in ../regex.ts). */
+import { compileRe2 } from '../regex.ts';
 
 /** Whether an RE2 pattern, fully anchored as label matchers are, matches the empty string. */
 export function matchesEmpty(pattern: string): boolean {

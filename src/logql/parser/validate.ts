@@ -18,7 +18,8 @@ import type {
 import { formatStageError } from '../pipeline/format.ts';
 import { errorNoPos } from './errors.ts';
 import { formatLineFilter, formatStage } from './format.ts';
-import { hasNamedCapture, matchesEmpty, regexpError } from './regex.ts';
+import { re2Error } from '../regex.ts';
+import { hasNamedCapture, matchesEmpty } from './regex.ts';
 
 const EMPTY_MATCHER_RULE =
   'queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will';
@@ -145,7 +146,7 @@ function checkStages(stages: PipelineStage[]): void {
     for (const f of group) {
       if (f.op !== '|~' && f.op !== '!~') continue;
       for (const v of f.values) {
-        const err = v.kind === 'string' ? regexpError(v.value) : null;
+        const err = v.kind === 'string' ? re2Error(v.value) : null;
         if (err !== null)
           throw errorNoPos(`stage '${group.map(formatLineFilter).join(' ')}' : ${err}`, f.pos.start);
       }
@@ -160,7 +161,7 @@ function checkStages(stages: PipelineStage[]): void {
     if (s.type === 'LabelFilter' || s.type === 'LineFormat' || s.type === 'Unpack') flush();
     if (s.type === 'Regexp') {
       const err =
-        regexpError(s.pattern) ??
+        re2Error(s.pattern) ??
         (hasNamedCapture(s.pattern) ? null : 'at least one named capture must be supplied');
       if (err !== null) throw errorNoPos(`stage '${formatStage(s)}' : ${err}`, s.pos.start);
     }
