@@ -102,6 +102,31 @@ export interface TraceSpans {
   spans: Span[];
 }
 
+/** A trace that may match a search, with its span count in the search window. */
+export interface Candidate {
+  traceId: string;
+  /** spans of the trace starting in the window */
+  spans: number;
+}
+
+export interface CandidateOptions {
+  /** the window: traces with a span starting in [startNs, endNs) */
+  startNs: bigint;
+  endNs: bigint;
+  /** the range the condition's spans are looked for in (contains the window) */
+  condRange: { startNs: bigint; endNs: bigint };
+  /**
+   * SQL over a row's `trace_id` that a candidate must satisfy, built with `anySpan(where)`: "some
+   * span of the trace in `condRange` satisfies `where(view)`" (where null: no span of that stream
+   * can; `TRUE`/`FALSE` when that holds for every/no trace); undefined: every trace of the window.
+   */
+  traceCond?: (anySpan: (where: (view: SpanStreamView) => string | null) => string) => string;
+  /** only trace ids after this one */
+  after?: string;
+  /** at most this many, the lowest trace ids first */
+  limit: number;
+}
+
 export interface ReadStats {
   streams: number;
   files_listed: number;
@@ -354,6 +379,11 @@ function rowsSql(
 export class SpanReader {
   constructor(private readonly deps: SpanReaderDeps) {}
 
+  /** a read running longer is interrupted (0: no limit) */
+  get timeoutMs(): number {
+    return this.deps.timeoutMs;
+  }
+
   /** Traces streams of the org, as views. */
   views(org: OrgId): SpanStreamView[] {
     return this.deps.streams
@@ -406,6 +436,100 @@ export class SpanReader {
     } finally {
       await s.mem.unpin(tables);
     }
+  }
+
+  /** withStream over several streams at once (all pinned and listed for the range). */
+  private async withStreams<T>(
+    views: readonly SpanStreamView[],
+    range: TimeBounds,
+    stats: ReadStats,
+    fn: (parts: { view: SpanStreamView; tables: readonly MemTable[]; paths: string[] }[]) => Promise<T>,
+    parts: { view: SpanStreamView; tables: readonly MemTable[]; paths: string[] }[] = [],
+  ): Promise<T> {
+    const view = views[parts.length];
+    if (view === undefined) return fn(parts);
+    return this.withStream(view.stream, range, stats, null, (tables, paths) =>
+      this.withStreams(views, range, stats, fn, [...parts, { view, tables, paths }]),
+    );
+  }
+
+  /**
+   * The traces with a span starting in the window that satisfy `traceCond`, across the org's traces
+   * streams (a trace may span several), by trace id, with their span counts in the window.
+   */
+  async candidateTraces(org: OrgId, opts: CandidateOptions, stats = emptyReadStats()): Promise<Candidate[]> {
+    const views = this.views(org);
+    if (views.length === 0) return [];
+    const win: TimeBounds = { startNs: opts.startNs, endNs: opts.endNs };
+    return this.withConnection(org, (sql) =>
+      this.withStreams(views, opts.condRange, stats, async (parts) => {
+        const anySpan = (where: (view: SpanStreamView) => string | null): string => {
+          const conds = parts.map((p) => [p, where(p.view)] as const);
+          // TRUE in every stream: every candidate (it has a span in the window) satisfies it
+          if (conds.every(([, c]) => c === 'TRUE')) return 'TRUE';
+          const sets = conds
+            .filter(([, c]) => c !== null)
+            .map(([p, c]) => `SELECT trace_id FROM (${rowsSql(p.tables, p.paths, opts.condRange, `(${c})`)})`);
+          return sets.length === 0 ? 'FALSE' : `trace_id IN (${sets.join(' UNION ALL ')})`;
+        };
+        const conds = [opts.traceCond ? `(${opts.traceCond(anySpan)})` : 'TRUE'];
+        if (opts.after !== undefined) conds.push(`trace_id > ${sqlString(opts.after)}`);
+        const rows = parts
+          .map((p) => `SELECT trace_id FROM (${rowsSql(p.tables, p.paths, win, 'TRUE')})`)
+          .join(' UNION ALL ');
+        const out = await sql(
+          `SELECT trace_id, count(*) AS n FROM (${rows}) WHERE ${conds.join(' AND ')} GROUP BY trace_id ORDER BY trace_id LIMIT ${opts.limit}`,
+        );
+        return out.map((r) => ({ traceId: r.trace_id as string, spans: Number(r.n) }));
+      }),
+    );
+  }
+
+  /**
+   * Every span of these traces starting in `range` (unbounded sides: no bound), grouped by trace,
+   * lowest trace id first, each trace's spans by start time.
+   */
+  async readTraceIds(
+    org: OrgId,
+    traceIds: readonly string[],
+    range: TimeBounds,
+    stats = emptyReadStats(),
+  ): Promise<TraceSpans[]> {
+    const views = this.views(org);
+    if (views.length === 0 || traceIds.length === 0) return [];
+    return this.withConnection(org, (sql) => this.readIds(sql, views, traceIds, range, stats));
+  }
+
+  private async readIds(
+    sql: (q: string) => Promise<Record<string, unknown>[]>,
+    views: readonly SpanStreamView[],
+    traceIds: readonly string[],
+    range: TimeBounds,
+    stats: ReadStats,
+  ): Promise<TraceSpans[]> {
+    const byTrace = new Map<string, Span[]>();
+    for (let i = 0; i < traceIds.length; i += IDS_PER_QUERY) {
+      const chunk = traceIds.slice(i, i + IDS_PER_QUERY);
+      const cond = `trace_id IN (${chunk.map(sqlString).join(', ')})`;
+      const set = new Set(chunk);
+      for (const v of views) {
+        const rows = await this.withStream(
+          v.stream,
+          range,
+          stats,
+          (f) => chunk.some((id) => fileMayHoldTrace(f, id)),
+          (t, p) => sql(rowsSql(t, p, range, cond)),
+        );
+        for (const r of rows) {
+          if (!set.has(r.trace_id as string)) continue;
+          const span = rowToSpan(r, v);
+          const list = byTrace.get(span.traceId);
+          if (list) list.push(span);
+          else byTrace.set(span.traceId, [span]);
+        }
+      }
+    }
+    return [...byTrace.keys()].sort().map((traceId) => ({ traceId, spans: byTrace.get(traceId)!.sort(byStart) }));
   }
 
   /**
@@ -513,21 +637,7 @@ export class SpanReader {
         }
         let wanted = [...ids].sort();
         if (limit !== undefined) wanted = wanted.slice(0, limit);
-        for (let i = 0; i < wanted.length; i += IDS_PER_QUERY) {
-          const chunk = wanted.slice(i, i + IDS_PER_QUERY);
-          const cond = `trace_id IN (${chunk.map(sqlString).join(', ')})`;
-          const set = new Set(chunk);
-          for (const v of views) {
-            const rows = await this.withStream(
-              v.stream,
-              wide,
-              stats,
-              (f) => chunk.some((id) => fileMayHoldTrace(f, id)),
-              (t, p) => sql(rowsSql(t, p, wide, cond)),
-            );
-            for (const r of rows) if (set.has(r.trace_id as string)) add(rowToSpan(r, v));
-          }
-        }
+        for (const t of await this.readIds(sql, views, wanted, wide, stats)) byTrace.set(t.traceId, t.spans);
       }
       const out: TraceSpans[] = [];
       for (const traceId of [...byTrace.keys()].sort()) {

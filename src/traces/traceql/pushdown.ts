@@ -3,17 +3,20 @@
  * least one span of every trace the query can match satisfies (a necessary condition, never an
  * exact one: the evaluator in eval.ts still checks every trace read).
  *
- * Pushed: a single spanset `{ … }` (optionally followed by a pipeline, which is not pushed) whose
- * condition is built of `&&`/`||` over comparisons `field op literal` where field is an intrinsic
+ * Within a spanset `{ … }`, pushed: a condition built of `&&`/`||` over comparisons `field op literal` where field is an intrinsic
  * (`name`, `statusMessage`, `status`, `kind`, `duration`) or a `span.`/`resource.`/`.` attribute,
  * op one of = != < <= > >= =~. Mirrors eval.ts' typing: an attribute compares only with a literal
  * of its own type (no int/float coercion), a missing attribute matches nothing. Whatever is not
  * understood, or could be read differently (a duration against an attribute, `!~`, nil, an
  * attribute in the overflow JSON or stored as bytes, an unsafe integer), becomes TRUE.
+ *
+ * Across spansets (traceCondition): a trace matches `{a} && {b}` and every structural operator
+ * (`>`, `>>`, `!<`, `&~`, …) only with a span for each side, `{a} || {b}` with a span for either,
+ * a pipeline only with spans its head yields that pass its `{ … }` stages, `{ }` with any span.
  */
 import { quoteIdent } from '../../memtable/memtable.ts';
 import { levelKey, type AttrLevel, type SpanStreamView } from '../span-reader.ts';
-import type { FieldExpr, Query, Static } from './ast.ts';
+import type { FieldExpr, Query, SpansetExpr, Static } from './ast.ts';
 
 /** a piece of the condition: SQL, or a constant */
 type Cond = string | boolean;
@@ -150,4 +153,67 @@ export function pushdownWhere(q: Query): ((view: SpanStreamView) => string | nul
     const c = fieldCond(cond, view);
     return c === false ? null : c === true ? 'TRUE' : c;
   };
+}
+
+/**
+ * A necessary condition on a trace for the query to select it: some span satisfies `cond` (null:
+ * any span), combined with and/or.
+ */
+export type TraceCond =
+  | { k: 'any'; cond: FieldExpr | null }
+  | { k: 'and' | 'or'; l: TraceCond; r: TraceCond };
+
+const both = (k: 'and' | 'or', l: TraceCond, r: TraceCond): TraceCond => ({ k, l, r });
+
+/** The trace-level necessary condition of a spanset expression. */
+export function traceCond(e: SpansetExpr): TraceCond {
+  switch (e.k) {
+    case 'filter':
+      return { k: 'any', cond: e.cond };
+    case 'op':
+      // && and every structural operator (negated ones too) need spans on both sides
+      return both(e.op === '||' ? 'or' : 'and', traceCond(e.l), traceCond(e.r));
+    case 'pipeline': {
+      // stages only drop or regroup the head's spans: a span in the answer passed every filter stage
+      let out = traceCond(e.head);
+      for (const st of e.stages) {
+        if (st.k !== 'filter' || st.cond === null) continue;
+        out =
+          out.k === 'any' && out.cond !== null
+            ? { k: 'any', cond: { k: 'binary', op: '&&', l: out.cond, r: st.cond } }
+            : both('and', out, { k: 'any', cond: st.cond });
+      }
+      return out;
+    }
+  }
+}
+
+/**
+ * The trace condition as SQL over `trace_id`: `anySpan(where)` renders "some span of the trace
+ * satisfies where(view)"; a span condition nothing narrows is left out (TRUE).
+ */
+export function traceCondSql(
+  tc: TraceCond,
+  anySpan: (where: (view: SpanStreamView) => string | null) => string,
+): string {
+  const render = (t: TraceCond): Cond => {
+    if (t.k !== 'any') return (t.k === 'and' ? and : or)(render(t.l), render(t.r));
+    const cond = t.cond;
+    if (cond === null) return true;
+    const sql = anySpan((view) => {
+      const c = fieldCond(cond, view);
+      return c === false ? null : c === true ? 'TRUE' : c;
+    });
+    return sql === 'TRUE' ? true : sql === 'FALSE' ? false : sql;
+  };
+  const c = render(tc);
+  return c === true ? 'TRUE' : c === false ? 'FALSE' : c;
+}
+
+/** The trace condition of a query, or undefined when it narrows nothing (`{ }`, `{ true }`). */
+export function traceCondition(q: Query): TraceCond | undefined {
+  const tc = traceCond(q.root);
+  const narrows = (t: TraceCond): boolean =>
+    t.k === 'any' ? t.cond !== null : narrows(t.l) || narrows(t.r);
+  return narrows(tc) ? tc : undefined;
 }

@@ -2,11 +2,14 @@
  * The parameters of Tempo's `GET /api/search` (q, tags, minDuration, maxDuration, limit, spss,
  * start, end), checked with Tempo's error texts, and the answer over a set of traces.
  */
-import type { Span } from '../span.ts';
 import type { Query } from './ast.ts';
 import { durationNs, TraceQLError } from './lexer.ts';
 import { parseTraceQL } from './parser.ts';
-import { searchLegacy, searchTraceQL, type TraceSearchMetadata } from './search.ts';
+import {
+  legacyMatcher,
+  traceQLMatcher,
+  type TraceMatcher,
+} from './search.ts';
 
 export const DEFAULT_LIMIT = 20;
 export const DEFAULT_SPSS = 3;
@@ -127,7 +130,8 @@ export function parseSearchRequest(p: URLSearchParams): SearchRequest {
   return { kind: 'legacy', tags, minDurationMs, maxDurationMs, ...base };
 }
 
-export function runSearch(req: SearchRequest, traces: Iterable<readonly Span[]>): TraceSearchMetadata[] {
+/** How one trace answers the request (undefined: not a match). */
+export function requestMatcher(req: SearchRequest): TraceMatcher {
   const o = {
     limit: req.limit,
     spss: req.spss,
@@ -135,8 +139,8 @@ export function runSearch(req: SearchRequest, traces: Iterable<readonly Span[]>)
     ...(req.end !== undefined ? { endNs: BigInt(req.end) * 1_000_000_000n } : {}),
   };
   return req.kind === 'traceql'
-    ? searchTraceQL(req.query!, traces, o)
-    : searchLegacy(traces, {
+    ? traceQLMatcher(req.query!, o)
+    : legacyMatcher({
         ...o,
         tags: req.tags,
         minDurationMs: req.minDurationMs,

@@ -202,29 +202,49 @@ const blockOrder = (traces: Iterable<readonly Span[]>): (readonly Span[])[] =>
     .filter((t) => t.length > 0)
     .sort((a, b) => (a[0]!.traceId < b[0]!.traceId ? -1 : a[0]!.traceId > b[0]!.traceId ? 1 : 0));
 
-const newestFirst = (a: TraceSearchMetadata, b: TraceSearchMetadata): number => {
+export const newestFirst = (a: TraceSearchMetadata, b: TraceSearchMetadata): number => {
   const x = BigInt(a.startTimeUnixNano);
   const y = BigInt(b.startTimeUnixNano);
   return x > y ? -1 : x < y ? 1 : 0;
 };
+
+/** One trace's answer to a TraceQL query, or undefined when it does not match (or lies outside the range). */
+export type TraceMatcher = (spans: readonly Span[]) => TraceSearchMetadata | undefined;
+
+export function traceQLMatcher(q: Query, o: SearchOptions): TraceMatcher {
+  const echo = echoFields(q);
+  return (spans) => {
+    if (spans.length === 0) return undefined;
+    const ctx = new TraceCtx(spans);
+    if (!inRange(ctx, o)) return undefined;
+    const sets = evalTrace(q.root, spans, ctx);
+    if (sets.length === 0) return undefined;
+    const spanSets = sets.map((ss) => spansetOut(ss, ctx, echo, o.spss));
+    return { ...traceMetadata(ctx), spanSet: spanSets[0]!, spanSets, serviceStats: serviceStats(spans) };
+  };
+}
+
+/** The first `limit` matches in block order, newest first. */
+export function collect(
+  traces: Iterable<readonly Span[]>,
+  limit: number,
+  match: TraceMatcher,
+): TraceSearchMetadata[] {
+  const out: TraceSearchMetadata[] = [];
+  for (const spans of blockOrder(traces)) {
+    if (out.length >= limit) break;
+    const m = match(spans);
+    if (m) out.push(m);
+  }
+  return out.sort(newestFirst);
+}
 
 export function searchTraceQL(
   q: Query,
   traces: Iterable<readonly Span[]>,
   o: SearchOptions,
 ): TraceSearchMetadata[] {
-  const echo = echoFields(q);
-  const out: TraceSearchMetadata[] = [];
-  for (const spans of blockOrder(traces)) {
-    if (out.length >= o.limit) break;
-    const ctx = new TraceCtx(spans);
-    if (!inRange(ctx, o)) continue;
-    const sets = evalTrace(q.root, spans, ctx);
-    if (sets.length === 0) continue;
-    const spanSets = sets.map((ss) => spansetOut(ss, ctx, echo, o.spss));
-    out.push({ ...traceMetadata(ctx), spanSet: spanSets[0]!, spanSets, serviceStats: serviceStats(spans) });
-  }
-  return out.sort(newestFirst);
+  return collect(traces, o.limit, traceQLMatcher(q, o));
 }
 
 function spansetOut(ss: Spanset, ctx: TraceCtx, echo: Echo[], spss: number): SearchSpanset {
@@ -269,17 +289,20 @@ function spanHasTag(s: Span, ctx: TraceCtx, key: string, value: string): boolean
   return s.attributes.some(match) || s.resource.some(match);
 }
 
-export function searchLegacy(traces: Iterable<readonly Span[]>, o: LegacyOptions): TraceSearchMetadata[] {
-  const out: TraceSearchMetadata[] = [];
-  for (const spans of blockOrder(traces)) {
-    if (out.length >= o.limit) break;
+export function legacyMatcher(o: LegacyOptions): TraceMatcher {
+  return (spans) => {
+    if (spans.length === 0) return undefined;
     const ctx = new TraceCtx(spans);
-    if (!inRange(ctx, o)) continue;
+    if (!inRange(ctx, o)) return undefined;
     const ns = Number(ctx.endNs - ctx.startNs);
-    if (o.minDurationMs > 0 && ns < o.minDurationMs * 1e6) continue;
-    if (o.maxDurationMs > 0 && ns > o.maxDurationMs * 1e6) continue;
-    if (o.tags.length > 0 && !spans.some((s) => o.tags.every(([k, v]) => spanHasTag(s, ctx, k, v)))) continue;
-    out.push(traceMetadata(ctx));
-  }
-  return out.sort(newestFirst);
+    if (o.minDurationMs > 0 && ns < o.minDurationMs * 1e6) return undefined;
+    if (o.maxDurationMs > 0 && ns > o.maxDurationMs * 1e6) return undefined;
+    if (o.tags.length > 0 && !spans.some((s) => o.tags.every(([k, v]) => spanHasTag(s, ctx, k, v))))
+      return undefined;
+    return traceMetadata(ctx);
+  };
+}
+
+export function searchLegacy(traces: Iterable<readonly Span[]>, o: LegacyOptions): TraceSearchMetadata[] {
+  return collect(traces, o.limit, legacyMatcher(o));
 }
