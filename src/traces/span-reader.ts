@@ -469,7 +469,9 @@ export class SpanReader {
           if (conds.every(([, c]) => c === 'TRUE')) return 'TRUE';
           const sets = conds
             .filter(([, c]) => c !== null)
-            .map(([p, c]) => `SELECT trace_id FROM (${rowsSql(p.tables, p.paths, opts.condRange, `(${c})`)})`);
+            .map(
+              ([p, c]) => `SELECT trace_id FROM (${rowsSql(p.tables, p.paths, opts.condRange, `(${c})`)})`,
+            );
           return sets.length === 0 ? 'FALSE' : `trace_id IN (${sets.join(' UNION ALL ')})`;
         };
         const conds = [opts.traceCond ? `(${opts.traceCond(anySpan)})` : 'TRUE'];
@@ -529,7 +531,9 @@ export class SpanReader {
         }
       }
     }
-    return [...byTrace.keys()].sort().map((traceId) => ({ traceId, spans: byTrace.get(traceId)!.sort(byStart) }));
+    return [...byTrace.keys()]
+      .sort()
+      .map((traceId) => ({ traceId, spans: byTrace.get(traceId)!.sort(byStart) }));
   }
 
   /**

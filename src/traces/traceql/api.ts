@@ -19,7 +19,12 @@ import type { OrgId } from '../../tenancy/org-id.ts';
 import type { Candidate, SpanReader, TraceSpans } from '../span-reader.ts';
 import { newestFirst, type TraceSearchMetadata } from './search.ts';
 import { traceCondition, traceCondSql } from './pushdown.ts';
-import { parseSearchRequest, requestMatcher, SearchParamError, type SearchRequest } from './search-request.ts';
+import {
+  parseSearchRequest,
+  requestMatcher,
+  SearchParamError,
+  type SearchRequest,
+} from './search-request.ts';
 
 const NS = 1_000_000_000n;
 /**

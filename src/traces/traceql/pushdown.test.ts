@@ -5,7 +5,7 @@ import { levelKey, type AttrColumn, type SpanStreamView } from '../span-reader.t
 import type { ValueType } from '../../write/column-batch.ts';
 import type { StreamState } from '../../write/streams.ts';
 import { parseTraceQL } from './parser.ts';
-import { pushdownWhere, sqlLiteral } from './pushdown.ts';
+import { fieldCond, sqlLiteral, traceCondition, traceCondSql } from './pushdown.ts';
 
 /** a stream view with these attribute columns (`attr.k`, `resource.k`, `attr.k::int`) */
 function view(
@@ -29,15 +29,27 @@ const V = view([
   ['resource.service.name', 'resource', 'service.name', 'str'],
   ['attr.blob', 'span', 'blob', 'bytes'],
 ]);
+/** the span condition of a single spanset `{ … }` over one stream (null: no span can match) */
 const where = (q: string, v = V) => {
-  const w = pushdownWhere(parseTraceQL(q));
-  return w === undefined ? undefined : w(v);
+  const root = parseTraceQL(q).root;
+  assert.ok(root.k === 'filter' && root.cond !== null, q);
+  const c = fieldCond(root.cond, v);
+  return c === false ? null : c === true ? 'TRUE' : c;
+};
+/** the trace condition with "some span satisfies c" written `any(c)`, as one stream sees it */
+const traceWhere = (q: string, v = V) => {
+  const tc = traceCondition(parseTraceQL(q));
+  if (tc === undefined) return undefined;
+  return traceCondSql(tc, (w) => {
+    const c = w(v);
+    return c === null ? 'FALSE' : c === 'TRUE' ? 'TRUE' : `any(${c})`;
+  });
 };
 
-test('pushed: intrinsics and typed attributes; a pipeline after the spanset is not pushed', () => {
+test('pushed: intrinsics and typed attributes', () => {
   assert.equal(where('{ resource.service.name = "api" }'), `"resource.service.name" = 'api'`);
   assert.equal(
-    where('{ resource.service.name = "api" && name = "POST /api/checkout" } | count() > 1'),
+    where('{ resource.service.name = "api" && name = "POST /api/checkout" }'),
     `("resource.service.name" = 'api') AND ("name" = 'POST /api/checkout')`,
   );
   assert.equal(where('{ duration > 150ms }'), '"duration_ns" > 150000000');
@@ -63,10 +75,55 @@ test('left out when unsure; a stream without the attribute is skipped', () => {
   assert.equal(where('{ span.blob = "x" }'), 'TRUE');
   assert.equal(where('{ span.ov = "x" }', view([], ['ov'])), 'TRUE');
   assert.equal(where('{ name !~ "a.*" }'), 'TRUE');
-  // shapes not pushed at all
-  assert.equal(where('{ }'), undefined);
-  assert.equal(where('{ name = "a" } && { name = "b" }'), undefined);
-  assert.equal(where('{ name = "a" } >> { name = "b" }'), undefined);
+});
+
+test('trace conditions: && and structural operators need both sides, || either, pipelines their head', () => {
+  assert.equal(traceWhere('{ name = "a" }'), `any("name" = 'a')`);
+  assert.equal(traceWhere('{ name = "a" } && { name = "b" }'), `(any("name" = 'a')) AND (any("name" = 'b'))`);
+  assert.equal(traceWhere('{ name = "a" } || { name = "b" }'), `(any("name" = 'a')) OR (any("name" = 'b'))`);
+  for (const op of [
+    '>',
+    '>>',
+    '<',
+    '<<',
+    '~',
+    '!>',
+    '!>>',
+    '!<',
+    '!<<',
+    '!~',
+    '&>',
+    '&>>',
+    '&<',
+    '&<<',
+    '&~',
+  ])
+    assert.equal(
+      traceWhere(`{ name = "a" } ${op} { name = "b" }`),
+      `(any("name" = 'a')) AND (any("name" = 'b'))`,
+      op,
+    );
+  // a pipeline: its head, and its { … } stages on the same spans
+  assert.equal(
+    traceWhere('{ resource.service.name = "api" && name = "POST /api/checkout" } | count() > 1'),
+    `any(("resource.service.name" = 'api') AND ("name" = 'POST /api/checkout'))`,
+  );
+  assert.equal(traceWhere('{ name = "a" } | { kind = server }'), `any(("name" = 'a') AND ("kind" = 2))`);
+  assert.equal(
+    traceWhere('({ name = "a" } && { name = "b" }) | by(name) | { kind = server }'),
+    `((any("name" = 'a')) AND (any("name" = 'b'))) AND (any("kind" = 2))`,
+  );
+  assert.equal(traceWhere('{ } | { name = "a" }'), `any("name" = 'a')`);
+  // constants fold: a side no stream can match, a side that narrows nothing
+  assert.equal(traceWhere('{ span.missing = "x" } || { name = "b" }'), `any("name" = 'b')`);
+  assert.equal(traceWhere('{ span.missing = "x" } && { name = "b" }'), 'FALSE');
+  assert.equal(traceWhere('{ } && { name = "b" }'), `any("name" = 'b')`);
+  assert.equal(traceWhere('{ } || { name = "b" }'), 'TRUE');
+  assert.equal(traceWhere('{ name > "m" } && { name = "b" }'), `any("name" = 'b')`);
+  // nothing narrows: every trace of the window is a candidate
+  assert.equal(traceWhere('{ }'), undefined);
+  assert.equal(traceWhere('{ } | count() > 3'), undefined);
+  assert.equal(traceWhere('{ true } >> { }'), 'TRUE');
 });
 
 test('string literals and regexps are escaped; DuckDB reads them back exactly', async () => {

@@ -142,26 +142,11 @@ export function fieldCond(e: FieldExpr, view: SpanStreamView): Cond {
 }
 
 /**
- * The `where` hook for SpanReader.readSpans: SQL, or null when no span of the stream can match;
- * undefined when the query's shape is not pushed (every span is a candidate).
- */
-export function pushdownWhere(q: Query): ((view: SpanStreamView) => string | null) | undefined {
-  const head = q.root.k === 'pipeline' ? q.root.head : q.root;
-  if (head.k !== 'filter' || head.cond === null) return undefined;
-  const cond = head.cond;
-  return (view) => {
-    const c = fieldCond(cond, view);
-    return c === false ? null : c === true ? 'TRUE' : c;
-  };
-}
-
-/**
  * A necessary condition on a trace for the query to select it: some span satisfies `cond` (null:
  * any span), combined with and/or.
  */
 export type TraceCond =
-  | { k: 'any'; cond: FieldExpr | null }
-  | { k: 'and' | 'or'; l: TraceCond; r: TraceCond };
+  { k: 'any'; cond: FieldExpr | null } | { k: 'and' | 'or'; l: TraceCond; r: TraceCond };
 
 const both = (k: 'and' | 'or', l: TraceCond, r: TraceCond): TraceCond => ({ k, l, r });
 
@@ -213,7 +198,6 @@ export function traceCondSql(
 /** The trace condition of a query, or undefined when it narrows nothing (`{ }`, `{ true }`). */
 export function traceCondition(q: Query): TraceCond | undefined {
   const tc = traceCond(q.root);
-  const narrows = (t: TraceCond): boolean =>
-    t.k === 'any' ? t.cond !== null : narrows(t.l) || narrows(t.r);
+  const narrows = (t: TraceCond): boolean => (t.k === 'any' ? t.cond !== null : narrows(t.l) || narrows(t.r));
   return narrows(tc) ? tc : undefined;
 }

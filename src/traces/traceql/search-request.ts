@@ -5,11 +5,7 @@
 import type { Query } from './ast.ts';
 import { durationNs, TraceQLError } from './lexer.ts';
 import { parseTraceQL } from './parser.ts';
-import {
-  legacyMatcher,
-  traceQLMatcher,
-  type TraceMatcher,
-} from './search.ts';
+import { legacyMatcher, traceQLMatcher, type TraceMatcher } from './search.ts';
 
 export const DEFAULT_LIMIT = 20;
 export const DEFAULT_SPSS = 3;
