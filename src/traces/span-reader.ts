@@ -102,6 +102,12 @@ export interface TraceSpans {
   spans: Span[];
 }
 
+/**
+ * The columns to read of a stream (quoted SQL names; they must exist in it); a span read so lacks
+ * the other attributes, events and links.
+ */
+export type ColumnPicker = (view: SpanStreamView) => string[];
+
 /** A trace that may match a search, with its span count in the search window. */
 export interface Candidate {
   traceId: string;
@@ -495,11 +501,13 @@ export class SpanReader {
     org: OrgId,
     traceIds: readonly string[],
     range: TimeBounds,
-    stats = emptyReadStats(),
+    opts: { columns?: ColumnPicker; stats?: ReadStats } = {},
   ): Promise<TraceSpans[]> {
     const views = this.views(org);
     if (views.length === 0 || traceIds.length === 0) return [];
-    return this.withConnection(org, (sql) => this.readIds(sql, views, traceIds, range, stats));
+    return this.withConnection(org, (sql) =>
+      this.readIds(sql, views, traceIds, range, opts.stats ?? emptyReadStats(), opts.columns),
+    );
   }
 
   private async readIds(
@@ -508,6 +516,7 @@ export class SpanReader {
     traceIds: readonly string[],
     range: TimeBounds,
     stats: ReadStats,
+    columns?: ColumnPicker,
   ): Promise<TraceSpans[]> {
     const byTrace = new Map<string, Span[]>();
     for (let i = 0; i < traceIds.length; i += IDS_PER_QUERY) {
@@ -520,7 +529,12 @@ export class SpanReader {
           range,
           stats,
           (f) => chunk.some((id) => fileMayHoldTrace(f, id)),
-          (t, p) => sql(rowsSql(t, p, range, cond)),
+          (t, p) =>
+            sql(
+              columns
+                ? `SELECT ${columns(v).join(', ')} FROM (${rowsSql(t, p, range, cond)})`
+                : rowsSql(t, p, range, cond),
+            ),
         );
         for (const r of rows) {
           if (!set.has(r.trace_id as string)) continue;

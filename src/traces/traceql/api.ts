@@ -16,7 +16,8 @@ import { loki, sendJson } from '../../logql/api/params.ts';
 import type { QuerySlots } from '../../logql/api/query.ts';
 import type { RequestContext } from '../../server/router.ts';
 import type { OrgId } from '../../tenancy/org-id.ts';
-import type { Candidate, SpanReader, TraceSpans } from '../span-reader.ts';
+import type { Candidate, ColumnPicker, SpanReader, SpanStreamView, TraceSpans } from '../span-reader.ts';
+import { needColumns, searchNeeds } from './projection.ts';
 import { newestFirst, type TraceSearchMetadata } from './search.ts';
 import { traceCondition, traceCondSql } from './pushdown.ts';
 import {
@@ -100,6 +101,8 @@ export async function searchTraces(
   const window = { startNs: startNs - TRACE_SLACK_NS, endNs };
   const wide = { startNs: window.startNs - TRACE_SLACK_NS, endNs: endNs + TRACE_SLACK_NS };
   const tc = req.kind === 'traceql' ? traceCondition(req.query!) : undefined;
+  const needs = searchNeeds(req);
+  const columns = (v: SpanStreamView) => needColumns(needs, v);
   const pages = new CandidatePages((after) =>
     reader.candidateTraces(org, {
       ...window,
@@ -130,7 +133,7 @@ export async function searchTraces(
       }
       if (ids.length === 0) break;
       chunkTraces *= CHUNK_GROWTH;
-      for (const t of await readWhole(reader, org, ids, wide)) {
+      for (const t of await readWhole(reader, org, ids, wide, columns)) {
         out.inspectedTraces++;
         out.inspectedSpans += t.spans.length;
         const m = match(t.spans);
@@ -158,11 +161,14 @@ async function readWhole(
   org: OrgId,
   ids: string[],
   range: { startNs: bigint; endNs: bigint },
+  columns: ColumnPicker,
 ): Promise<TraceSpans[]> {
-  const traces = await reader.readTraceIds(org, ids, range);
+  const traces = await reader.readTraceIds(org, ids, range, { columns });
   const rootless = traces.filter((t) => !t.spans.some((s) => s.parentSpanId === '')).map((t) => t.traceId);
   if (rootless.length === 0) return traces;
-  const again = new Map((await reader.readTraceIds(org, rootless, {})).map((t) => [t.traceId, t]));
+  const again = new Map(
+    (await reader.readTraceIds(org, rootless, {}, { columns })).map((t) => [t.traceId, t]),
+  );
   return traces.map((t) => again.get(t.traceId) ?? t);
 }
 

@@ -22,7 +22,8 @@ import type {
 import { durationNs, lex, parseError, tokenName, TraceQLError, type Token } from './lexer.ts';
 import { exprString, staticType } from './print.ts';
 
-const STRUCTURAL = new Set<string>([
+/** the structural operators between spansets */
+export const STRUCTURAL: ReadonlySet<string> = new Set<string>([
   '>',
   '>>',
   '<',

@@ -4,7 +4,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { levelKey, type AttrColumn, type SpanStreamView } from '../span-reader.ts';
 import type { ValueType } from '../../write/column-batch.ts';
 import type { StreamState } from '../../write/streams.ts';
-import { parseTraceQL } from './parser.ts';
+import { parseTraceQL, STRUCTURAL } from './parser.ts';
 import { fieldCond, sqlLiteral, traceCondition, traceCondSql } from './pushdown.ts';
 
 /** a stream view with these attribute columns (`attr.k`, `resource.k`, `attr.k::int`) */
@@ -81,23 +81,7 @@ test('trace conditions: && and structural operators need both sides, || either, 
   assert.equal(traceWhere('{ name = "a" }'), `any("name" = 'a')`);
   assert.equal(traceWhere('{ name = "a" } && { name = "b" }'), `(any("name" = 'a')) AND (any("name" = 'b'))`);
   assert.equal(traceWhere('{ name = "a" } || { name = "b" }'), `(any("name" = 'a')) OR (any("name" = 'b'))`);
-  for (const op of [
-    '>',
-    '>>',
-    '<',
-    '<<',
-    '~',
-    '!>',
-    '!>>',
-    '!<',
-    '!<<',
-    '!~',
-    '&>',
-    '&>>',
-    '&<',
-    '&<<',
-    '&~',
-  ])
+  for (const op of STRUCTURAL)
     assert.equal(
       traceWhere(`{ name = "a" } ${op} { name = "b" }`),
       `(any("name" = 'a')) AND (any("name" = 'b'))`,
