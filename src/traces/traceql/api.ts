@@ -113,8 +113,8 @@ export async function searchTraces(
     }),
   );
   const out: SearchOutcome = { found: [], inspectedTraces: 0, inspectedSpans: 0 };
-  const deadline = reader.timeoutMs > 0 ? Date.now() + reader.timeoutMs : Infinity;
   const release = await deps.slots.acquireSlot();
+  const deadline = reader.timeoutMs > 0 ? Date.now() + reader.timeoutMs : Infinity;
   try {
     let chunkTraces = req.limit;
     while (out.found.length < req.limit) {
