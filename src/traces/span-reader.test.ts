@@ -241,6 +241,63 @@ test('readSpans: grouped by trace, lowest ids first, where per stream, limit', a
   assert.deepEqual(await reader.readSpans(ORG, { startNs: 0n, endNs: 2n ** 62n, where: () => null }), []);
 });
 
+test('candidateTraces: across streams by trace id, span counts in the window, conditions, pages', async () => {
+  const all = { startNs: 0n, endNs: 2n ** 62n };
+  const cands = (o: Partial<Parameters<SpanReader['candidateTraces']>[1]> = {}) =>
+    reader
+      .candidateTraces(ORG, { ...all, condRange: all, limit: 10, ...o })
+      .then((cs) => cs.map((c) => [c.traceId, c.spans]));
+  assert.deepEqual(await cands(), [
+    [T2, 1],
+    [T1, 2],
+  ]);
+  assert.deepEqual(await cands({ limit: 1 }), [[T2, 1]]);
+  assert.deepEqual(await cands({ after: T2 }), [[T1, 2]]);
+  // counts are of the window; the condition is looked for in condRange
+  assert.deepEqual(
+    await cands({ startNs: 1700000000050000000n, traceCond: (any) => any(() => `name = 'GET /orders'`) }),
+    [[T1, 1]],
+  );
+  // "some span satisfies" per condition, over every stream
+  const name = (n: string) => () => `name = '${n}'`;
+  assert.deepEqual(await cands({ traceCond: (any) => `${any(name('db'))} AND ${any(name('root'))}` }), []);
+  assert.deepEqual(await cands({ traceCond: (any) => `${any(name('db'))} OR ${any(name('root'))}` }), [
+    [T2, 1],
+    [T1, 2],
+  ]);
+  assert.deepEqual(await cands({ traceCond: (any) => any(() => null) }), []);
+  assert.equal(
+    await reader
+      .candidateTraces(ORG, { ...all, condRange: all, limit: 1, traceCond: (any) => any(() => 'TRUE') })
+      .then((c) => c.length),
+    1,
+  );
+});
+
+test('readTraceIds: whole traces across streams, by id; a column list leaves the rest out', async () => {
+  const whole = await reader.readTraceIds(ORG, [T1, T2], {});
+  assert.deepEqual(
+    whole.map((t) => [t.traceId, t.spans.map((s) => s.name)]),
+    [
+      [T2, ['root']],
+      [T1, ['GET /orders', 'db']],
+    ],
+  );
+  assert.equal(whole[1]!.spans[0]!.events.length, 1);
+  const bare = await reader.readTraceIds(
+    ORG,
+    [T1],
+    { startNs: 1700000000050000000n },
+    {
+      columns: () => ['"trace_id"', '"span_id"', '"name"', '"_timestamp"'],
+    },
+  );
+  assert.deepEqual(
+    bare.map((t) => t.spans.map((s) => [s.name, s.attributes.length, s.events.length, s.resource.length])),
+    [[['db', 0, 0, 0]]],
+  );
+});
+
 test('spanStreamView: levels, keys, second types, overflow', () => {
   const v = spanStreamView(streams.get(ORG, 'traces', 'default')!);
   assert.deepEqual(
