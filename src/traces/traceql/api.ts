@@ -54,12 +54,16 @@ export interface SearchOutcome {
 }
 
 /** Candidate trace ids in ascending order, a SQL page at a time. */
-class CandidatePages {
+export class CandidatePages {
   private page: Candidate[] = [];
   private at = 0;
   private done = false;
   private after: string | undefined;
-  constructor(private readonly next: (after: string | undefined) => Promise<Candidate[]>) {}
+  /** `next(after)`: at most `pageSize` candidates after that trace id, ascending */
+  constructor(
+    private readonly next: (after: string | undefined) => Promise<Candidate[]>,
+    private readonly pageSize = ID_PAGE,
+  ) {}
 
   /** the next candidate, or undefined when there is none */
   async peek(): Promise<Candidate | undefined> {
@@ -67,7 +71,7 @@ class CandidatePages {
     if (this.done) return undefined;
     this.page = await this.next(this.after);
     this.at = 0;
-    if (this.page.length < ID_PAGE) this.done = true;
+    if (this.page.length < this.pageSize) this.done = true;
     this.after = this.page[this.page.length - 1]?.traceId;
     return this.page[0];
   }
