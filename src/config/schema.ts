@@ -280,7 +280,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'query.timeoutMs',
     schema: posInt,
     default: 30_000,
-    help: 'A query (SQL, PromQL, LogQL and the Loki metadata endpoints) running longer is stopped (ms); LogQL answers 504.',
+    help: 'A query (SQL, PromQL, LogQL, trace search and the Loki metadata endpoints) running longer is stopped (ms); LogQL and trace search answer 504.',
   },
   {
     key: 'query.maxSqlBytes',
