@@ -14,7 +14,7 @@
  * Flags: --lines N (2000000; a multiple of 32) --seed N (42) --batch N (5000) --lanes N (4)
  *        --runs N (5) --env KEY=VALUE,... (server settings) --queries 0 (ingest only)
  */
-import { ROOT_AUTH, removeDir, startServer, type ServerProcess } from '../../test/harness.ts';
+import { ROOT_AUTH, removeDir, startServer } from '../../test/harness.ts';
 import { generateLogsWorkload, type LogsWorkload } from '../lib/loki-logs-data.ts';
 import { diskUse, peakRss, sendUntilQueryable } from '../lib/server-client.ts';
 import type { BenchResult } from '../run.ts';
