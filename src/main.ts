@@ -46,6 +46,7 @@ import { SeriesRegistry } from './write/series-registry.ts';
 import { armCrashpoint } from './lib/crashpoint.ts';
 import type { Logger } from './lib/logger.ts';
 import { MetricsRegistry, createServerMetrics } from './lib/metrics.ts';
+import { metricsHandler, registerSelfMetrics } from './server/self-metrics.ts';
 import { Flusher, configureParquetBloomColumns, removeOrphans } from './memtable/flush.ts';
 import { configureTokenFilters } from './storage/token-filter.ts';
 import { EnginePool } from './memtable/org-engine.ts';
@@ -177,6 +178,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     minNextSeq: maxFlushed + 1,
     onWarn: (msg, fields) => log.warn(fields, msg),
     onCorruption: () => metrics.walCorruptions.inc(),
+    onFsync: (seconds) => metrics.walFsyncDuration.observe(seconds),
   });
   const writePath = new WritePath({
     wal,
@@ -262,6 +264,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
   });
   flusher.start();
+  writePath.setFlushBacklog(flusher);
+  registerSelfMetrics({
+    registry,
+    metrics,
+    writePath,
+    streams,
+    engines,
+    walStats: () => wal.stats(),
+    refuseAboveBytes: config.memtable.refuseAboveBytes,
+    maxTotalBytes: config.memtable.maxTotalBytes,
+    budgetBytes: config.memory.budgetBytes,
+  });
   setAppendFailureHandler((table, err) => {
     log.fatal({ err, table }, 'memtable append failed; exiting so that WAL replay restores the rows');
     process.exit(1);
@@ -305,101 +319,100 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const lokiTail = lokiTailHub({ store: logStoreDeps, log });
   writePath.onAppend(lokiTail.onAppend);
   const router = new Router(
-    buildRoutes({
-      healthz: async (ctx) => sendJson(ctx.res, 200, { status: 'ok' }),
-      readyz: async (ctx) =>
-        sendJson(ctx.res, ready && !draining ? 200 : 503, {
-          status: ready && !draining ? 'ready' : 'not ready',
+    buildRoutes(
+      {
+        healthz: async (ctx) => sendJson(ctx.res, 200, { status: 'ok' }),
+        readyz: async (ctx) =>
+          sendJson(ctx.res, ready && !draining ? 200 : 503, {
+            status: ready && !draining ? 'ready' : 'not ready',
+          }),
+        metrics: metricsHandler(registry, config.auth.protectMetrics),
+        otlpLogs: otlpHandler('logs', ingestDeps),
+        otlpTraces: otlpHandler('traces', ingestDeps),
+        lokiPush: lokiPushHandler(ingestDeps),
+        jsonDocs: {
+          json: jsonDocsHandler('json-array', ingestDeps),
+          multi: jsonDocsHandler('ndjson', ingestDeps),
+        },
+        hec: {
+          event: hecEventHandler(ingestDeps),
+          raw: hecRawHandler(ingestDeps),
+          health: hecHealthHandler(() => ready && !draining),
+        },
+        elastic: { bulk: bulkHandler(ingestDeps), ...esHandshakeHandlers({ clusterUuid: randomUUID() }) },
+        zipkin: zipkinHandler(ingestDeps),
+        jaegerThrift: jaegerThriftHandler(ingestDeps),
+        remoteWrite: remoteWriteHandler({
+          ...ingestDeps,
+          registry: seriesRegistry,
+          catalog,
+          limits: config.limits,
         }),
-      metrics: async (ctx) => {
-        const text = registry.render();
-        ctx.res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        ctx.res.end(text);
-      },
-      otlpLogs: otlpHandler('logs', ingestDeps),
-      otlpTraces: otlpHandler('traces', ingestDeps),
-      lokiPush: lokiPushHandler(ingestDeps),
-      jsonDocs: {
-        json: jsonDocsHandler('json-array', ingestDeps),
-        multi: jsonDocsHandler('ndjson', ingestDeps),
-      },
-      hec: {
-        event: hecEventHandler(ingestDeps),
-        raw: hecRawHandler(ingestDeps),
-        health: hecHealthHandler(() => ready && !draining),
-      },
-      elastic: { bulk: bulkHandler(ingestDeps), ...esHandshakeHandlers({ clusterUuid: randomUUID() }) },
-      zipkin: zipkinHandler(ingestDeps),
-      jaegerThrift: jaegerThriftHandler(ingestDeps),
-      remoteWrite: remoteWriteHandler({
-        ...ingestDeps,
-        registry: seriesRegistry,
-        catalog,
-        limits: config.limits,
-      }),
-      otlpMetrics: otlpMetricsHandler({
-        ...ingestDeps,
-        registry: seriesRegistry,
-        catalog,
-        limits: config.limits,
-      }),
-      metricImport: {
-        influxV1: influxWriteHandler('v1', sampleDeps),
-        influxV2: influxWriteHandler('v2', sampleDeps),
-        influxPing,
-        promText: promTextImportHandler(sampleDeps),
-        vmImport: vmImportHandler(sampleDeps),
-        vmExport: vmExportHandler(metricsStore),
-      },
-      prom: promApiHandlers({
-        store: { catalog, store, engines, streams, registry: seriesRegistry, cache: sampleCache },
-        config: config.query,
-        log,
-        version: PACKAGE_VERSION,
-        exemplars,
-      }),
-      lokiQuery: lokiQueryHandlers({
-        source: { catalog, store, engines, streams },
-        config: {
-          ...config.logql,
-          timeoutMs: config.query.timeoutMs,
-          maxPointsPerSeries: config.query.maxPointsPerSeries,
+        otlpMetrics: otlpMetricsHandler({
+          ...ingestDeps,
+          registry: seriesRegistry,
+          catalog,
+          limits: config.limits,
+        }),
+        metricImport: {
+          influxV1: influxWriteHandler('v1', sampleDeps),
+          influxV2: influxWriteHandler('v2', sampleDeps),
+          influxPing,
+          promText: promTextImportHandler(sampleDeps),
+          vmImport: vmImportHandler(sampleDeps),
+          vmExport: vmExportHandler(metricsStore),
         },
-        slots: executor,
-        log,
-      }),
-      lokiApi: lokiApiHandlers({
-        store: logStoreDeps,
-        log,
-        version: PACKAGE_VERSION,
-        tail: lokiTail,
-        slots: executor,
-        limits: {
-          ...config.logql,
-          timeoutMs: config.query.timeoutMs,
-          retentionDays: config.streams.defaultRetentionDays,
-        },
-      }),
-      tempo: tempoHandlers({ reader: spanReader, slots: executor, log, version: PACKAGE_VERSION }),
-      traceQuery: jaegerZipkinHandlers({ reader: spanReader, slots: executor, log }),
-      traceSearch: traceSearchHandler({
-        reader: spanReader,
-        slots: executor,
-        log,
-        maxSpans: config.query.traceSearchMaxSpans,
-      }),
-      search: searchHandler({ executor, limits: config.query }),
-      correlation: correlationHandler({
-        metrics: metricsStore,
-        exemplars,
-        reader: spanReader,
-        slots: executor,
-        executor,
-        prom: config.query,
-      }),
-      streams: streamHandlers({ streams, catalog, flusher }),
-      admin: adminHandlers({ catalog }),
-    }),
+        prom: promApiHandlers({
+          store: { catalog, store, engines, streams, registry: seriesRegistry, cache: sampleCache },
+          config: config.query,
+          log,
+          version: PACKAGE_VERSION,
+          exemplars,
+        }),
+        lokiQuery: lokiQueryHandlers({
+          source: { catalog, store, engines, streams },
+          config: {
+            ...config.logql,
+            timeoutMs: config.query.timeoutMs,
+            maxPointsPerSeries: config.query.maxPointsPerSeries,
+          },
+          slots: executor,
+          log,
+        }),
+        lokiApi: lokiApiHandlers({
+          store: logStoreDeps,
+          log,
+          version: PACKAGE_VERSION,
+          tail: lokiTail,
+          slots: executor,
+          limits: {
+            ...config.logql,
+            timeoutMs: config.query.timeoutMs,
+            retentionDays: config.streams.defaultRetentionDays,
+          },
+        }),
+        tempo: tempoHandlers({ reader: spanReader, slots: executor, log, version: PACKAGE_VERSION }),
+        traceQuery: jaegerZipkinHandlers({ reader: spanReader, slots: executor, log }),
+        traceSearch: traceSearchHandler({
+          reader: spanReader,
+          slots: executor,
+          log,
+          maxSpans: config.query.traceSearchMaxSpans,
+        }),
+        search: searchHandler({ executor, limits: config.query }),
+        correlation: correlationHandler({
+          metrics: metricsStore,
+          exemplars,
+          reader: spanReader,
+          slots: executor,
+          executor,
+          prom: config.query,
+        }),
+        streams: streamHandlers({ streams, catalog, flusher }),
+        admin: adminHandlers({ catalog }),
+      },
+      { protectMetrics: config.auth.protectMetrics },
+    ),
   );
   const auth = new Authenticator(catalog);
   const orgs = new OrgResolver(catalog);

@@ -1,7 +1,8 @@
 /**
- * Backpressure: past `memtable.refuseAboveBytes` of unflushed data, ingest gets 429 with
- * Retry-After and a message saying why, stores nothing of the refused request, and keeps what was
- * accepted; once a flush has moved the data to storage, ingest is accepted again.
+ * Backpressure: a request that would take unflushed data past `memtable.refuseAboveBytes` gets
+ * 429 with Retry-After and a message saying why, stores nothing of the refused request, and keeps
+ * what was accepted; once a flush has moved the data to storage, ingest is accepted again. A
+ * request larger than the whole limit gets 413 (no retry can succeed).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,8 +14,8 @@ describe('backpressure when memtables are over their budget', () => {
   before(async () => {
     server = await startServer({
       env: {
-        // any unflushed byte is over the limit; nothing flushes on its own during the test
-        MOLESIGNAL_MEMTABLE_REFUSE_ABOVE_BYTES: '1',
+        // the first request (4,091 bytes) fits, then nothing more; nothing flushes on its own
+        MOLESIGNAL_MEMTABLE_REFUSE_ABOVE_BYTES: '4096',
         MOLESIGNAL_MEMTABLE_MAX_AGE_MS: '3600000',
       },
     });
@@ -23,20 +24,22 @@ describe('backpressure when memtables are over their budget', () => {
     await server.stop();
   });
 
-  const send = (ids: string[]) =>
+  const send = (ids: string[], body?: string) =>
     server.fetch('/v1/logs', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(otlpJsonLogs(ids.map((id) => ({ id })))),
+      body: JSON.stringify(otlpJsonLogs(ids.map((id) => ({ id, ...(body ? { body } : {}) })))),
     });
   const ids = async () =>
-    (await server.search('SELECT "attr.rid" AS rid FROM logs."default" ORDER BY rid')).hits.map((h) => h.rid as string);
+    (await server.search('SELECT "attr.rid" AS rid FROM logs."default" ORDER BY rid')).hits.map(
+      (h) => h.rid as string,
+    );
 
   test('429 with Retry-After while over the limit, accepted again after a flush', async () => {
-    assert.equal((await send(['a1', 'a2'])).status, 200, 'under the limit: accepted');
+    assert.equal((await send(['a1', 'a2'], 'x'.repeat(1800))).status, 200, 'within the limit: accepted');
     const refused = await send(['b1']);
     assert.equal(refused.status, 429);
-    assert.equal(refused.headers.get('retry-after'), '1');
+    assert.match(refused.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
     const body = (await refused.json()) as { error?: { code?: string; message?: string } };
     assert.equal(body.error?.code, 'MS_ERR_BACKPRESSURE', JSON.stringify(body));
     assert.match(body.error?.message ?? '', /memtable\.refuseAboveBytes/);
@@ -48,6 +51,9 @@ describe('backpressure when memtables are over their budget', () => {
     assert.equal(flushed.status, 200, await flushed.text());
     assert.equal((await send(['c1'])).status, 200, 'accepted again once flushed');
     assert.deepEqual(await ids(), ['a1', 'a2', 'c1']);
+    const huge = await send(['d1'], 'y'.repeat(5000));
+    assert.equal(huge.status, 413, 'larger than the whole limit: no retry can succeed');
+    assert.match(await huge.text(), /memtable\.refuseAboveBytes/);
     const metrics = await (await server.fetch('/metrics')).text();
     assert.match(metrics, /molesignal_discarded_total\{reason="backpressure"\} [1-9]/);
   });

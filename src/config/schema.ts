@@ -138,6 +138,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
     secret: true,
   },
   {
+    key: 'auth.protectMetrics',
+    schema: bool,
+    default: false,
+    help: '`/metrics` needs a credential: the root user, an org admin, or an API key with the `metrics` scope (401 without one, 403 with another). Off: open, as in Prometheus and Loki.',
+  },
+  {
     key: 'ingest.maxBodyBytes',
     schema: posInt,
     default: 8 * 1024 * 1024,
@@ -263,6 +269,15 @@ export const KEY_SPECS: readonly KeySpec[] = [
     schema: posInt,
     default: 1000,
     help: 'How often the flush policy is checked (ms).',
+  },
+  {
+    key: 'memory.budgetBytes',
+    schema: z.coerce
+      .number()
+      .int()
+      .refine((n) => n === 0 || n >= 256 * 1024 * 1024, 'must be 0 (unset) or at least 268435456 (256 MiB)'),
+    default: 0,
+    help: 'Memory budget of the whole process (bytes; 0 = unset). When set, the keys not set explicitly are derived from it: `query.duckdbMemoryLimit` 30 %, `memtable.refuseAboveBytes` 20 %, `memtable.maxTotalBytes` 10 %, `memtable.maxBytes` at most 10 %, `query.sampleCacheBytes` 5 %; the rest is for the Node heap (start Node with `--max-old-space-size` at about 40 % of it) and request buffers. See docs/operations-rotation.md.',
   },
   {
     key: 'limits.maxSeriesPerOrg',

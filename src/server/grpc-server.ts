@@ -17,7 +17,7 @@ import { MoleError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { OrgResolver } from '../tenancy/org-resolver.ts';
 import { checkStreamName } from '../write/streams.ts';
-import { grpcCode, toMoleError } from './http-errors.ts';
+import { grpcCode, statusProto, toMoleError } from './http-errors.ts';
 import { checkIdempotencyKey } from '../ingest/ingest-request.ts';
 
 /** One authenticated unary call, as an ingest method sees it. */
@@ -92,7 +92,10 @@ function unaryHandler(deps: GrpcServerDeps, method: GrpcIngestMethod): grpc.hand
         if (err.status >= 500 && err.status !== 503)
           deps.log.error({ err: e, route: method.path }, 'gRPC call failed');
         code = grpcCode(err.status);
-        callback({ code, details: err.message });
+        const metadata = new grpc.Metadata();
+        // RetryInfo: OTLP exporters retry RESOURCE_EXHAUSTED only when the server says when
+        if (err.retryable) metadata.set('grpc-status-details-bin', statusProto(err));
+        callback({ code, details: err.message, metadata });
       } finally {
         deps.log.debug(
           { method: 'GRPC', route: method.path, status: code, ms: Math.round(performance.now() - started) },

@@ -318,7 +318,8 @@ function traceQueryRoutes(h: RouteHandlers['traceQuery']): Route[] {
   ];
 }
 
-export function buildRoutes(h: RouteHandlers): Route[] {
+/** `protectMetrics` (auth.protectMetrics): `/metrics` needs a credential (the handler checks which). */
+export function buildRoutes(h: RouteHandlers, opts: { protectMetrics?: boolean } = {}): Route[] {
   return [
     ...traceQueryRoutes(h.traceQuery),
     ...tempoRoutes(h.tempo),
@@ -328,7 +329,13 @@ export function buildRoutes(h: RouteHandlers): Route[] {
     { method: 'GET', path: '/healthz', access: 'open', org: 'none', handler: h.healthz },
     { method: 'GET', path: '/readyz', access: 'open', org: 'none', handler: h.readyz },
     { method: 'GET', path: '/ready', access: 'open', org: 'none', handler: h.readyz },
-    { method: 'GET', path: '/metrics', access: 'open', org: 'none', handler: h.metrics },
+    {
+      method: 'GET',
+      path: '/metrics',
+      access: opts.protectMetrics ? 'authenticated' : 'open',
+      org: 'none',
+      handler: h.metrics,
+    },
 
     {
       method: 'POST',
