@@ -6,8 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { otlpJsonLogs, startServer, type ServerProcess } from './harness.ts';
+import { status } from '@grpc/grpc-js';
+import { grpcUnary } from './grpc-client.ts';
+import { ROOT_AUTH, otlpJsonLogs, startServer, type ServerProcess } from './harness.ts';
 import { remoteWrite } from './prom-write.ts';
+
+const OTLP_LOGS = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
 describe('backpressure when memtables are over their budget', () => {
   let server: ServerProcess;
@@ -45,6 +49,17 @@ describe('backpressure when memtables are over their budget', () => {
     assert.match(body.error?.message ?? '', /memtable\.refuseAboveBytes/);
     const rw = await remoteWrite(server, [{ labels: { __name__: 'x' }, samples: [[Date.now(), 1]] }]);
     assert.equal(rw.status, 429, 'every protocol shares the budget');
+    assert.match(rw.headers.get('retry-after') ?? '', /^[1-9]\d*$/, 'remote_write: 429 + Retry-After');
+    // ExportLogsServiceRequest{resource_logs{scope_logs{log_records{body{string_value "x"}}}}}
+    const oneLog = Buffer.from([0x0a, 0x09, 0x12, 0x07, 0x12, 0x05, 0x2a, 0x03, 0x0a, 0x01, 0x78]);
+    const grpc = await grpcUnary(server.grpcAddress, OTLP_LOGS, oneLog, { authorization: ROOT_AUTH });
+    assert.ok(!grpc.ok);
+    assert.equal(grpc.code, status.RESOURCE_EXHAUSTED);
+    assert.match(grpc.details, /memtable\.refuseAboveBytes/);
+    assert.ok(
+      grpc.statusDetails?.includes('type.googleapis.com/google.rpc.RetryInfo'),
+      'a RetryInfo detail, without which OTLP exporters do not retry RESOURCE_EXHAUSTED',
+    );
     assert.deepEqual(await ids(), ['a1', 'a2'], 'the accepted rows are intact, nothing of the refused ones');
 
     const flushed = await server.fetch('/api/default/streams/default/_flush?type=logs', { method: 'POST' });
