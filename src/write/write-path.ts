@@ -41,6 +41,12 @@ export interface FlushBacklog {
 
 export type BatchDecoder = (p: IngestPayload) => ColumnBatch;
 
+/**
+ * What a request adds to the memtables' byte count: its decoded size (a remote-write body stays
+ * snappy-compressed in the WAL; at replay, where the decoded size is not stored, the body size).
+ */
+const heldBytesOf = (p: IngestPayload) => p.decodedBytes ?? p.body.length;
+
 /** A key is scoped to its org and signal: the same key on a logs and a traces request are two keys. */
 const scopedKey = (p: IngestPayload) => `${p.signal}/${p.idempotencyKey}`;
 const idemId = (org: OrgId, key: string) => `${org}\u0000${key}`;
@@ -179,7 +185,7 @@ export class WritePath {
 
   /** Counts the request's bytes against the budget from the check until its rows are applied. */
   private async reserveAndWrite(p: IngestPayload, batch: ColumnBatch): Promise<IngestResult> {
-    const bytes = p.body.length;
+    const bytes = heldBytesOf(p);
     this.checkBackpressure(bytes);
     this.reserved += bytes;
     let reserved = true;
@@ -259,7 +265,7 @@ export class WritePath {
     seq: number,
     result: IngestResult,
   ): void {
-    stream.mem.append(batch, stream.schema, seq, p.body.length);
+    stream.mem.append(batch, stream.schema, seq, heldBytesOf(p));
     if (p.idempotencyKey !== '') {
       const entry = {
         expiresAtMs: p.receivedAtMs + this.deps.idempotencyTtlMs,
