@@ -256,13 +256,13 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'memtable.maxTotalBytes',
     schema: posInt,
     default: 1024 * 1024 * 1024,
-    help: 'Flush the largest streams when all memtables together hold more than this (bytes).',
+    help: 'Memory pressure: flush the largest streams (the oldest among equals) when all memtables together, incl. those being flushed, hold more than this (bytes).',
   },
   {
     key: 'memtable.refuseAboveBytes',
     schema: posInt,
     default: 1536 * 1024 * 1024,
-    help: 'Backpressure: while memtables (all streams, incl. those being flushed) hold more than this (bytes), ingest requests get 429 with Retry-After instead of memory growing without bound. Keep it above `memtable.maxTotalBytes`.',
+    help: 'Backpressure: a request that would take memtables (all streams, incl. those being flushed and requests not yet applied) past this (bytes) gets 429 with a Retry-After derived from the flush rate, instead of memory growing without bound; a request larger than this alone gets 413. Keep it above `memtable.maxTotalBytes`.',
   },
   {
     key: 'memtable.checkIntervalMs',
