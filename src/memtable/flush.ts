@@ -103,6 +103,7 @@ export class Flusher implements FlushBacklog {
   private recheck = false;
   /** ingested bytes flushed per second, a moving average over recent flushes */
   private flushRate = INITIAL_FLUSH_RATE;
+  private lastPressureCheckMs = 0;
 
   constructor(
     private readonly deps: {
@@ -277,8 +278,15 @@ export class Flusher implements FlushBacklog {
     return Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(heldBytes / this.flushRate)));
   }
 
-  /** FlushBacklog: a refusal runs the policy now (memory pressure), not at the next tick. */
+  /**
+   * FlushBacklog: a refusal runs the policy now (memory pressure), not at the next tick — at most
+   * four times per check interval, so that a flush failing over and over (disk full) under a flood
+   * of refusals is not retried in a busy loop.
+   */
   onRefused(): void {
+    const now = Date.now();
+    if (now - this.lastPressureCheckMs < this.deps.policy.checkIntervalMs / 4) return;
+    this.lastPressureCheckMs = now;
     void this.check();
   }
 
