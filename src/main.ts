@@ -454,6 +454,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       log,
       maxMessageBytes: config.ingest.maxBodyBytes,
       isDraining: () => draining,
+      metrics,
     },
     config.http.host,
     config.grpc.port,

@@ -71,5 +71,10 @@ describe('backpressure when memtables are over their budget', () => {
     assert.match(await huge.text(), /memtable\.refuseAboveBytes/);
     const metrics = await (await server.fetch('/metrics')).text();
     assert.match(metrics, /molesignal_discarded_total\{reason="backpressure"\} [1-9]/);
+    assert.match(metrics, /^molesignal_memtable_refusals_total [1-9]/m);
+    assert.match(
+      metrics,
+      /^molesignal_grpc_requests_total\{method="\/opentelemetry\.proto\.collector\.logs\.v1\.LogsService\/Export",code="RESOURCE_EXHAUSTED"\} 1$/m,
+    );
   });
 });

@@ -32,8 +32,11 @@ describe('flush under memory pressure', () => {
         otlpJsonLogs(Array.from({ length: n }, (_, i) => ({ id: `${stream}-${i}`, body }))),
       ),
     });
-  const memtableRows = async (stream: string) =>
-    (await server.search(`SELECT count(*) AS c FROM logs.${stream}`)).stats.memtable_rows;
+  const memtableRows = async (stream: string): Promise<number> => {
+    const rows = (await server.search(`SELECT count(*) AS c FROM logs.${stream}`)).stats.memtable_rows;
+    assert.equal(typeof rows, 'number', 'the search reports its memtable rows');
+    return rows!;
+  };
 
   test('the largest memtable is flushed, the small one stays', async () => {
     assert.equal((await send('small', 2, 'tiny')).status, 200);

@@ -113,6 +113,10 @@ export function createServerMetrics(registry: MetricsRegistry) {
       'molesignal_http_requests_total',
       'HTTP requests by route template, method and status.',
     ),
+    grpcRequests: registry.counter(
+      'molesignal_grpc_requests_total',
+      'gRPC calls by method (OTLP, Jaeger) and status code name.',
+    ),
     ingestedRecords: registry.counter('molesignal_ingest_records_total', 'Records acknowledged, by signal.'),
     ingestedBytes: registry.counter(
       'molesignal_ingest_bytes_total',

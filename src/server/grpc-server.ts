@@ -15,6 +15,7 @@ import type { Authenticator } from '../auth/principal.ts';
 import type { OrgRow } from '../catalog/catalog.ts';
 import { MoleError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { ServerMetrics } from '../lib/metrics.ts';
 import type { OrgResolver } from '../tenancy/org-resolver.ts';
 import { checkStreamName } from '../write/streams.ts';
 import { grpcCode, statusProto, toMoleError } from './http-errors.ts';
@@ -46,6 +47,8 @@ export interface GrpcServerDeps {
   maxMessageBytes: number;
   /** while draining, new calls get UNAVAILABLE */
   isDraining: () => boolean;
+  /** counts calls by method path (a fixed list) and status code name */
+  metrics?: Pick<ServerMetrics, 'grpcRequests'>;
 }
 
 export interface RunningGrpcServer {
@@ -97,6 +100,7 @@ function unaryHandler(deps: GrpcServerDeps, method: GrpcIngestMethod): grpc.hand
         if (err.retryable) metadata.set('grpc-status-details-bin', statusProto(err));
         callback({ code, details: err.message, metadata });
       } finally {
+        deps.metrics?.grpcRequests.inc({ method: method.path, code: grpc.status[code] ?? String(code) });
         deps.log.debug(
           { method: 'GRPC', route: method.path, status: code, ms: Math.round(performance.now() - started) },
           'request',
