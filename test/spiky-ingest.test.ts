@@ -4,7 +4,7 @@
  * 250 ms) stays under `memory.budgetBytes`, every acknowledged record is stored exactly once, and
  * afterwards it catches up: 429s stop, memtables are flushed, the WAL is truncated, queries answer.
  *
- * The sustainable rate is measured first (a calibration phase against the same server, senders
+ * Senders: one Loki push, the others OTLP/JSON logs. The sustainable rate is measured first (a calibration phase against the same server, senders
  * waiting for each answer), so the test scales with the machine. Senders are open-loop (a request
  * is due every 1/rate, whatever the answers), bounded in concurrency, count and time.
  */
@@ -75,22 +75,38 @@ describe('spiky ingest: 10× the sustainable rate for 30 s', () => {
     if (server) await removeDir(server.dataDir);
   });
 
-  /** One request of RECORDS_PER_REQUEST fresh ids; the ids count as acknowledged only on a 2xx. */
-  async function sendOne(): Promise<{ status: number; retryAfter: string | null }> {
+  /**
+   * One request of RECORDS_PER_REQUEST fresh ids, OTLP/JSON (stream `default`) or Loki push (stream
+   * `loki`); every line is `spike record <id> …`. The ids count as acknowledged only on a 2xx.
+   */
+  async function sendOne(
+    protocol: 'otlp' | 'loki' = 'otlp',
+  ): Promise<{ status: number; retryAfter: string | null }> {
     const first = nextId;
     nextId += RECORDS_PER_REQUEST;
-    const records = Array.from({ length: RECORDS_PER_REQUEST }, (_, i) => ({
-      id: String(first + i),
-      body: `spike record ${first + i} ${pad}`,
-      attrs: { n: first + i },
-    }));
-    const res = await server.fetch('/v1/logs', {
+    const ids = Array.from({ length: RECORDS_PER_REQUEST }, (_, i) => first + i);
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const body =
+      protocol === 'otlp'
+        ? otlpJsonLogs(ids.map((id) => ({ id: String(id), body: `spike record ${id} ${pad}` })))
+        : {
+            streams: [
+              {
+                stream: { job: 'spike' },
+                values: ids.map((id, i) => [String(nowNs + BigInt(i)), `spike record ${id} ${pad}`]),
+              },
+            ],
+          };
+    const res = await server.fetch(protocol === 'otlp' ? '/v1/logs' : '/loki/api/v1/push', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(otlpJsonLogs(records)),
+      headers: {
+        'content-type': 'application/json',
+        ...(protocol === 'loki' ? { 'stream-name': 'loki' } : {}),
+      },
+      body: JSON.stringify(body),
     });
     const text = await res.text();
-    if (res.ok) for (let i = 0; i < RECORDS_PER_REQUEST; i++) acked.push(first + i);
+    if (res.ok) acked.push(...ids);
     else if (res.status !== 429) throw new Error(`unexpected ${res.status}: ${text}`);
     else assert.match(text, /memtable\.refuseAboveBytes/, 'a 429 says why');
     return { status: res.status, retryAfter: res.headers.get('retry-after') };
@@ -107,10 +123,10 @@ describe('spiky ingest: 10× the sustainable rate for 30 s', () => {
       const calStart = performance.now();
       let calAcked = 0;
       await Promise.all(
-        Array.from({ length: SENDERS }, async () => {
+        Array.from({ length: SENDERS }, async (_, s) => {
           while (performance.now() - calStart < CALIBRATION_MS) {
-            const r = await sendOne();
-            if (r.status === 200) calAcked += RECORDS_PER_REQUEST;
+            const r = await sendOne(s === 0 ? 'loki' : 'otlp');
+            if (r.status < 300) calAcked += RECORDS_PER_REQUEST;
           }
         }),
       );
@@ -137,8 +153,8 @@ describe('spiky ingest: 10× the sustainable rate for 30 s', () => {
               continue;
             }
             counts.sent++;
-            const p: Promise<void> = sendOne().then((r) => {
-              if (r.status === 200) counts.ok++;
+            const p: Promise<void> = sendOne(s === 0 ? 'loki' : 'otlp').then((r) => {
+              if (r.status < 300) counts.ok++;
               else {
                 counts.refused++;
                 if (r.retryAfter) retryAfters.add(r.retryAfter);
@@ -187,22 +203,25 @@ describe('spiky ingest: 10× the sustainable rate for 30 s', () => {
     }
 
     // every acknowledged id exactly once: per bucket of 64 ids, the mask of ids present and the
-    // row count (a doubled id shows as more rows than mask bits)
-    const res = await server.search(
-      `SELECT "attr.n" // 64 AS b, count(*) AS c, bit_or(1::UBIGINT << ("attr.n" % 64)::UBIGINT)::VARCHAR AS m
-       FROM logs."default" GROUP BY b ORDER BY b`,
-    );
+    // row count (a doubled id shows as more rows than mask bits), over both streams
     const want = masksOf(acked);
     const got = new Map<number, bigint>();
     let rows = 0;
-    for (const h of res.hits) {
-      got.set(Number(h.b), BigInt(h.m as string));
-      rows += Number(h.c);
+    for (const stream of ['"default"', 'loki']) {
+      const res = await server.search(
+        `SELECT n // 64 AS b, count(*) AS c, bit_or(1::UBIGINT << (n % 64)::UBIGINT)::VARCHAR AS m
+         FROM (SELECT CAST(split_part(body, ' ', 3) AS BIGINT) AS n FROM logs.${stream}) GROUP BY b ORDER BY b`,
+      );
+      assert.ok(res.hits.length > 0, `rows in stream ${stream}`);
+      for (const h of res.hits) {
+        got.set(Number(h.b), (got.get(Number(h.b)) ?? 0n) | BigInt(h.m as string));
+        rows += Number(h.c);
+      }
     }
     assert.equal(rows, acked.length, 'as many rows as acknowledged records (none lost, none doubled)');
-    const missing: number[] = [];
-    for (const [b, mask] of want) if (got.get(b) !== mask) missing.push(b);
-    assert.deepEqual(missing, [], 'the id set stored is exactly the acknowledged one');
+    const differ: number[] = [];
+    for (const [b, mask] of want) if (got.get(b) !== mask) differ.push(b);
+    assert.deepEqual(differ, [], 'the id set stored is exactly the acknowledged one');
     assert.equal(got.size, want.size, 'no stored ids beyond the acknowledged ones');
   });
 });
