@@ -264,6 +264,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
   });
   flusher.start();
+  setAppendFailureHandler((table, err) => {
+    log.fatal({ err, table }, 'memtable append failed; exiting so that WAL replay restores the rows');
+    process.exit(1);
+  });
+  const appenderTimer = setInterval(flushDirtyAppenders, 1000);
+  appenderTimer.unref();
   writePath.setFlushBacklog(flusher);
   registerSelfMetrics({
     registry,
@@ -276,12 +282,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     maxTotalBytes: config.memtable.maxTotalBytes,
     budgetBytes: config.memory.budgetBytes,
   });
-  setAppendFailureHandler((table, err) => {
-    log.fatal({ err, table }, 'memtable append failed; exiting so that WAL replay restores the rows');
-    process.exit(1);
-  });
-  const appenderTimer = setInterval(flushDirtyAppenders, 1000);
-  appenderTimer.unref();
 
   const spanReader = new SpanReader({ catalog, store, engines, streams, timeoutMs: config.query.timeoutMs });
   const executor = new QueryExecutor({
@@ -319,100 +319,98 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const lokiTail = lokiTailHub({ store: logStoreDeps, log });
   writePath.onAppend(lokiTail.onAppend);
   const router = new Router(
-    buildRoutes(
-      {
-        healthz: async (ctx) => sendJson(ctx.res, 200, { status: 'ok' }),
-        readyz: async (ctx) =>
-          sendJson(ctx.res, ready && !draining ? 200 : 503, {
-            status: ready && !draining ? 'ready' : 'not ready',
-          }),
-        metrics: metricsHandler(registry, config.auth.protectMetrics),
-        otlpLogs: otlpHandler('logs', ingestDeps),
-        otlpTraces: otlpHandler('traces', ingestDeps),
-        lokiPush: lokiPushHandler(ingestDeps),
-        jsonDocs: {
-          json: jsonDocsHandler('json-array', ingestDeps),
-          multi: jsonDocsHandler('ndjson', ingestDeps),
-        },
-        hec: {
-          event: hecEventHandler(ingestDeps),
-          raw: hecRawHandler(ingestDeps),
-          health: hecHealthHandler(() => ready && !draining),
-        },
-        elastic: { bulk: bulkHandler(ingestDeps), ...esHandshakeHandlers({ clusterUuid: randomUUID() }) },
-        zipkin: zipkinHandler(ingestDeps),
-        jaegerThrift: jaegerThriftHandler(ingestDeps),
-        remoteWrite: remoteWriteHandler({
-          ...ingestDeps,
-          registry: seriesRegistry,
-          catalog,
-          limits: config.limits,
+    buildRoutes({
+      healthz: async (ctx) => sendJson(ctx.res, 200, { status: 'ok' }),
+      readyz: async (ctx) =>
+        sendJson(ctx.res, ready && !draining ? 200 : 503, {
+          status: ready && !draining ? 'ready' : 'not ready',
         }),
-        otlpMetrics: otlpMetricsHandler({
-          ...ingestDeps,
-          registry: seriesRegistry,
-          catalog,
-          limits: config.limits,
-        }),
-        metricImport: {
-          influxV1: influxWriteHandler('v1', sampleDeps),
-          influxV2: influxWriteHandler('v2', sampleDeps),
-          influxPing,
-          promText: promTextImportHandler(sampleDeps),
-          vmImport: vmImportHandler(sampleDeps),
-          vmExport: vmExportHandler(metricsStore),
-        },
-        prom: promApiHandlers({
-          store: { catalog, store, engines, streams, registry: seriesRegistry, cache: sampleCache },
-          config: config.query,
-          log,
-          version: PACKAGE_VERSION,
-          exemplars,
-        }),
-        lokiQuery: lokiQueryHandlers({
-          source: { catalog, store, engines, streams },
-          config: {
-            ...config.logql,
-            timeoutMs: config.query.timeoutMs,
-            maxPointsPerSeries: config.query.maxPointsPerSeries,
-          },
-          slots: executor,
-          log,
-        }),
-        lokiApi: lokiApiHandlers({
-          store: logStoreDeps,
-          log,
-          version: PACKAGE_VERSION,
-          tail: lokiTail,
-          slots: executor,
-          limits: {
-            ...config.logql,
-            timeoutMs: config.query.timeoutMs,
-            retentionDays: config.streams.defaultRetentionDays,
-          },
-        }),
-        tempo: tempoHandlers({ reader: spanReader, slots: executor, log, version: PACKAGE_VERSION }),
-        traceQuery: jaegerZipkinHandlers({ reader: spanReader, slots: executor, log }),
-        traceSearch: traceSearchHandler({
-          reader: spanReader,
-          slots: executor,
-          log,
-          maxSpans: config.query.traceSearchMaxSpans,
-        }),
-        search: searchHandler({ executor, limits: config.query }),
-        correlation: correlationHandler({
-          metrics: metricsStore,
-          exemplars,
-          reader: spanReader,
-          slots: executor,
-          executor,
-          prom: config.query,
-        }),
-        streams: streamHandlers({ streams, catalog, flusher }),
-        admin: adminHandlers({ catalog }),
+      metrics: metricsHandler(registry, config.auth.protectMetrics),
+      metricsProtected: config.auth.protectMetrics,
+      otlpLogs: otlpHandler('logs', ingestDeps),
+      otlpTraces: otlpHandler('traces', ingestDeps),
+      lokiPush: lokiPushHandler(ingestDeps),
+      jsonDocs: {
+        json: jsonDocsHandler('json-array', ingestDeps),
+        multi: jsonDocsHandler('ndjson', ingestDeps),
       },
-      { protectMetrics: config.auth.protectMetrics },
-    ),
+      hec: {
+        event: hecEventHandler(ingestDeps),
+        raw: hecRawHandler(ingestDeps),
+        health: hecHealthHandler(() => ready && !draining),
+      },
+      elastic: { bulk: bulkHandler(ingestDeps), ...esHandshakeHandlers({ clusterUuid: randomUUID() }) },
+      zipkin: zipkinHandler(ingestDeps),
+      jaegerThrift: jaegerThriftHandler(ingestDeps),
+      remoteWrite: remoteWriteHandler({
+        ...ingestDeps,
+        registry: seriesRegistry,
+        catalog,
+        limits: config.limits,
+      }),
+      otlpMetrics: otlpMetricsHandler({
+        ...ingestDeps,
+        registry: seriesRegistry,
+        catalog,
+        limits: config.limits,
+      }),
+      metricImport: {
+        influxV1: influxWriteHandler('v1', sampleDeps),
+        influxV2: influxWriteHandler('v2', sampleDeps),
+        influxPing,
+        promText: promTextImportHandler(sampleDeps),
+        vmImport: vmImportHandler(sampleDeps),
+        vmExport: vmExportHandler(metricsStore),
+      },
+      prom: promApiHandlers({
+        store: { catalog, store, engines, streams, registry: seriesRegistry, cache: sampleCache },
+        config: config.query,
+        log,
+        version: PACKAGE_VERSION,
+        exemplars,
+      }),
+      lokiQuery: lokiQueryHandlers({
+        source: { catalog, store, engines, streams },
+        config: {
+          ...config.logql,
+          timeoutMs: config.query.timeoutMs,
+          maxPointsPerSeries: config.query.maxPointsPerSeries,
+        },
+        slots: executor,
+        log,
+      }),
+      lokiApi: lokiApiHandlers({
+        store: logStoreDeps,
+        log,
+        version: PACKAGE_VERSION,
+        tail: lokiTail,
+        slots: executor,
+        limits: {
+          ...config.logql,
+          timeoutMs: config.query.timeoutMs,
+          retentionDays: config.streams.defaultRetentionDays,
+        },
+      }),
+      tempo: tempoHandlers({ reader: spanReader, slots: executor, log, version: PACKAGE_VERSION }),
+      traceQuery: jaegerZipkinHandlers({ reader: spanReader, slots: executor, log }),
+      traceSearch: traceSearchHandler({
+        reader: spanReader,
+        slots: executor,
+        log,
+        maxSpans: config.query.traceSearchMaxSpans,
+      }),
+      search: searchHandler({ executor, limits: config.query }),
+      correlation: correlationHandler({
+        metrics: metricsStore,
+        exemplars,
+        reader: spanReader,
+        slots: executor,
+        executor,
+        prom: config.query,
+      }),
+      streams: streamHandlers({ streams, catalog, flusher }),
+      admin: adminHandlers({ catalog }),
+    }),
   );
   const auth = new Authenticator(catalog);
   const orgs = new OrgResolver(catalog);

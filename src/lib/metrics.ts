@@ -87,6 +87,9 @@ export class MetricsRegistry {
     this.metrics.push(m);
     return m;
   }
+  render(): string {
+    return this.metrics.map((m) => m.render()).join('\n') + '\n';
+  }
   private readonly collectors: (() => void | Promise<void>)[] = [];
   /** Runs before each render by `collect()`: for figures read asynchronously or per label. */
   onCollect(fn: () => void | Promise<void>): void {
@@ -100,9 +103,6 @@ export class MetricsRegistry {
     const m = new Histogram(name, help, buckets);
     this.metrics.push(m);
     return m;
-  }
-  render(): string {
-    return this.metrics.map((m) => m.render()).join('\n') + '\n';
   }
 }
 

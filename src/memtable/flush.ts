@@ -147,7 +147,6 @@ export class Flusher implements FlushBacklog {
   private async flushTable(s: StreamState, t: MemTable): Promise<{ files: number; rows: number }> {
     const { catalog, store, engines, log, metrics } = this.deps;
     const started = performance.now();
-    let parquetBytes = 0;
     const engine = await engines.get(s.org);
     const files: FileRow[] = [];
     if (t.rows > 0) {
@@ -217,7 +216,6 @@ export class Flusher implements FlushBacklog {
           t.pendingFileIds.add(id);
           await store.putFile(key, staging);
           const bytes = (await stat(store.localPath(key))).size;
-          parquetBytes += bytes;
           files.push({
             id,
             org: s.org,
@@ -245,7 +243,10 @@ export class Flusher implements FlushBacklog {
     const seconds = (performance.now() - started) / 1000;
     metrics.flushes.inc({ signal: s.type });
     metrics.flushedRows.inc({ signal: s.type }, t.rows);
-    metrics.flushedBytes.inc({ signal: s.type }, parquetBytes);
+    metrics.flushedBytes.inc(
+      { signal: s.type },
+      files.reduce((n, f) => n + f.bytes, 0),
+    );
     metrics.flushedFiles.inc({ signal: s.type }, files.length);
     metrics.flushDuration.observe(seconds, { signal: s.type });
     if (t.bytes > 0 && seconds > 0) this.flushRate = 0.7 * this.flushRate + 0.3 * (t.bytes / seconds);

@@ -7,13 +7,13 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Authenticator } from '../auth/principal.ts';
 import { isRoot } from '../auth/principal.ts';
+import { queryLabels } from './self-metrics.ts';
 import { influxAuthorization } from '../auth/influx-credentials.ts';
 import { MoleError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ServerMetrics } from '../lib/metrics.ts';
 import { forbidden, type OrgResolver } from '../tenancy/org-resolver.ts';
 import { sendError, toMoleError } from './http-errors.ts';
-import { queryLabels } from './self-metrics.ts';
 import type { RequestContext, Router } from './router.ts';
 
 export interface HttpDeps {

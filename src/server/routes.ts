@@ -11,6 +11,8 @@ export interface RouteHandlers {
   healthz: H;
   readyz: H;
   metrics: H;
+  /** `auth.protectMetrics`: `/metrics` needs a credential (its handler checks which) */
+  metricsProtected?: boolean;
   otlpLogs: H;
   otlpTraces: H;
   otlpMetrics: H;
@@ -318,8 +320,7 @@ function traceQueryRoutes(h: RouteHandlers['traceQuery']): Route[] {
   ];
 }
 
-/** `protectMetrics` (auth.protectMetrics): `/metrics` needs a credential (the handler checks which). */
-export function buildRoutes(h: RouteHandlers, opts: { protectMetrics?: boolean } = {}): Route[] {
+export function buildRoutes(h: RouteHandlers): Route[] {
   return [
     ...traceQueryRoutes(h.traceQuery),
     ...tempoRoutes(h.tempo),
@@ -332,7 +333,7 @@ export function buildRoutes(h: RouteHandlers, opts: { protectMetrics?: boolean }
     {
       method: 'GET',
       path: '/metrics',
-      access: opts.protectMetrics ? 'authenticated' : 'open',
+      access: h.metricsProtected ? 'authenticated' : 'open',
       org: 'none',
       handler: h.metrics,
     },
