@@ -95,6 +95,13 @@ const MAX_RETRY_AFTER_S = 30;
 /** The flush rate assumed before the first flush has been measured (bytes of ingested data per s). */
 const INITIAL_FLUSH_RATE = 8 * 1024 * 1024;
 
+/** Ingested bytes a stream's memtables hold: the active one and frozen ones not yet dropped. */
+function heldBytes(s: StreamState): number {
+  let n = s.mem.active.bytes;
+  for (const f of s.mem.frozen) if (!f.dropWhenUnused) n += f.bytes;
+  return n;
+}
+
 export class Flusher implements FlushBacklog {
   private readonly locks = new Map<StreamState, Mutex>();
   private timer: NodeJS.Timeout | null = null;
@@ -348,13 +355,6 @@ export class Flusher implements FlushBacklog {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
-}
-
-/** Ingested bytes a stream's memtables hold: the active one and frozen ones not yet dropped. */
-function heldBytes(s: StreamState): number {
-  let n = s.mem.active.bytes;
-  for (const f of s.mem.frozen) if (!f.dropWhenUnused) n += f.bytes;
-  return n;
 }
 
 /** At start: remove staging leftovers and Parquet files that no catalog row names. */
