@@ -333,7 +333,7 @@ export function buildRoutes(h: RouteHandlers): Route[] {
     {
       method: 'GET',
       path: '/metrics',
-      access: h.metricsProtected ? 'authenticated' : 'open',
+      access: h.metricsProtected === true ? 'authenticated' : 'open',
       org: 'none',
       handler: h.metrics,
     },
