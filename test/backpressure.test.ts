@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { grpcUnary } from './grpc-client.ts';
+import { compactEmitBatch, freeUdpPort, sendUdp } from './jaeger-payloads.ts';
 import { ROOT_AUTH, otlpJsonLogs, startServer, type ServerProcess } from './harness.ts';
 import { remoteWrite } from './prom-write.ts';
 
@@ -15,8 +16,11 @@ const OTLP_LOGS = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
 describe('backpressure when memtables are over their budget', () => {
   let server: ServerProcess;
+  let jaegerUdpPort = 0;
   before(async () => {
+    jaegerUdpPort = await freeUdpPort();
     server = await startServer({
+      args: ['--jaeger-udp-compact-port', String(jaegerUdpPort)],
       env: {
         // the first request (4,091 bytes) fits, then nothing more; nothing flushes on its own
         MOLESIGNAL_MEMTABLE_REFUSE_ABOVE_BYTES: '4096',
@@ -61,6 +65,32 @@ describe('backpressure when memtables are over their budget', () => {
       'a RetryInfo detail, without which OTLP exporters do not retry RESOURCE_EXHAUSTED',
     );
     assert.deepEqual(await ids(), ['a1', 'a2'], 'the accepted rows are intact, nothing of the refused ones');
+
+    // UDP has no answer: the refused datagram is dropped and counted, not logged one by one
+    const discarded = async () =>
+      Number(
+        /^molesignal_discarded_total\{reason="backpressure"\} (\d+)$/m.exec(
+          await (await server.fetch('/metrics')).text(),
+        )?.[1] ?? 0,
+      );
+    const before = await discarded();
+    const span = {
+      traceIdHigh: 1n,
+      traceIdLow: 2n,
+      spanId: 3n,
+      parentSpanId: 0n,
+      name: 'udp-refused',
+      startUs: BigInt(Date.now()) * 1000n,
+      durationUs: 5n,
+      tags: [] as [string, string][],
+    };
+    await sendUdp(jaegerUdpPort, compactEmitBatch('udp-svc', [], [span]));
+    const deadline = Date.now() + 10_000;
+    while ((await discarded()) === before) {
+      assert.ok(Date.now() < deadline, 'the refused UDP datagram is counted within 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.doesNotMatch(server.log, /Jaeger UDP datagram dropped/);
 
     const flushed = await server.fetch('/api/default/streams/default/_flush?type=logs', { method: 'POST' });
     assert.equal(flushed.status, 200, await flushed.text());
