@@ -177,7 +177,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'ingest.maxAgeMs',
     schema: nonNegInt,
     default: 0,
-    help: 'How far before the receive time a log timestamp may be (ms) on Loki push, HEC, `_bulk` and JSON ingest; older refuses the request with 400 `too_old`. 0 = no limit (old records are stored in their own time bucket).',
+    help: 'How far before the receive time a log timestamp may be (ms) on Loki push, HEC, `_bulk` and JSON ingest; older refuses the request with 400 `too_old`. 0 = no limit: backfills are accepted and stored in their own hour bucket. Loki refuses data older than 1 week by default (`reject_old_samples_max_age`): 604800000 behaves like it.',
   },
   {
     key: 'streams.maxFieldsPerStream',
