@@ -46,6 +46,7 @@ import { SeriesRegistry } from './write/series-registry.ts';
 import { armCrashpoint } from './lib/crashpoint.ts';
 import type { Logger } from './lib/logger.ts';
 import { MetricsRegistry, createServerMetrics } from './lib/metrics.ts';
+import { metricsHandler, registerSelfMetrics } from './server/self-metrics.ts';
 import { Flusher, configureParquetBloomColumns, removeOrphans } from './memtable/flush.ts';
 import { configureTokenFilters } from './storage/token-filter.ts';
 import { EnginePool } from './memtable/org-engine.ts';
@@ -177,6 +178,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     minNextSeq: maxFlushed + 1,
     onWarn: (msg, fields) => log.warn(fields, msg),
     onCorruption: () => metrics.walCorruptions.inc(),
+    onFsync: (seconds) => metrics.walFsyncDuration.observe(seconds),
   });
   const writePath = new WritePath({
     wal,
@@ -268,6 +270,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const appenderTimer = setInterval(flushDirtyAppenders, 1000);
   appenderTimer.unref();
+  writePath.setFlushBacklog(flusher);
+  registerSelfMetrics({
+    registry,
+    metrics,
+    writePath,
+    streams,
+    engines,
+    walStats: () => wal.stats(),
+    refuseAboveBytes: config.memtable.refuseAboveBytes,
+    maxTotalBytes: config.memtable.maxTotalBytes,
+    budgetBytes: config.memory.budgetBytes,
+  });
 
   const spanReader = new SpanReader({ catalog, store, engines, streams, timeoutMs: config.query.timeoutMs });
   const executor = new QueryExecutor({
@@ -311,11 +325,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         sendJson(ctx.res, ready && !draining ? 200 : 503, {
           status: ready && !draining ? 'ready' : 'not ready',
         }),
-      metrics: async (ctx) => {
-        const text = registry.render();
-        ctx.res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        ctx.res.end(text);
-      },
+      metrics: metricsHandler(registry, config.auth.protectMetrics),
+      metricsProtected: config.auth.protectMetrics,
       otlpLogs: otlpHandler('logs', ingestDeps),
       otlpTraces: otlpHandler('traces', ingestDeps),
       lokiPush: lokiPushHandler(ingestDeps),
@@ -441,6 +452,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       log,
       maxMessageBytes: config.ingest.maxBodyBytes,
       isDraining: () => draining,
+      metrics,
     },
     config.http.host,
     config.grpc.port,

@@ -4,7 +4,18 @@
  */
 import * as grpc from '@grpc/grpc-js';
 
-export type GrpcAnswer = { ok: true; body: Buffer } | { ok: false; code: grpc.status; details: string };
+export type GrpcAnswer =
+  { ok: true; body: Buffer } | { ok: false; code: grpc.status; details: string; statusDetails?: Buffer };
+
+function failure(err: grpc.ServiceError): GrpcAnswer {
+  const bin = err.metadata?.get('grpc-status-details-bin')[0];
+  return {
+    ok: false,
+    code: err.code,
+    details: err.details,
+    ...(Buffer.isBuffer(bin) ? { statusDetails: bin } : {}),
+  };
+}
 
 export async function grpcUnary(
   address: string,
@@ -29,7 +40,7 @@ export async function grpcUnary(
         md,
         { deadline: Date.now() + 20_000 },
         (err: grpc.ServiceError | null, out?: Buffer) =>
-          resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true, body: out! }),
+          resolve(err ? failure(err) : { ok: true, body: out! }),
       );
     });
   } finally {

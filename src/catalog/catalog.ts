@@ -10,7 +10,8 @@ import type { OrgId } from '../tenancy/org-id.ts';
 
 export type StreamType = 'logs' | 'traces' | 'metrics';
 export type Role = 'admin' | 'editor' | 'viewer';
-export type Scope = 'ingest' | 'query' | 'admin';
+/** `metrics`: may read /metrics when `auth.protectMetrics` is on (and nothing else) */
+export type Scope = 'ingest' | 'query' | 'admin' | 'metrics';
 
 export interface OrgRow {
   id: OrgId;

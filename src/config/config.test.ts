@@ -246,3 +246,36 @@ describe('maskedConfig', () => {
     assert.equal((maskedConfig(loadConfig({})).auth as Record<string, unknown>).rootPassword, '');
   });
 });
+
+describe('memory.budgetBytes derives the memory consumers not set explicitly', () => {
+  const GiB = 1024 * 1024 * 1024;
+  test('shares of the budget', () => {
+    const c = loadConfig({ env: { MOLESIGNAL_MEMORY_BUDGET_BYTES: String(4 * GiB) } });
+    assert.equal(c.query.duckdbMemoryLimit, `${Math.floor((4 * GiB * 0.3) / 1024 / 1024)}MiB`);
+    assert.equal(c.memtable.refuseAboveBytes, Math.floor(4 * GiB * 0.2));
+    assert.equal(c.memtable.maxTotalBytes, Math.floor(4 * GiB * 0.1));
+    assert.equal(c.memtable.maxBytes, 256 * 1024 * 1024, 'the default, below 10 % of the budget');
+    assert.equal(c.query.sampleCacheBytes, Math.floor(4 * GiB * 0.05));
+  });
+  test('an explicit key wins over its derived value', () => {
+    const c = loadConfig({
+      env: {
+        MOLESIGNAL_MEMORY_BUDGET_BYTES: String(GiB),
+        MOLESIGNAL_MEMTABLE_REFUSE_ABOVE_BYTES: '1000000',
+        MOLESIGNAL_QUERY_DUCKDB_MEMORY_LIMIT: '1GiB',
+      },
+    });
+    assert.equal(c.memtable.refuseAboveBytes, 1_000_000);
+    assert.equal(c.memtable.maxTotalBytes, 1_000_000, 'never above the refusal limit');
+    assert.equal(c.query.duckdbMemoryLimit, '1GiB');
+  });
+  test('unset (0): the defaults stand; too small a budget is refused with the reason', () => {
+    const d = loadConfig({});
+    assert.equal(d.memtable.refuseAboveBytes, 1536 * 1024 * 1024);
+    assert.equal(d.query.duckdbMemoryLimit, '25%');
+    assert.throws(
+      () => loadConfig({ env: { MOLESIGNAL_MEMORY_BUDGET_BYTES: '1000' } }),
+      /memory\.budgetBytes.*at least 268435456/,
+    );
+  });
+});

@@ -11,7 +11,7 @@ export interface Config {
   http: { host: string; port: number; headersTimeoutMs: number; requestTimeoutMs: number };
   grpc: { port: number };
   jaeger: { udpCompactPort: number; udpBinaryPort: number };
-  auth: { rootUser: string; rootPassword: string };
+  auth: { rootUser: string; rootPassword: string; protectMetrics: boolean };
   ingest: {
     maxBodyBytes: number;
     maxDecodedBytes: number;
@@ -42,6 +42,7 @@ export interface Config {
     refuseAboveBytes: number;
     checkIntervalMs: number;
   };
+  memory: { budgetBytes: number };
   query: {
     timeoutMs: number;
     maxSqlBytes: number;
@@ -205,7 +206,28 @@ export function loadConfig(sources: ConfigSources): Config {
     setPath(out, spec.key, parsed.data);
   }
   if (errors.length > 0) throw configError(errors);
-  return out as unknown as Config;
+  const config = out as unknown as Config;
+  deriveFromMemoryBudget(config, (key) => raw.has(key));
+  return config;
+}
+
+/**
+ * `memory.budgetBytes` (when set) sizes the memory consumers not set explicitly: shares of the
+ * budget (docs/operations-rotation.md, "Memory budget"). DuckDB's limit is per org instance.
+ */
+export function deriveFromMemoryBudget(config: Config, isSet: (key: string) => boolean): void {
+  const budget = config.memory.budgetBytes;
+  if (budget <= 0) return;
+  const share = (f: number) => Math.floor(budget * f);
+  if (!isSet('query.duckdbMemoryLimit'))
+    config.query.duckdbMemoryLimit = `${Math.floor(share(0.3) / 1024 / 1024)}MiB`;
+  if (!isSet('memtable.refuseAboveBytes')) config.memtable.refuseAboveBytes = share(0.2);
+  if (!isSet('memtable.maxTotalBytes'))
+    config.memtable.maxTotalBytes = Math.min(share(0.1), config.memtable.refuseAboveBytes);
+  if (!isSet('memtable.maxBytes'))
+    config.memtable.maxBytes = Math.min(config.memtable.maxBytes, config.memtable.maxTotalBytes);
+  if (!isSet('query.sampleCacheBytes'))
+    config.query.sampleCacheBytes = Math.min(config.query.sampleCacheBytes, share(0.05));
 }
 
 /** The effective config as shown by `molesignal config`: secrets masked. */

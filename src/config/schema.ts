@@ -138,6 +138,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
     secret: true,
   },
   {
+    key: 'auth.protectMetrics',
+    schema: bool,
+    default: false,
+    help: '`/metrics` needs a credential: the root user, an org admin, or an API key with the `metrics` scope (401 without one, 403 with another). Off: open, as in Prometheus and Loki.',
+  },
+  {
     key: 'ingest.maxBodyBytes',
     schema: posInt,
     default: 8 * 1024 * 1024,
@@ -171,7 +177,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'ingest.maxAgeMs',
     schema: nonNegInt,
     default: 0,
-    help: 'How far before the receive time a log timestamp may be (ms) on Loki push, HEC, `_bulk` and JSON ingest; older refuses the request with 400 `too_old`. 0 = no limit (old records are stored in their own time bucket).',
+    help: 'How far before the receive time a log timestamp may be (ms) on Loki push, HEC, `_bulk` and JSON ingest; older refuses the request with 400 `too_old`. 0 = no limit: backfills are accepted and stored in their own hour bucket. Loki refuses data older than 1 week by default (`reject_old_samples_max_age`): 604800000 behaves like it.',
   },
   {
     key: 'streams.maxFieldsPerStream',
@@ -250,19 +256,28 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'memtable.maxTotalBytes',
     schema: posInt,
     default: 1024 * 1024 * 1024,
-    help: 'Flush the largest streams when all memtables together hold more than this (bytes).',
+    help: 'Memory pressure: flush the largest streams (the oldest among equals) when all memtables together, incl. those being flushed, hold more than this (bytes).',
   },
   {
     key: 'memtable.refuseAboveBytes',
     schema: posInt,
     default: 1536 * 1024 * 1024,
-    help: 'Backpressure: while memtables (all streams, incl. those being flushed) hold more than this (bytes), ingest requests get 429 with Retry-After instead of memory growing without bound. Keep it above `memtable.maxTotalBytes`.',
+    help: 'Backpressure: a request that would take memtables (all streams, incl. those being flushed and requests not yet applied) past this (bytes) gets 429 with a Retry-After derived from the flush rate, instead of memory growing without bound; a request larger than this alone gets 413. Keep it above `memtable.maxTotalBytes`.',
   },
   {
     key: 'memtable.checkIntervalMs',
     schema: posInt,
     default: 1000,
     help: 'How often the flush policy is checked (ms).',
+  },
+  {
+    key: 'memory.budgetBytes',
+    schema: z.coerce
+      .number()
+      .int()
+      .refine((n) => n === 0 || n >= 256 * 1024 * 1024, 'must be 0 (unset) or at least 268435456 (256 MiB)'),
+    default: 0,
+    help: 'Memory budget of the whole process (bytes; 0 = unset). When set, the keys not set explicitly are derived from it: `query.duckdbMemoryLimit` 30 %, `memtable.refuseAboveBytes` 20 %, `memtable.maxTotalBytes` 10 %, `memtable.maxBytes` at most 10 %, `query.sampleCacheBytes` 5 %; the rest is for the Node heap (start Node with `--max-old-space-size` at about 40 % of it) and request buffers. See docs/operations-rotation.md.',
   },
   {
     key: 'limits.maxSeriesPerOrg',

@@ -33,6 +33,8 @@ export interface MoleErrorOptions {
   status: number;
   reason: ErrorReason;
   retryable?: boolean;
+  /** for 429/503: the Retry-After delay (seconds) to send; default 1 */
+  retryAfterSeconds?: number;
   cause?: unknown;
 }
 
@@ -41,6 +43,7 @@ export class MoleError extends Error {
   readonly status: number;
   readonly reason: ErrorReason;
   readonly retryable: boolean;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(message: string, opts: MoleErrorOptions) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -49,6 +52,7 @@ export class MoleError extends Error {
     this.status = opts.status;
     this.reason = opts.reason;
     this.retryable = opts.retryable ?? false;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 }
 

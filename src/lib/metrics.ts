@@ -76,7 +76,7 @@ export class Gauge extends Metric {
 }
 
 export class MetricsRegistry {
-  private readonly metrics: Metric[] = [];
+  private readonly metrics: { render(): string }[] = [];
   counter(name: string, help: string, collect?: () => number): Counter {
     const m = new Counter(name, help, collect);
     this.metrics.push(m);
@@ -90,6 +90,20 @@ export class MetricsRegistry {
   render(): string {
     return this.metrics.map((m) => m.render()).join('\n') + '\n';
   }
+  private readonly collectors: (() => void | Promise<void>)[] = [];
+  /** Runs before each render by `collect()`: for figures read asynchronously or per label. */
+  onCollect(fn: () => void | Promise<void>): void {
+    this.collectors.push(fn);
+  }
+  /** Updates the collected figures; a failing collector leaves its figures as they were. */
+  async collect(): Promise<void> {
+    await Promise.allSettled(this.collectors.map(async (fn) => fn()));
+  }
+  histogram(name: string, help: string, buckets?: readonly number[]): Histogram {
+    const m = new Histogram(name, help, buckets);
+    this.metrics.push(m);
+    return m;
+  }
 }
 
 /** The server's own metrics, declared once. */
@@ -98,6 +112,10 @@ export function createServerMetrics(registry: MetricsRegistry) {
     httpRequests: registry.counter(
       'molesignal_http_requests_total',
       'HTTP requests by route template, method and status.',
+    ),
+    grpcRequests: registry.counter(
+      'molesignal_grpc_requests_total',
+      'gRPC calls by method (OTLP, Jaeger) and status code name.',
     ),
     ingestedRecords: registry.counter('molesignal_ingest_records_total', 'Records acknowledged, by signal.'),
     ingestedBytes: registry.counter(
@@ -111,6 +129,27 @@ export function createServerMetrics(registry: MetricsRegistry) {
     ),
     flushes: registry.counter('molesignal_flushes_total', 'Memtable flushes to Parquet.'),
     flushedRows: registry.counter('molesignal_flushed_rows_total', 'Rows written to Parquet by flushes.'),
+    flushedBytes: registry.counter(
+      'molesignal_flushed_bytes_total',
+      'Bytes of Parquet files written by flushes, by signal.',
+    ),
+    flushedFiles: registry.counter(
+      'molesignal_flushed_files_total',
+      'Parquet files written by flushes, by signal.',
+    ),
+    flushDuration: registry.histogram(
+      'molesignal_flush_duration_seconds',
+      'Time to flush one memtable (Parquet files and catalog commit), by signal.',
+    ),
+    queryDuration: registry.histogram(
+      'molesignal_query_duration_seconds',
+      'Query requests by API (loki, prometheus, tempo, jaeger, zipkin, sql, …) and language, with their duration.',
+    ),
+    walFsyncDuration: registry.histogram(
+      'molesignal_wal_fsync_duration_seconds',
+      'Time of one WAL group fsync.',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    ),
     queries: registry.counter('molesignal_queries_total', 'SQL queries, by outcome.'),
     idempotentReplays: registry.counter(
       'molesignal_idempotent_replays_total',
@@ -122,3 +161,48 @@ export function createServerMetrics(registry: MetricsRegistry) {
   };
 }
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;
+
+/** Default histogram buckets for durations (seconds): 1 ms … 60 s. */
+export const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** A Prometheus histogram: cumulative `_bucket{le}`, `_sum` and `_count` per label set. */
+export class Histogram {
+  private readonly series = new Map<
+    string,
+    { labels: LabelValues; counts: number[]; sum: number; count: number }
+  >();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[] = DURATION_BUCKETS,
+  ) {}
+  observe(value: number, labels: LabelValues = {}): void {
+    const key = JSON.stringify(labels);
+    let s = this.series.get(key);
+    if (!s) this.series.set(key, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+  count(labels: LabelValues = {}): number {
+    return this.series.get(JSON.stringify(labels))?.count ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    const fmt = (labels: LabelValues) =>
+      Object.entries(labels)
+        .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+        .join(',');
+    for (const s of this.series.values()) {
+      const base = fmt(s.labels);
+      const sep = base ? ',' : '';
+      this.buckets.forEach((le, i) =>
+        lines.push(`${this.name}_bucket{${base}${sep}le="${le}"} ${s.counts[i]}`),
+      );
+      lines.push(`${this.name}_bucket{${base}${sep}le="+Inf"} ${s.count}`);
+      lines.push(`${this.name}_sum${base ? `{${base}}` : ''} ${s.sum}`);
+      lines.push(`${this.name}_count${base ? `{${base}}` : ''} ${s.count}`);
+    }
+    return lines.join('\n');
+  }
+}

@@ -19,6 +19,7 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import { tokenFilterKey } from '../storage/token-filter.ts';
 import { writeSamplesParquet } from '../storage/sample-parquet.ts';
 import type { StreamRegistry, StreamState } from '../write/streams.ts';
+import type { FlushBacklog } from '../write/write-path.ts';
 import { quoteIdent, type MemTable } from './memtable.ts';
 import type { EnginePool } from './org-engine.ts';
 import { Mutex } from '../lib/mutex.ts';
@@ -89,10 +90,27 @@ const STATS_TYPES = new Set(['BIGINT', 'INTEGER', 'DOUBLE', 'VARCHAR', 'BOOLEAN'
 const MAX_STATS_COLUMNS = 64;
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-export class Flusher {
+/** Retry-After bounds (seconds): a refused client waits at least 1 s and at most this. */
+const MAX_RETRY_AFTER_S = 30;
+/** The flush rate assumed before the first flush has been measured (bytes of ingested data per s). */
+const INITIAL_FLUSH_RATE = 8 * 1024 * 1024;
+
+/** Ingested bytes a stream's memtables hold: the active one and frozen ones not yet dropped. */
+function heldBytes(s: StreamState): number {
+  let n = s.mem.active.bytes;
+  for (const f of s.mem.frozen) if (!f.dropWhenUnused) n += f.bytes;
+  return n;
+}
+
+export class Flusher implements FlushBacklog {
   private readonly locks = new Map<StreamState, Mutex>();
   private timer: NodeJS.Timeout | null = null;
   private checking = false;
+  /** a check was asked for while one ran: run another right after */
+  private recheck = false;
+  /** ingested bytes flushed per second, a moving average over recent flushes */
+  private flushRate = INITIAL_FLUSH_RATE;
+  private lastPressureCheckMs = 0;
 
   constructor(
     private readonly deps: {
@@ -135,6 +153,7 @@ export class Flusher {
 
   private async flushTable(s: StreamState, t: MemTable): Promise<{ files: number; rows: number }> {
     const { catalog, store, engines, log, metrics } = this.deps;
+    const started = performance.now();
     const engine = await engines.get(s.org);
     const files: FileRow[] = [];
     if (t.rows > 0) {
@@ -228,8 +247,16 @@ export class Flusher {
     s.flushedSeq = Math.max(s.flushedSeq, t.lastSeq);
     crashpoint('flush.after-catalog-before-wal-truncate');
     await s.mem.release(t);
+    const seconds = (performance.now() - started) / 1000;
     metrics.flushes.inc({ signal: s.type });
     metrics.flushedRows.inc({ signal: s.type }, t.rows);
+    metrics.flushedBytes.inc(
+      { signal: s.type },
+      files.reduce((n, f) => n + f.bytes, 0),
+    );
+    metrics.flushedFiles.inc({ signal: s.type }, files.length);
+    metrics.flushDuration.observe(seconds, { signal: s.type });
+    if (t.bytes > 0 && seconds > 0) this.flushRate = 0.7 * this.flushRate + 0.3 * (t.bytes / seconds);
     log.debug({ stream: s.name, type: s.type, files: files.length, rows: t.rows }, 'flushed memtable');
     await this.deps.onCommitted(this.flushedBelow());
     return { files: files.length, rows: t.rows };
@@ -254,33 +281,69 @@ export class Flusher {
     for (const s of this.deps.streams.list(null)) await this.flushStream(s);
   }
 
-  /** The policy: size, age, and total memory across streams. */
+  /** FlushBacklog: seconds to flush `heldBytes` at the measured rate, 1 … 30. */
+  drainSeconds(heldBytes: number): number {
+    return Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(heldBytes / this.flushRate)));
+  }
+
+  /**
+   * FlushBacklog: a refusal runs the policy now (memory pressure), not at the next tick — at most
+   * four times per check interval, so that a flush failing over and over (disk full) under a flood
+   * of refusals is not retried in a busy loop.
+   */
+  onRefused(): void {
+    const now = Date.now();
+    if (now - this.lastPressureCheckMs < this.deps.policy.checkIntervalMs / 4) return;
+    this.lastPressureCheckMs = now;
+    void this.check();
+  }
+
+  /**
+   * The policy. A stream is flushed when its active memtable reaches `maxRows` or `maxBytes`, when
+   * its oldest row is `maxAgeMs` old, when it has frozen tables left by a failed flush, and, under
+   * memory pressure (all memtables, frozen ones included, above `maxTotalBytes`), largest first
+   * (the oldest first among equals) until the total is back under the limit.
+   */
   async check(): Promise<void> {
-    if (this.checking) return;
+    if (this.checking) {
+      this.recheck = true;
+      return;
+    }
     this.checking = true;
     try {
-      const { policy } = this.deps;
-      const now = Date.now();
-      const all = this.deps.streams.list(null);
-      let total = 0;
-      for (const s of all) total += s.mem.active.bytes;
-      const bySize = [...all].sort((a, b) => b.mem.active.bytes - a.mem.active.bytes);
-      for (const s of bySize) {
-        const a = s.mem.active;
-        const due =
-          a.rows >= policy.maxRows ||
-          a.bytes >= policy.maxBytes ||
-          (a.firstAppendMs > 0 && now - a.firstAppendMs >= policy.maxAgeMs) ||
-          (total > policy.maxTotalBytes && a.bytes > 0) ||
-          s.mem.frozen.some((f) => !f.dropWhenUnused);
-        if (!due) continue;
-        total -= a.bytes;
-        await this.flushStream(s);
-      }
+      do {
+        this.recheck = false;
+        await this.checkOnce();
+      } while (this.recheck);
     } catch (e) {
       this.deps.log.error({ err: e }, 'flush failed; will retry');
     } finally {
       this.checking = false;
+    }
+  }
+
+  private async checkOnce(): Promise<void> {
+    const { policy } = this.deps;
+    const now = Date.now();
+    const all = this.deps.streams.list(null);
+    let total = 0;
+    for (const s of all) total += heldBytes(s);
+    const order = [...all].sort(
+      (a, b) =>
+        b.mem.active.bytes - a.mem.active.bytes ||
+        (a.mem.active.firstAppendMs || Infinity) - (b.mem.active.firstAppendMs || Infinity),
+    );
+    for (const s of order) {
+      const a = s.mem.active;
+      const due =
+        a.rows >= policy.maxRows ||
+        a.bytes >= policy.maxBytes ||
+        (a.firstAppendMs > 0 && now - a.firstAppendMs >= policy.maxAgeMs) ||
+        (total > policy.maxTotalBytes && a.bytes > 0) ||
+        s.mem.frozen.some((f) => !f.dropWhenUnused);
+      if (!due) continue;
+      total -= a.bytes;
+      await this.flushStream(s);
     }
   }
 

@@ -91,6 +91,12 @@ export class EnginePool {
     return e;
   }
 
+  /** The engines started so far (those still starting are awaited; failed ones left out). */
+  async started(): Promise<OrgEngine[]> {
+    const all = await Promise.allSettled([...this.engines.values()]);
+    return all.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
   async closeAll(): Promise<void> {
     for (const e of this.engines.values()) (await e).close();
     this.engines.clear();

@@ -10,7 +10,7 @@ import { readJsonBody } from './json-body.ts';
 import type { RequestContext } from './router.ts';
 
 const ROLES: Role[] = ['admin', 'editor', 'viewer'];
-const SCOPES: Scope[] = ['ingest', 'query', 'admin'];
+const SCOPES: Scope[] = ['ingest', 'query', 'admin', 'metrics'];
 
 export function checkOrgName(name: unknown): string {
   if (typeof name !== 'string' || !SLUG_RE.test(name)) {

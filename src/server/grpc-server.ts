@@ -15,9 +15,10 @@ import type { Authenticator } from '../auth/principal.ts';
 import type { OrgRow } from '../catalog/catalog.ts';
 import { MoleError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { ServerMetrics } from '../lib/metrics.ts';
 import type { OrgResolver } from '../tenancy/org-resolver.ts';
 import { checkStreamName } from '../write/streams.ts';
-import { grpcCode, toMoleError } from './http-errors.ts';
+import { grpcCode, statusProto, toMoleError } from './http-errors.ts';
 import { checkIdempotencyKey } from '../ingest/ingest-request.ts';
 
 /** One authenticated unary call, as an ingest method sees it. */
@@ -46,6 +47,8 @@ export interface GrpcServerDeps {
   maxMessageBytes: number;
   /** while draining, new calls get UNAVAILABLE */
   isDraining: () => boolean;
+  /** counts calls by method path (a fixed list) and status code name */
+  metrics?: Pick<ServerMetrics, 'grpcRequests'>;
 }
 
 export interface RunningGrpcServer {
@@ -92,8 +95,12 @@ function unaryHandler(deps: GrpcServerDeps, method: GrpcIngestMethod): grpc.hand
         if (err.status >= 500 && err.status !== 503)
           deps.log.error({ err: e, route: method.path }, 'gRPC call failed');
         code = grpcCode(err.status);
-        callback({ code, details: err.message });
+        const metadata = new grpc.Metadata();
+        // RetryInfo: OTLP exporters retry RESOURCE_EXHAUSTED only when the server says when
+        if (err.retryable) metadata.set('grpc-status-details-bin', statusProto(err));
+        callback({ code, details: err.message, metadata });
       } finally {
+        deps.metrics?.grpcRequests.inc({ method: method.path, code: grpc.status[code] ?? String(code) });
         deps.log.debug(
           { method: 'GRPC', route: method.path, status: code, ms: Math.round(performance.now() - started) },
           'request',

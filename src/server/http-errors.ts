@@ -59,13 +59,34 @@ export function grpcCode(status: number): number {
   return 13; // INTERNAL
 }
 
-/** google.rpc.Status {code = 1; message = 2}, as OTLP/HTTP asks for protobuf requests. */
+const lenField = (tag: number, body: Buffer) =>
+  Buffer.concat([Buffer.from([tag, ...varint(body.length)]), body]);
+
+/** The Retry-After delay of a retryable refusal (429, or a retryable 503), else undefined. */
+export const retryDelayOf = (err: MoleError): number | undefined =>
+  err.status === 429 || (err.status === 503 && err.retryable)
+    ? Math.max(1, Math.ceil(err.retryAfterSeconds ?? 1))
+    : undefined;
+
+/**
+ * google.rpc.Status {code = 1; message = 2; details = 3}, as OTLP/HTTP asks for protobuf requests
+ * and gRPC carries in `grpc-status-details-bin`. A retryable refusal carries a google.rpc.RetryInfo
+ * detail: OTLP clients retry RESOURCE_EXHAUSTED only when it is there.
+ */
 export function statusProto(err: MoleError): Buffer {
   const msg = Buffer.from(err.message, 'utf8');
-  return Buffer.concat([
-    Buffer.from([0x08, ...varint(grpcCode(err.status)), 0x12, ...varint(msg.length)]),
-    msg,
-  ]);
+  const parts = [Buffer.from([0x08, ...varint(grpcCode(err.status))]), lenField(0x12, msg)];
+  const delay = retryDelayOf(err);
+  if (delay !== undefined && err.retryable) {
+    const duration = Buffer.from([0x08, ...varint(delay)]); // google.protobuf.Duration.seconds
+    const retryInfo = lenField(0x0a, duration); // RetryInfo.retry_delay
+    const any = Buffer.concat([
+      lenField(0x0a, Buffer.from('type.googleapis.com/google.rpc.RetryInfo')),
+      lenField(0x12, retryInfo),
+    ]);
+    parts.push(lenField(0x1a, any));
+  }
+  return Buffer.concat(parts);
 }
 
 /** A Splunk HEC error with its own HEC code (and the 0-based number of the event at fault). */
@@ -148,7 +169,7 @@ export function sendError(
   res.writeHead(err.status, {
     'content-type': format === 'protobuf' ? 'application/x-protobuf' : 'application/json',
     'content-length': Buffer.byteLength(body),
-    ...(err.status === 503 || err.status === 429 ? { 'retry-after': '1' } : {}),
+    ...(err.status === 503 || err.status === 429 ? { 'retry-after': String(retryDelayOf(err) ?? 1) } : {}),
     ...(format === 'elastic' ? { 'x-elastic-product': 'Elasticsearch' } : {}),
     ...(format === 'hec' && err.status === 401 ? { 'www-authenticate': 'Splunk' } : {}),
     ...(format === 'influx'

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Authenticator } from '../auth/principal.ts';
 import { isRoot } from '../auth/principal.ts';
+import { queryLabels } from './self-metrics.ts';
 import { influxAuthorization } from '../auth/influx-credentials.ts';
 import { MoleError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -58,6 +59,7 @@ async function handle(
   const started = performance.now();
   const method = req.method ?? 'GET';
   let template = 'unmatched';
+  let queryRoute = false;
   let otlpErrors = false;
   let errorBody: 'hec' | 'elastic' | 'influx' | undefined;
   try {
@@ -77,6 +79,7 @@ async function handle(
       });
     const { route, params } = found;
     template = route.path;
+    queryRoute = route.access === 'query';
     otlpErrors = route.errorBody === 'otlp';
     if (route.errorBody === 'hec' || route.errorBody === 'elastic' || route.errorBody === 'influx')
       errorBody = route.errorBody;
@@ -131,6 +134,8 @@ async function handle(
     if (err.status === 413) res.once('finish', () => req.destroy());
   } finally {
     const status = res.statusCode;
+    if (queryRoute)
+      deps.metrics.queryDuration.observe((performance.now() - started) / 1000, queryLabels(template));
     deps.metrics.httpRequests.inc({
       route: template,
       method: KNOWN_METHODS.has(method) ? method : 'OTHER',

@@ -11,6 +11,8 @@ export interface RouteHandlers {
   healthz: H;
   readyz: H;
   metrics: H;
+  /** `auth.protectMetrics`: `/metrics` needs a credential (its handler checks which) */
+  metricsProtected?: boolean;
   otlpLogs: H;
   otlpTraces: H;
   otlpMetrics: H;
@@ -328,7 +330,13 @@ export function buildRoutes(h: RouteHandlers): Route[] {
     { method: 'GET', path: '/healthz', access: 'open', org: 'none', handler: h.healthz },
     { method: 'GET', path: '/readyz', access: 'open', org: 'none', handler: h.readyz },
     { method: 'GET', path: '/ready', access: 'open', org: 'none', handler: h.readyz },
-    { method: 'GET', path: '/metrics', access: 'open', org: 'none', handler: h.metrics },
+    {
+      method: 'GET',
+      path: '/metrics',
+      access: h.metricsProtected === true ? 'authenticated' : 'open',
+      org: 'none',
+      handler: h.metrics,
+    },
 
     {
       method: 'POST',

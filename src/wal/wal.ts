@@ -54,6 +54,8 @@ export interface WalOptions {
   onCorruption?: () => void;
   /** Called once when a write or fsync fails. Default: message on stderr, process.exit(1). */
   onFatal?: (err: Error) => never | void;
+  /** Called after each group fsync with its duration (seconds): the fsync latency metric. */
+  onFsync?: (seconds: number) => void;
 }
 
 export interface ReplayResult {
@@ -72,6 +74,8 @@ export interface WalStats {
   appends: number;
   /** Group fsyncs (segment-creation and directory fsyncs not counted). */
   fsyncs: number;
+  /** Record bytes written since open (frames included). */
+  appendedBytes: number;
 }
 
 export const WAL_DEFAULTS = {
@@ -119,6 +123,7 @@ export class Wal {
   private readonly minNextSeq: number;
   private readonly onWarn: (msg: string, fields: Record<string, unknown>) => void;
   private readonly onCorruption: () => void;
+  private readonly onFsync: ((seconds: number) => void) | undefined;
   private readonly onFatal: (err: Error) => never | void;
 
   private state: State = 'opened';
@@ -140,6 +145,7 @@ export class Wal {
   private groupBuf = new Uint8Array(0);
   private appends = 0;
   private fsyncs = 0;
+  private appendedBytes = 0;
 
   private constructor(opts: WalOptions, segments: Segment[]) {
     this.dir = opts.dir;
@@ -152,6 +158,7 @@ export class Wal {
     this.minNextSeq = opts.minNextSeq ?? 1;
     this.onWarn = opts.onWarn ?? defaultOnWarn;
     this.onCorruption = opts.onCorruption ?? (() => {});
+    this.onFsync = opts.onFsync;
     this.onFatal = opts.onFatal ?? defaultOnFatal;
     this.segments = segments;
   }
@@ -290,7 +297,13 @@ export class Wal {
   stats(): WalStats {
     let bytes = 0;
     for (const s of this.segments) bytes += s.sizeBytes;
-    return { segments: this.segments.length, bytes, appends: this.appends, fsyncs: this.fsyncs };
+    return {
+      segments: this.segments.length,
+      bytes,
+      appends: this.appends,
+      fsyncs: this.fsyncs,
+      appendedBytes: this.appendedBytes,
+    };
   }
 
   // ---- group commit ----
@@ -380,8 +393,10 @@ export class Wal {
       return;
     }
     seg.sizeBytes += bytes;
+    this.appendedBytes += bytes;
     crashpoint('wal.after-write-before-fsync');
     if (this.mode === 'batch') {
+      const syncStarted = performance.now();
       try {
         await file.sync();
       } catch (e) {
@@ -389,6 +404,7 @@ export class Wal {
         return;
       }
       this.fsyncs++;
+      this.onFsync?.((performance.now() - syncStarted) / 1000);
       crashpoint('wal.after-fsync-before-ack');
     } else {
       this.unsynced = true;
@@ -423,8 +439,10 @@ export class Wal {
       if (!this.unsynced || this.failure !== null || this.active === null) return;
       this.unsynced = false;
       try {
+        const syncStarted = performance.now();
         await this.active.sync();
         this.fsyncs++;
+        this.onFsync?.((performance.now() - syncStarted) / 1000);
       } catch (e) {
         this.fail(e, []);
       }

@@ -31,7 +31,21 @@ export interface WriteAheadLog {
   ): Promise<{ records: number; lastSeq: number; tornTail: boolean }>;
 }
 
+/** What the write path asks the flusher when it refuses a request (src/memtable/flush.ts). */
+export interface FlushBacklog {
+  /** Seconds the flushes need to write `heldBytes` at their measured rate (the Retry-After). */
+  drainSeconds(heldBytes: number): number;
+  /** A request was refused: flush now rather than at the next policy check. */
+  onRefused(): void;
+}
+
 export type BatchDecoder = (p: IngestPayload) => ColumnBatch;
+
+/**
+ * What a request adds to the memtables' byte count: its decoded size (a remote-write body stays
+ * snappy-compressed in the WAL; at replay, where the decoded size is not stored, the body size).
+ */
+const heldBytesOf = (p: IngestPayload) => p.decodedBytes ?? p.body.length;
 
 /** A key is scoped to its org and signal: the same key on a logs and a traces request are two keys. */
 const scopedKey = (p: IngestPayload) => `${p.signal}/${p.idempotencyKey}`;
@@ -54,6 +68,9 @@ export class WritePath {
   private readonly replayListeners: ReplayListener[] = [];
   private readonly idempotency = new Map<string, { expiresAtMs: number; response: string }>();
   private readonly inflight = new Map<string, Promise<IngestResult>>();
+  /** bytes of requests past the backpressure check whose rows are not applied yet */
+  private reserved = 0;
+  private backlog: FlushBacklog | null = null;
 
   constructor(
     private readonly deps: {
@@ -92,6 +109,11 @@ export class WritePath {
     return this.deps.decode(p);
   }
 
+  /** Bytes of requests accepted past the backpressure check whose rows are not in a memtable yet. */
+  reservedBytes(): number {
+    return this.reserved;
+  }
+
   /** Bytes of ingested data held in memtables, active and frozen (not yet dropped), all streams. */
   memtableBytes(): number {
     let n = 0;
@@ -102,22 +124,45 @@ export class WritePath {
     return n;
   }
 
-  private checkBackpressure(): void {
+  /** Sets how refusals learn the flush backlog's drain time and wake the flusher (Flusher). */
+  setFlushBacklog(backlog: FlushBacklog): void {
+    this.backlog = backlog;
+  }
+
+  /**
+   * Backpressure before the budget is exceeded: what memtables hold, plus what requests already
+   * past this check will add, plus this request's bytes, must stay within
+   * `memtable.refuseAboveBytes`; else 429 with a Retry-After of the time the flushes need to drain
+   * the backlog (at their measured rate), and the flusher is woken.
+   */
+  private checkBackpressure(adds: number): void {
     const limit = this.deps.refuseAboveBytes ?? Infinity;
     if (limit === Infinity) return;
-    const held = this.memtableBytes();
-    if (held <= limit) return;
+    if (adds > limit)
+      throw new MoleError(
+        `this request adds ${adds} bytes to memtables, more than memtable.refuseAboveBytes (${limit}) allows in total; send smaller batches or raise the limit (or memory.budgetBytes)`,
+        { code: 'MS_ERR_BODY_TOO_LARGE', status: 413, reason: 'request_body_too_large' },
+      );
+    const held = this.memtableBytes() + this.reserved;
+    if (held + adds <= limit) return;
     this.deps.metrics.discarded.inc({ reason: 'backpressure' });
+    this.backlog?.onRefused();
+    const retryAfterSeconds = this.backlog?.drainSeconds(held) ?? 1;
     throw new MoleError(
-      `ingest is paused: memtables hold ${held} bytes, above memtable.refuseAboveBytes (${limit}) while flushes to storage catch up; retry after the Retry-After delay`,
-      { code: 'MS_ERR_BACKPRESSURE', status: 429, reason: 'backpressure', retryable: true },
+      `ingest is paused: memtables hold ${held} bytes and this request adds ${adds}, above memtable.refuseAboveBytes (${limit}), while flushes to storage catch up; retry after the Retry-After delay (${retryAfterSeconds} s)`,
+      {
+        code: 'MS_ERR_BACKPRESSURE',
+        status: 429,
+        reason: 'backpressure',
+        retryable: true,
+        retryAfterSeconds,
+      },
     );
   }
 
   /** Ingests one decoded request. `batch` must be `decode(payload)`. */
   async write(p: IngestPayload, batch: ColumnBatch): Promise<IngestResult> {
-    this.checkBackpressure();
-    if (p.idempotencyKey === '') return this.writeOnce(p, batch);
+    if (p.idempotencyKey === '') return this.reserveAndWrite(p, batch);
     const id = idemId(p.org, scopedKey(p));
     const known = this.idempotency.get(id);
     if (known && known.expiresAtMs >= Date.now()) {
@@ -129,12 +174,29 @@ export class WritePath {
       this.deps.metrics.idempotentReplays.inc();
       return running;
     }
-    const promise = this.writeOnce(p, batch);
+    const promise = this.reserveAndWrite(p, batch);
     this.inflight.set(id, promise);
     try {
       return await promise;
     } finally {
       this.inflight.delete(id);
+    }
+  }
+
+  /** Counts the request's bytes against the budget from the check until its rows are applied. */
+  private async reserveAndWrite(p: IngestPayload, batch: ColumnBatch): Promise<IngestResult> {
+    const bytes = heldBytesOf(p);
+    this.checkBackpressure(bytes);
+    this.reserved += bytes;
+    let reserved = true;
+    try {
+      return await this.writeOnce(p, batch, () => {
+        // applied: the memtable counts the bytes from now on
+        this.reserved -= bytes;
+        reserved = false;
+      });
+    } finally {
+      if (reserved) this.reserved -= bytes;
     }
   }
 
@@ -146,7 +208,11 @@ export class WritePath {
     };
   }
 
-  private async writeOnce(p: IngestPayload, batch: ColumnBatch): Promise<IngestResult> {
+  private async writeOnce(
+    p: IngestPayload,
+    batch: ColumnBatch,
+    onApplied: () => void,
+  ): Promise<IngestResult> {
     const stream = await this.deps.streams.getOrCreate(p.org, p.signal, p.stream);
     await this.deps.streams.prepare(stream, batch);
     if (!stream.mem.hasColumnsFor(batch, stream.schema)) {
@@ -162,6 +228,7 @@ export class WritePath {
     const result = this.resultOf(batch);
     const failure: { error?: Error } = {};
     await this.deps.wal.append(encodePayload(p), (seq) => {
+      onApplied();
       try {
         this.apply(stream, p, batch, seq, result);
       } catch (e) {
@@ -198,7 +265,7 @@ export class WritePath {
     seq: number,
     result: IngestResult,
   ): void {
-    stream.mem.append(batch, stream.schema, seq, p.body.length);
+    stream.mem.append(batch, stream.schema, seq, heldBytesOf(p));
     if (p.idempotencyKey !== '') {
       const entry = {
         expiresAtMs: p.receivedAtMs + this.deps.idempotencyTtlMs,

@@ -42,6 +42,9 @@ export async function startJaegerUdp(
       try {
         await deps.writePath.write(payload, decodeJaeger(payload));
       } catch (e) {
+        // refused by backpressure: counted in molesignal_discarded_total{reason="backpressure"},
+        // not logged per datagram (a spike would flood the log)
+        if (isMoleError(e) && e.reason === 'backpressure') return;
         if (isMoleError(e) && e.status < 500)
           deps.log.warn({ protocol, bytes: msg.length, error: e.message }, 'Jaeger UDP datagram dropped');
         else deps.log.error({ err: e, protocol }, 'Jaeger UDP datagram failed');
