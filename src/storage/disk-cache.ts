@@ -45,6 +45,8 @@ export class DiskCache implements CacheFigures {
   misses = 0;
   bytes = 0;
   evictions = 0;
+  /** downloads started (one per miss of a key not already downloading) */
+  downloadsStarted = 0;
 
   private constructor(
     readonly dir: string,
@@ -102,13 +104,15 @@ export class DiskCache implements CacheFigures {
       this.hits++;
       this.touch(key, hit);
       this.pin(key, hit);
-      utimes(path, new Date(), new Date()).catch(() => {}); // recency for the next restart
+      // recency for the next restart (a copy deleted under us is downloaded again next time)
+      await utimes(path, new Date(), new Date()).catch(() => {});
       return path;
     }
     this.misses++;
     this.waiting.set(key, (this.waiting.get(key) ?? 0) + 1);
     let download = this.downloads.get(key);
     if (!download) {
+      this.downloadsStarted++;
       download = this.download(key, path, fetch).finally(() => this.downloads.delete(key));
       this.downloads.set(key, download);
     }
