@@ -108,9 +108,25 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   throw new Error(`RGW kit: ${what} not ready within ${timeoutMs} ms`);
 }
 
+/**
+ * Starts a fresh cluster; a failed bring-up (seen now and then: an OSD refused by the monitor
+ * with "wrong fsid") is torn down and retried with new ports, up to three times.
+ */
 export async function startRgw(opts: { bucket?: string } = {}): Promise<Rgw> {
   const missing = missingRgwBinaries();
   if (missing.length > 0) throw new Error(`RGW kit: missing Ceph binaries ${missing.join(', ')}`);
+  const errors: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      errors.push(`attempt ${attempt}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`RGW kit: could not start Ceph RGW:\n${errors.join('\n')}`);
+}
+
+async function startOnce(opts: { bucket?: string }): Promise<Rgw> {
   const dir = await mkdtemp(join(tmpdir(), 'molesignal-rgw-'));
   for (const d of ['run', 'log', 'mon', 'osd', 'rgw']) await mkdir(join(dir, d));
   const monPort = await freePort();
