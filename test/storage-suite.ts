@@ -125,7 +125,7 @@ export async function answers(server: ServerProcess): Promise<Record<string, unk
           start: String(start),
           end: String(end),
           step: '3600',
-        })}`,
+        }).toString()}`,
       ),
       'LogQL',
     )
@@ -138,7 +138,7 @@ export async function answers(server: ServerProcess): Promise<Record<string, unk
           start: String(Number(start / 1_000_000_000n) + 3600),
           end: String(Number(end / 1_000_000_000n)),
           step: '3600',
-        })}`,
+        }).toString()}`,
       ),
       'PromQL',
     )
