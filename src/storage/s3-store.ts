@@ -23,27 +23,18 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { Config } from '../config/config.ts';
 import { MoleError } from '../lib/errors.ts';
 import type { DiskCache } from './disk-cache.ts';
 import type { ObjectStore } from './object-store.ts';
 
-export interface S3StoreOptions {
-  /** empty: AWS S3 of the region */
-  endpoint: string;
-  /** empty: the AWS environment's, else us-east-1 */
-  region: string;
-  bucket: string;
-  /** key prefix inside the bucket ('' or ending in '/') */
-  prefix: string;
-  forcePathStyle: boolean;
-  /** empty: the standard AWS credential chain */
-  accessKeyId: string;
-  secretAccessKey: string;
+/** `storage.s3.*` (empty endpoint: AWS; empty region: the AWS environment's, else us-east-1; empty keys: the AWS credential chain), plus tuning for tests */
+export type S3StoreOptions = Config['storage']['s3'] & {
   /** attempts per request, the SDK's standard retry mode (exponential backoff with jitter) */
   maxAttempts?: number;
   /** files at or above this size are uploaded in parts of this size */
   multipartBytes?: number;
-}
+};
 
 /** Files from 16 MiB on go up as multipart uploads of 16 MiB parts (S3 allows 5 MiB to 5 GiB). */
 export const MULTIPART_BYTES = 16 * 1024 * 1024;
