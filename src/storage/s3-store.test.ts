@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
@@ -193,6 +194,38 @@ describe('S3 object store (Ceph RGW)', { concurrency: false }, () => {
     await new Promise((r) => setImmediate(r));
     assert.equal(cold.cache.has('org1/logs/x/c.parquet'), false, 'evicted once released');
     assert.ok(cold.cache.bytes <= MiB);
+  });
+
+  test('virtual-host addressing (forcePathStyle: false): the bucket is in the host name', async (t) => {
+    if (!rgw) return t.skip(unavailable ?? 'no RGW');
+    const looked: string[] = [];
+    // <bucket>.localhost does not resolve here: the agent sends it to 127.0.0.1
+    const httpAgent = new Agent({
+      lookup: ((hostname: string, o: unknown, cb: (e: null, a: string | object[], f?: number) => void) => {
+        looked.push(hostname);
+        if ((o as { all?: boolean }).all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+        else cb(null, '127.0.0.1', 4);
+      }) as never,
+    });
+    const port = new URL(rgw.endpoint).port;
+    const s = await open({
+      endpoint: `http://localhost:${port}`,
+      forcePathStyle: false,
+      prefix: 'vhost/',
+      httpAgent,
+    });
+    await s.check();
+    const [file, body] = await staged(s, 'v.tmp', 4096);
+    await s.putFile('org1/logs/v/v.parquet', file);
+    assert.deepEqual(await s.list('org1'), ['org1/logs/v/v.parquet']);
+    const cold = await open({
+      endpoint: `http://localhost:${port}`,
+      forcePathStyle: false,
+      prefix: 'vhost/',
+      httpAgent,
+    });
+    assert.equal(sha(await readFile(await cold.readablePath('org1/logs/v/v.parquet'))), sha(body));
+    assert.ok(looked.length > 0 && looked.every((h) => h === `${rgw!.bucket}.localhost`), looked.join(', '));
   });
 
   test('an object written by another client under the prefix is listed without the prefix', async (t) => {

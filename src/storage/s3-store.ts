@@ -9,6 +9,7 @@
  * and some servers store verbatim (../shared/notes/ecosystem.md §8).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
+import type { Agent } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -34,6 +35,8 @@ export type S3StoreOptions = Config['storage']['s3'] & {
   maxAttempts?: number;
   /** files at or above this size are uploaded in parts of this size */
   multipartBytes?: number;
+  /** the HTTP agent (tests: one that resolves virtual-host bucket names) */
+  httpAgent?: Agent;
 };
 
 /** Files from 16 MiB on go up as multipart uploads of 16 MiB parts (S3 allows 5 MiB to 5 GiB). */
@@ -67,7 +70,11 @@ export class S3ObjectStore implements ObjectStore {
       retryMode: 'standard',
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+      requestHandler: {
+        connectionTimeout: 5_000,
+        requestTimeout: 60_000,
+        ...(opts.httpAgent ? { httpAgent: opts.httpAgent } : {}),
+      },
     };
     if (opts.endpoint) config.endpoint = opts.endpoint;
     if (opts.accessKeyId)

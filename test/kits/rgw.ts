@@ -164,6 +164,7 @@ osd objectstore = memstore
 memstore device bytes = 1073741824
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
+rgw dns name = localhost
 rgw data = ${dir}/rgw
 `,
   );
