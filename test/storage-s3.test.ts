@@ -147,6 +147,49 @@ describe('S3 only', { concurrency: false }, () => {
     assert.equal(other.hits[0]!.c, 2);
   });
 
+  test('a crash between upload and catalog commit: the next start deletes the orphan from the bucket, WAL replay restores the rows', async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    const dir = await tempDir('molesignal-s3-');
+    dirs.push(dir);
+    const env = s3Env(s3, dir, 'crash/');
+    const crashing = await startServer({
+      dataDir: dir,
+      env,
+      crashpoint: 'flush.after-parquet-before-catalog:1',
+    });
+    servers.push(crashing);
+    await ingestAll(crashing);
+    await crashing
+      .fetch('/api/default/streams/store/_flush?type=logs', { method: 'POST' })
+      .catch(() => undefined);
+    await crashing.waitExit();
+    assert.notEqual(crashing.exitCode, 0, 'the crash point ended the process');
+    const keys = async () => {
+      const client = s3.client();
+      try {
+        const r = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'crash/' }));
+        return (r.Contents ?? []).map((o) => o.Key!).filter((k) => k.endsWith('.parquet'));
+      } finally {
+        client.destroy();
+      }
+    };
+    const orphans = await keys();
+    assert.ok(orphans.length >= 1, 'the uploaded, uncommitted file is in the bucket');
+    const again = await startServer({ dataDir: dir, env });
+    servers.push(again);
+    assert.match(again.log, /removed files left by an interrupted flush/);
+    assert.deepEqual(await keys(), [], 'the orphans are gone from the bucket');
+    const r = await again.search('SELECT count(*) AS c FROM logs.store');
+    assert.equal(r.hits[0]!.c, 100, 'every acknowledged row, from the WAL');
+    await flushAll(again);
+    assert.equal(
+      (await keys()).filter((k) => k.includes('/logs/store/')).length,
+      4,
+      'flushed again: one file per hour',
+    );
+    assert.equal((await again.search('SELECT count(*) AS c FROM logs.store')).hits[0]!.c, 100);
+  });
+
   test('a wrong bucket or wrong credentials at start: a clear error, and the process exits', async (t) => {
     if (unavailable) return t.skip(unavailable);
     for (const [over, want] of [
