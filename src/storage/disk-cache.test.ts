@@ -169,6 +169,19 @@ test('adopt moves a written file in (write-through); remove forgets and deletes 
   });
 });
 
+test('a copy deleted behind the cache is downloaded again', async () => {
+  await withDir(async (dir) => {
+    const cache = await DiskCache.open(join(dir, 'c'), 10_000);
+    const src = source(10);
+    await cache.get('o/gone', src.fetchOf('o/gone'));
+    await rm(cache.pathOf('o/gone'));
+    const p = await cache.get('o/gone', src.fetchOf('o/gone'));
+    assert.equal((await readFile(p)).length, 10);
+    assert.deepEqual(src.calls, ['o/gone', 'o/gone']);
+    assert.equal(cache.bytes, 10);
+  });
+});
+
 test('keys that could leave the cache directory are refused', async () => {
   await withDir(async (dir) => {
     const cache = await DiskCache.open(join(dir, 'c'), 10_000);

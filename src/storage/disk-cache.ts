@@ -101,12 +101,17 @@ export class DiskCache implements CacheFigures {
     const path = this.pathOf(key);
     const hit = this.entries.get(key);
     if (hit) {
-      this.hits++;
       this.touch(key, hit);
       this.pin(key, hit);
-      // recency for the next restart (a copy deleted under us is downloaded again next time)
-      await utimes(path, new Date(), new Date()).catch(() => {});
-      return path;
+      try {
+        await utimes(path, new Date(), new Date()); // recency for the next restart
+        this.hits++;
+        return path;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        // the copy was deleted behind the cache's back: forget it and download again
+        if (this.entries.get(key) === hit) this.drop(key, hit);
+      }
     }
     this.misses++;
     this.waiting.set(key, (this.waiting.get(key) ?? 0) + 1);
