@@ -226,8 +226,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
     schema: z
       .string()
       .regex(
-        /^([A-Za-z0-9._-]+\/)*$/,
-        'use path segments of A-Z, a-z, 0-9, `.`, `_` and `-`, each ending in `/`',
+        /^((?!\.\.?\/)[A-Za-z0-9._-]+\/)*$/,
+        'use path segments of A-Z, a-z, 0-9, `.`, `_` and `-` (not `.` or `..`), each ending in `/`',
       ),
     default: '',
     help: 'Key prefix inside the bucket, ending in `/` (e.g. `molesignal/`); empty: the bucket root.',
