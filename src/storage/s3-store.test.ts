@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
@@ -19,6 +20,43 @@ import { withReadLease } from './object-store.ts';
 import { S3ObjectStore, type S3StoreOptions } from './s3-store.ts';
 
 const MiB = 1024 * 1024;
+
+type Fault = 'reset' | { cutAfter: number } | 'pass';
+/**
+ * A TCP proxy in front of the gateway that applies `faults` to its connections in order (then
+ * passes everything): `reset` closes a connection at once, `cutAfter` relays that many bytes of
+ * the answer and then closes it (a download cut mid-body).
+ */
+async function faultyProxy(target: string, faults: Fault[]) {
+  const { hostname, port } = new URL(target);
+  let n = 0;
+  const server = createServer((client) => {
+    const fault = faults[n++] ?? 'pass';
+    if (fault === 'reset') return client.resetAndDestroy();
+    const upstream = connect(Number(port), hostname);
+    client.pipe(upstream);
+    let relayed = 0;
+    upstream.on('data', (chunk: Buffer) => {
+      if (typeof fault === 'object' && relayed + chunk.length > fault.cutAfter) {
+        client.write(chunk.subarray(0, Math.max(0, fault.cutAfter - relayed)));
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      relayed += chunk.length;
+      client.write(chunk);
+    });
+    upstream.on('end', () => client.end());
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => n,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('S3 object store (Ceph RGW)', { concurrency: false }, () => {
@@ -226,6 +264,28 @@ describe('S3 object store (Ceph RGW)', { concurrency: false }, () => {
     });
     assert.equal(sha(await readFile(await cold.readablePath('org1/logs/v/v.parquet'))), sha(body));
     assert.ok(looked.length > 0 && looked.every((h) => h === `${rgw!.bucket}.localhost`), looked.join(', '));
+  });
+
+  test('transient failures are retried: refused connections, a download cut mid-body', async (t) => {
+    if (!rgw) return t.skip(unavailable ?? 'no RGW');
+    const writer = await open();
+    const [file, body] = await staged(writer, 'r.tmp', 3 * MiB);
+    await writer.putFile('org1/logs/x/r.parquet', file);
+    // two connections reset, then one whose answer stops after 64 KiB, then all well
+    const proxy = await faultyProxy(rgw.endpoint, ['reset', 'reset', { cutAfter: 64 * 1024 }]);
+    try {
+      const flaky = await open({ endpoint: proxy.endpoint });
+      const p = await flaky.readablePath('org1/logs/x/r.parquet');
+      assert.equal(sha(await readFile(p)), sha(body), 'the retried download is whole');
+      assert.ok(proxy.connections() >= 4, `${proxy.connections()} connections`);
+      // the same faults with retries off: an error that says what failed
+      const again = await faultyProxy(rgw.endpoint, ['reset']);
+      const once = await open({ endpoint: again.endpoint, maxAttempts: 1 });
+      await assert.rejects(once.check(), /S3 open failed for bucket .*: the S3 endpoint did not answer/);
+      await again.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('an object written by another client under the prefix is listed without the prefix', async (t) => {
