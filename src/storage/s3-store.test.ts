@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
@@ -30,7 +30,10 @@ type Fault = 'reset' | { cutAfter: number } | 'pass';
 async function faultyProxy(target: string, faults: Fault[]) {
   const { hostname, port } = new URL(target);
   let n = 0;
+  const open = new Set<Socket>();
   const server = createServer((client) => {
+    open.add(client);
+    client.on('close', () => open.delete(client));
     const fault = faults[n++] ?? 'pass';
     if (fault === 'reset') return client.resetAndDestroy();
     const upstream = connect(Number(port), hostname);
@@ -54,7 +57,11 @@ async function faultyProxy(target: string, faults: Fault[]) {
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     connections: () => n,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        for (const s of open) s.destroy(); // the client's idle keep-alive connections
+      }),
   };
 }
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
