@@ -321,8 +321,8 @@ export async function removeOrphans(
     // scratch files are local with every store (under the store, or the S3 store's cache dir)
     removed += await removeTree(store.stagingDir(org));
     for (const key of await store.list(org)) {
-      if (key.split('/')[1] === '_staging') continue;
-      else if (key.endsWith('.parquet') && !known.has(key)) {
+      if (key.split('/')[1] === '_staging') continue; // removed above
+      if (key.endsWith('.parquet') && !known.has(key)) {
         log.warn(
           { key },
           'removing a Parquet file that no catalog row names (left by a crash before commit)',
