@@ -48,7 +48,7 @@ import type { Logger } from './lib/logger.ts';
 import { MetricsRegistry, createServerMetrics } from './lib/metrics.ts';
 import { metricsHandler, registerSelfMetrics } from './server/self-metrics.ts';
 import { Flusher, configureParquetBloomColumns, removeOrphans } from './memtable/flush.ts';
-import { configureTokenFilters } from './storage/token-filter.ts';
+import { configureTokenFilters, tokenFilterCache } from './storage/token-filter.ts';
 import { EnginePool } from './memtable/org-engine.ts';
 import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtable.ts';
 import { QueryExecutor } from './query/executor.ts';
@@ -68,7 +68,9 @@ import { startJaegerUdp, type JaegerUdpListener } from './ingest/jaeger/udp.ts';
 import { Router } from './server/router.ts';
 import { buildRoutes } from './server/routes.ts';
 import { streamHandlers } from './server/stream-handlers.ts';
-import { LocalObjectStore } from './storage/object-store.ts';
+import { openObjectStore } from './storage/open-store.ts';
+import { registerCacheMetrics } from './storage/cache-metrics.ts';
+import { FileListCache, withFileListCache } from './catalog/file-list-cache.ts';
 import { newOrgId, type OrgId } from './tenancy/org-id.ts';
 import { OrgResolver } from './tenancy/org-resolver.ts';
 import { Wal } from './wal/wal.ts';
@@ -127,9 +129,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const registry = new MetricsRegistry();
   const metrics = createServerMetrics(registry);
 
-  const catalog = new SqliteCatalog(join(dataDir, 'catalog.sqlite'));
+  const fileLists = new FileListCache();
+  const catalog = withFileListCache(new SqliteCatalog(join(dataDir, 'catalog.sqlite')), fileLists);
   const generatedRootPassword = await bootstrap(catalog, config);
-  const store = new LocalObjectStore(join(dataDir, 'objects'));
+  const objects = await openObjectStore(config, dataDir);
+  const store = objects.store;
   const orgIds = (await catalog.listOrgs()).map((o) => o.id);
   const orphans = await removeOrphans(store, catalog, orgIds, log);
   if (orphans > 0) log.info({ removed: orphans }, 'removed files left by an interrupted flush');
@@ -164,6 +168,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     "Reads of a stream's rows for a time range (files listed for a query).",
     () => storageReads.count,
   );
+  registerCacheMetrics(registry, {
+    ...(objects.diskCache ? { disk: objects.diskCache } : {}),
+    file_list: fileLists,
+    token_filter: tokenFilterCache,
+    samples: sampleCache,
+  });
   const seriesCount = await seriesRegistry.load();
   log.info({ series: seriesCount }, 'metric series loaded');
 
@@ -521,6 +531,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       await wal.close();
       server.closeAllConnections();
       await catalog.close();
+      objects.close();
       log.info('stopped');
     })());
   return { httpPort, grpcPort: grpcServer.port, udpPorts, generatedRootPassword, shutdown };

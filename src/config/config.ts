@@ -26,6 +26,19 @@ export interface Config {
     tokenFilterFields: string[];
     parquetBloomColumns: string[];
   };
+  storage: {
+    backend: 'local' | 's3';
+    s3: {
+      endpoint: string;
+      region: string;
+      bucket: string;
+      prefix: string;
+      forcePathStyle: boolean;
+      accessKeyId: string;
+      secretAccessKey: string;
+    };
+    cache: { dir: string; maxBytes: number };
+  };
   wal: {
     fsync: 'batch' | 'interval';
     groupCommitWindowMs: number;

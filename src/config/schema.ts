@@ -204,6 +204,72 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: "Id columns that get Parquet bloom filters (an equality lookup such as `trace_id = '…'` skips row groups). DuckDB writes them only for dictionary-encoded columns, so files that have one of these columns are written with a dictionary for every string column (about 10 % larger). A comma-separated list (YAML: a list); empty: none.",
   },
   {
+    key: 'storage.backend',
+    schema: z.enum(['local', 's3']),
+    default: 'local',
+    help: 'Where Parquet files live: `local` (under `dataDir/objects`) or `s3` (an S3-compatible bucket, read through the disk cache).',
+  },
+  {
+    key: 'storage.s3.endpoint',
+    schema: z.string(),
+    default: '',
+    help: 'S3 endpoint URL (`http://127.0.0.1:7480` for Ceph RGW or MinIO). Empty: AWS S3 of `storage.s3.region`.',
+  },
+  {
+    key: 'storage.s3.region',
+    schema: z.string(),
+    default: '',
+    help: 'S3 region. Empty: `AWS_REGION` from the environment, else `us-east-1`.',
+  },
+  {
+    key: 'storage.s3.bucket',
+    schema: z.string(),
+    default: '',
+    help: 'Bucket of the Parquet files (required with `storage.backend: s3`; must exist).',
+  },
+  {
+    key: 'storage.s3.prefix',
+    schema: z
+      .string()
+      .regex(
+        /^((?!\.\.?\/)[A-Za-z0-9._-]+\/)*$/,
+        'use path segments of A-Z, a-z, 0-9, `.`, `_` and `-` (not `.` or `..`), each ending in `/`',
+      ),
+    default: '',
+    help: 'Key prefix inside the bucket, ending in `/` (e.g. `molesignal/`); empty: the bucket root.',
+  },
+  {
+    key: 'storage.s3.forcePathStyle',
+    schema: bool,
+    default: false,
+    help: 'Address the bucket as `endpoint/bucket/key` (path-style; Ceph RGW, MinIO) rather than `bucket.endpoint/key` (virtual-host; AWS).',
+  },
+  {
+    key: 'storage.s3.accessKeyId',
+    schema: z.string(),
+    default: '',
+    help: 'S3 access key. Empty: the standard AWS chain (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`, web identity, instance role).',
+  },
+  {
+    key: 'storage.s3.secretAccessKey',
+    schema: z.string(),
+    default: '',
+    help: 'S3 secret key (with `storage.s3.accessKeyId`).',
+    secret: true,
+  },
+  {
+    key: 'storage.cache.dir',
+    schema: z.string(),
+    default: '',
+    help: 'Directory of the local disk cache of S3 objects (and the staging files of flushes). Empty: `<dataDir>/cache`.',
+  },
+  {
+    key: 'storage.cache.maxBytes',
+    schema: posInt,
+    default: 10 * 1024 ** 3,
+    help: 'Upper bound of the disk cache in bytes (least recently used objects are evicted; objects a running query reads are kept until it ends).',
+  },
+  {
     key: 'wal.fsync',
     schema: z.enum(['batch', 'interval']),
     default: 'batch',

@@ -75,6 +75,22 @@ export class Gauge extends Metric {
   }
 }
 
+/** Series read from elsewhere each time /metrics renders, one per label set (e.g. per cache). */
+class Collected extends Metric {
+  constructor(
+    name: string,
+    help: string,
+    type: 'counter' | 'gauge',
+    private readonly collect: () => [LabelValues, number][],
+  ) {
+    super(name, help, type);
+  }
+  override render(): string {
+    for (const [labels, value] of this.collect()) this.get(labels).value = value;
+    return super.render();
+  }
+}
+
 export class MetricsRegistry {
   private readonly metrics: { render(): string }[] = [];
   counter(name: string, help: string, collect?: () => number): Counter {
@@ -86,6 +102,14 @@ export class MetricsRegistry {
     const m = new Gauge(name, help, collect);
     this.metrics.push(m);
     return m;
+  }
+  collected(
+    name: string,
+    help: string,
+    type: 'counter' | 'gauge',
+    collect: () => [LabelValues, number][],
+  ): void {
+    this.metrics.push(new Collected(name, help, type, collect));
   }
   render(): string {
     return this.metrics.map((m) => m.render()).join('\n') + '\n';

@@ -8,7 +8,7 @@
  * the flushed records. Frozen tables are flushed oldest first, so the flushed seq never jumps over
  * rows that are not yet in a committed file.
  */
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Catalog, FileRow } from '../catalog/catalog.ts';
 import { crashpoint } from '../lib/crashpoint.ts';
@@ -221,8 +221,8 @@ export class Flusher implements FlushBacklog {
             await store.putFile(tokenFilterKey(key), sidecarStaging);
           }
           t.pendingFileIds.add(id);
+          const bytes = (await stat(staging)).size;
           await store.putFile(key, staging);
-          const bytes = (await stat(store.localPath(key))).size;
           files.push({
             id,
             org: s.org,
@@ -357,6 +357,20 @@ export class Flusher implements FlushBacklog {
   }
 }
 
+/** Removes a directory and what it holds; returns how many files it held. */
+async function removeTree(dir: string): Promise<number> {
+  let files: number;
+  try {
+    const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+    files = entries.filter((e) => !e.isDirectory()).length;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw e;
+  }
+  await rm(dir, { recursive: true, force: true });
+  return files;
+}
+
 /** At start: remove staging leftovers and Parquet files that no catalog row names. */
 export async function removeOrphans(
   store: ObjectStore,
@@ -367,11 +381,11 @@ export async function removeOrphans(
   const known = await catalog.listAllFileKeys();
   let removed = 0;
   for (const org of orgs) {
+    // scratch files are local with every store (under the store, or the S3 store's cache dir)
+    removed += await removeTree(store.stagingDir(org));
     for (const key of await store.list(org)) {
-      if (key.split('/')[1] === '_staging') {
-        await rm(store.localPath(key), { force: true });
-        removed++;
-      } else if (key.endsWith('.parquet') && !known.has(key)) {
+      if (key.split('/')[1] === '_staging') continue; // removed above
+      if (key.endsWith('.parquet') && !known.has(key)) {
         log.warn(
           { key },
           'removing a Parquet file that no catalog row names (left by a crash before commit)',

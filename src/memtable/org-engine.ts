@@ -54,6 +54,8 @@ export class OrgEngine {
     await setup.run(`SET temp_directory = ${quoteLiteral(orgTempDir(allowedDir))}`);
     await setup.run(`SET allowed_directories = [${quoteLiteral(dir)}]`);
     await setup.run(`SET enable_external_access = false`);
+    // footers of immutable Parquet files, kept between queries (validated by file mtime)
+    await setup.run(`SET parquet_metadata_cache = true`);
     await setup.run(`SET autoinstall_known_extensions = false`);
     await setup.run(`SET autoload_known_extensions = false`);
     await setup.run(`SET lock_configuration = true`);

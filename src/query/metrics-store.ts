@@ -99,7 +99,7 @@ export class MetricsQueryable implements Queryable {
         const found = await readSeriesSamples(
           await connect(),
           encodedSamplesSql(
-            encodedFilesRelation([this.deps.store.localPath(f.key)], null, null),
+            encodedFilesRelation([await this.deps.store.readablePath(f.key)], null, null),
             ` WHERE series_id IN (${need.join(',')})`,
           ),
         );
@@ -180,7 +180,7 @@ export class MetricsQueryable implements Queryable {
       if (parts.length > 0 || tables.some((t) => t.rows > 0)) {
         conn = await (await this.deps.engines.get(this.org)).connect();
         for (const key of parts) {
-          const ids = await distinctIds(conn, parquetRelation([this.deps.store.localPath(key)], ''));
+          const ids = await distinctIds(conn, parquetRelation([await this.deps.store.readablePath(key)], ''));
           this.deps.cache.setSeriesOfFile(key, ids);
           for (const id of ids) out.add(id);
         }

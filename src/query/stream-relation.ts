@@ -6,7 +6,7 @@
  */
 import type { Catalog, FileRow } from '../catalog/catalog.ts';
 import { quoteIdent, type MemTable } from '../memtable/memtable.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
+import { readablePaths, type ObjectStore } from '../storage/object-store.ts';
 import type { StreamState } from '../write/streams.ts';
 import { CHAIN_WINDOW_NS, sqlDecodedSamples } from '../storage/sample-codec.ts';
 
@@ -107,11 +107,14 @@ async function streamParts(
   for (const t of tables) stats.memtable_rows += t.rows;
   stats.files_scanned += pruned.length;
   stats.bytes_read += pruned.reduce((n, p) => n + p.file.bytes, 0);
-  const path = (f: FileRow) => deps.store.localPath(f.key);
+  const local = await readablePaths(
+    deps.store,
+    pruned.map((p) => p.file.key),
+  );
   return {
     tables,
-    paths: pruned.filter((p) => p.ranges === null).map((p) => path(p.file)),
-    ranged: pruned.flatMap((p) => (p.ranges === null ? [] : [{ path: path(p.file), ranges: p.ranges }])),
+    paths: local.filter((_, i) => pruned[i]!.ranges === null),
+    ranged: pruned.flatMap((p, i) => (p.ranges === null ? [] : [{ path: local[i]!, ranges: p.ranges }])),
   };
 }
 

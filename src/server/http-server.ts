@@ -14,6 +14,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { ServerMetrics } from '../lib/metrics.ts';
 import { forbidden, type OrgResolver } from '../tenancy/org-resolver.ts';
 import { sendError, toMoleError } from './http-errors.ts';
+import { withReadLease } from '../storage/object-store.ts';
 import type { RequestContext, Router } from './router.ts';
 
 export interface HttpDeps {
@@ -34,7 +35,8 @@ export function createHttpServer(deps: HttpDeps): Server {
   const server = createServer(
     { headersTimeout: deps.headersTimeoutMs, requestTimeout: deps.requestTimeoutMs },
     (req, res) => {
-      void handle(deps, req, res);
+      // disk-cache copies a request reads stay pinned until it is answered
+      void withReadLease(() => handle(deps, req, res));
     },
   );
   server.keepAliveTimeout = 65_000;
@@ -45,7 +47,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     res.assignSocket(socket as Socket);
     res.once('finish', () => socket.destroy());
     socket.on('error', () => socket.destroy());
-    void handle(deps, req, res, { socket, head });
+    void withReadLease(() => handle(deps, req, res, { socket, head }));
   });
   return server;
 }

@@ -379,15 +379,26 @@ const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 /** parsed sidecars by key (immutable objects); null = none or unreadable */
 const cache = new Map<string, { sidecar: Sidecar | null; bytes: number }>();
 let cacheBytes = 0;
+/** figures of the parsed-sidecar cache, for /metrics */
+export const tokenFilterCache = {
+  hits: 0,
+  misses: 0,
+  evictions: 0,
+  get bytes() {
+    return cacheBytes;
+  },
+};
 
 async function sidecarOf(store: ObjectStore, key: string): Promise<Sidecar | null> {
   const k = tokenFilterKey(key);
   const hit = cache.get(k);
   if (hit) {
+    tokenFilterCache.hits++;
     cache.delete(k);
     cache.set(k, hit); // most recently used last
     return hit.sidecar;
   }
+  tokenFilterCache.misses++;
   let sidecar: Sidecar | null = null;
   let bytes = 64;
   try {
@@ -395,7 +406,8 @@ async function sidecarOf(store: ObjectStore, key: string): Promise<Sidecar | nul
     sidecar = decodeSidecar(raw);
     bytes += raw.length;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'MS_ERR_OBJECT_MISSING') throw e;
   }
   cache.set(k, { sidecar, bytes });
   cacheBytes += bytes;
@@ -403,6 +415,7 @@ async function sidecarOf(store: ObjectStore, key: string): Promise<Sidecar | nul
     if (cacheBytes <= CACHE_MAX_BYTES) break;
     cache.delete(old);
     cacheBytes -= v.bytes;
+    tokenFilterCache.evictions++;
   }
   return sidecar;
 }

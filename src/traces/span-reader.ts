@@ -28,7 +28,7 @@ import { MoleError } from '../lib/errors.ts';
 import { quoteIdent, type MemTable } from '../memtable/memtable.ts';
 import type { EnginePool } from '../memtable/org-engine.ts';
 import { parquetRelation, relationFiles, timeWhere } from '../query/stream-relation.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
+import { readablePaths, type ObjectStore } from '../storage/object-store.ts';
 import type { OrgId } from '../tenancy/org-id.ts';
 import type { ValueType } from '../write/column-batch.ts';
 import { OVERFLOW_COLUMN } from '../write/stream-schema.ts';
@@ -437,7 +437,10 @@ export class SpanReader {
       for (const t of tables) stats.memtable_rows += t.rows;
       return await fn(
         tables,
-        files.map((f) => this.deps.store.localPath(f.key)),
+        await readablePaths(
+          this.deps.store,
+          files.map((f) => f.key),
+        ),
       );
     } finally {
       await s.mem.unpin(tables);

@@ -21,7 +21,7 @@ import { quoteIdent, type MemTable } from '../../memtable/memtable.ts';
 import type { EnginePool } from '../../memtable/org-engine.ts';
 import { relationFiles, timeWhere } from '../../query/stream-relation.ts';
 import { lineFilterRequirements, pruneByTokens } from '../../storage/token-filter.ts';
-import type { ObjectStore } from '../../storage/object-store.ts';
+import { readablePaths, type ObjectStore } from '../../storage/object-store.ts';
 import type { OrgId } from '../../tenancy/org-id.ts';
 import type { StreamRegistry, StreamState } from '../../write/streams.ts';
 import type { LineFilterStage } from '../ast.ts';
@@ -371,9 +371,13 @@ export class StorageLogSource implements LogSource, MetricPushdown {
         `SELECT *, ${MEMTABLE_PART + i}::BIGINT AS __part, rowid::BIGINT AS __row FROM ${quoteIdent(t.name)}${time}`,
     );
     // __part of a file row: the file's place in the catalog's order, whichever read it comes from
+    const local = await readablePaths(
+      this.deps.store,
+      pruned.map((p) => p.file.key),
+    );
     const whole = pruned.map((p, i) => ({ ...p, i })).filter((p) => p.ranges === null);
     if (whole.length > 0) {
-      const paths = whole.map((p) => sqlString(this.deps.store.localPath(p.file.key))).join(', ');
+      const paths = whole.map((p) => sqlString(local[p.i]!)).join(', ');
       const part =
         whole.length === pruned.length
           ? 'file_index'
@@ -388,7 +392,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
         const hi = endNs < b ? endNs : b;
         if (lo >= hi) continue;
         parts.push(
-          `SELECT *, ${i}::BIGINT AS __part, file_row_number::BIGINT AS __row FROM read_parquet([${sqlString(this.deps.store.localPath(p.file.key))}], union_by_name = true)${timeWhere(lo, hi)}`,
+          `SELECT *, ${i}::BIGINT AS __part, file_row_number::BIGINT AS __row FROM read_parquet([${sqlString(local[i]!)}], union_by_name = true)${timeWhere(lo, hi)}`,
         );
       }
     });
