@@ -26,6 +26,13 @@ export interface Config {
     tokenFilterFields: string[];
     parquetBloomColumns: string[];
   };
+  compactor: {
+    enabled: boolean;
+    intervalMs: number;
+    minFileAgeSeconds: number;
+    targetFileBytes: number;
+    deleteGraceMs: number;
+  };
   wal: {
     fsync: 'batch' | 'interval';
     groupCommitWindowMs: number;

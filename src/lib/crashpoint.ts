@@ -9,7 +9,13 @@ export const CRASHPOINT_NAMES = [
   'flush.after-parquet-before-catalog',
   'flush.after-catalog-before-wal-truncate',
   'compact.after-rename',
+  'compact.after-commit',
+  'compact.mid-delete',
+  'retention.after-rename',
+  'retention.after-commit',
   'retention.mid-delete',
+  'delete.after-rename',
+  'delete.after-commit',
   'checkpoint.before-rename',
 ] as const;
 export type CrashpointName = (typeof CRASHPOINT_NAMES)[number];
