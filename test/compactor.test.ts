@@ -118,12 +118,18 @@ describe('compactor: 1,000 small files into one per bucket', () => {
     assert.deepEqual(await logqlLines(server, q, start, end), lq0);
     assert.deepEqual(await logqlLines(server, `${q} |= "needle"`, start, end), needle0);
 
-    // the replaced objects stay for the grace period, then the next cycle deletes them
-    assert.equal(objectsOf(server.dataDir, 'cmp').parquet.length, BATCHES + 3);
+    // replaced objects stay for the grace period (those of the first buckets may be due by the
+    // end of the cycle), then the next cycle deletes the rest
+    assert.ok(objectsOf(server.dataDir, 'cmp').parquet.length >= 3);
     await sleep(GRACE_MS + 100);
     const second = await compact(server);
     assert.equal(second.merged.length, 0, 'nothing left to merge');
-    assert.equal(second.deleted_objects, 2 * BATCHES, 'each replaced file and its token filter');
+    assert.equal(second.pending_deletes, 0);
+    assert.equal(
+      report.deleted_objects + second.deleted_objects,
+      2 * BATCHES,
+      'each replaced file and its token filter',
+    );
     const objects = objectsOf(server.dataDir, 'cmp');
     assert.equal(objects.parquet.length, 3);
     assert.equal(objects.bloom.length, 3);

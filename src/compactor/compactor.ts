@@ -349,8 +349,12 @@ export class Compactor {
     const days = await this.retentionDays(s);
     if (days <= 0) return null;
     const cutoffNs = BigInt(Date.now() - days * DAY_MS) * 1_000_000n;
-    // rows older than the cutoff still in memtables go with the files: flushed first
-    if (!dryRun && (await this.memtableRowsBefore(s, cutoffNs)) > 0) await this.deps.flusher.flushStream(s);
+    // rows older than the cutoff still in memtables go with the files: flushed first (in a dry
+    // run too, so that it counts what the real run removes)
+    if ((await this.memtableRowsBefore(s, cutoffNs)) > 0) {
+      await this.deps.flusher.flushStream(s);
+      await this.waitUnpinned(s);
+    }
     const r = await this.removeRows(s, { startNs: null, endNs: cutoffNs, where: null }, dryRun, 'retention');
     if (!dryRun) this.deps.metrics.retentionDeletedRows.inc({ signal: s.type }, r.rows);
     if (r.rows === 0 && r.files_dropped === 0) return null;
@@ -386,7 +390,9 @@ export class Compactor {
       await this.deps.flusher.flushStream(s);
       await this.waitUnpinned(s);
       const r = await this.removeRows(s, sel, dryRun, 'delete');
-      if (!dryRun) this.deps.metrics.deleteRequestRows.inc({ signal: s.type }, r.rows);
+      if (dryRun) return r;
+      this.deps.metrics.deleteRequestRows.inc({ signal: s.type }, r.rows);
+      await this.deletePending('delete');
       return r;
     });
   }

@@ -6,7 +6,8 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Catalog, StreamType } from '../catalog/catalog.ts';
-import { badRequest } from '../lib/errors.ts';
+import { badRequest, MoleError } from '../lib/errors.ts';
+import { quoteIdent } from '../memtable/memtable.ts';
 import { toJsonSafe } from '../lib/json.ts';
 import { isLogSelector, type LineFilterStage, type LogSelectorExpr } from '../logql/ast.ts';
 import { mapLabelColumns } from '../logql/engine/labels-mapping.ts';
@@ -91,18 +92,36 @@ function logqlWhere(text: string): DeleteWhere {
   };
 }
 
+/** No rows, every column of the stream's schema: files lacking a newer column still bind it. */
+function schemaColumns(s: StreamState): string {
+  const cols = s.schema.describe().columns.map((c) => `NULL::${c.sqlType} AS ${quoteIdent(c.name)}`);
+  return `SELECT ${cols.join(', ')}, NULL::BIGINT AS __fi, NULL::BIGINT AS __frn WHERE false`;
+}
+
 /** A SQL `WHERE` over the stream's columns, checked by the query validator (one SELECT, this stream only). */
 async function sqlWhere(conn: DuckDBConnection, s: StreamState, where: string): Promise<DeleteWhere> {
-  const q = await validateAndRewrite(
-    conn,
-    `SELECT * FROM ${s.type}."${s.name}" WHERE ${where}`,
-    { has: (t, n) => t === s.type && n === s.name },
-    () => DELETE_VIEW,
-  );
+  const view = (relation: string) =>
+    `CREATE OR REPLACE TEMP VIEW ${DELETE_VIEW} AS SELECT * FROM (${relation}) UNION ALL BY NAME ${schemaColumns(s)}`;
+  let rewritten: string;
+  try {
+    const q = await validateAndRewrite(
+      conn,
+      `SELECT * FROM ${s.type}."${s.name}" WHERE ${where}`,
+      { has: (t, n) => t === s.type && n === s.name },
+      () => DELETE_VIEW,
+    );
+    rewritten = q.rewrittenSql;
+    // binds the columns now: a typo is a 400 here, not an error halfway through the files
+    await conn.run(view(schemaColumns(s)));
+    await conn.runAndReadAll(`SELECT count(*) FROM (${rewritten})`);
+  } catch (e) {
+    if (e instanceof MoleError && e.status >= 500) throw e;
+    throw badRequest(`where: ${(e as Error).message}`);
+  }
   return {
     async sqlFor(c, relation) {
-      await c.run(`CREATE OR REPLACE TEMP VIEW ${DELETE_VIEW} AS ${relation}`);
-      return `(__fi * 4294967296 + __frn) IN (SELECT __fi * 4294967296 + __frn FROM (${q.rewrittenSql}))`;
+      await c.run(view(relation));
+      return `(__fi * 4294967296 + __frn) IN (SELECT __fi * 4294967296 + __frn FROM (${rewritten}))`;
     },
   };
 }

@@ -16,6 +16,7 @@ export const CRASHPOINT_NAMES = [
   'retention.mid-delete',
   'delete.after-rename',
   'delete.after-commit',
+  'delete.mid-delete',
   'checkpoint.before-rename',
 ] as const;
 export type CrashpointName = (typeof CRASHPOINT_NAMES)[number];
