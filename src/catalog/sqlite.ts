@@ -247,6 +247,28 @@ export class SqliteCatalog implements Catalog {
     }));
   }
 
+  /** File rows of one stream (inside the caller's transaction). */
+  private insertFiles(org: OrgId, type: StreamType, stream: string, files: readonly FileRow[]): void {
+    const ins = this.db.prepare(
+      'INSERT INTO files (id, org_id, type, stream, object_key, min_ts, max_ts, rows, bytes, column_stats, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const f of files) {
+      ins.run(
+        f.id,
+        org,
+        type,
+        stream,
+        f.key,
+        f.minTs,
+        f.maxTs,
+        f.rows,
+        f.bytes,
+        JSON.stringify(f.columnStats),
+        f.createdAtMs,
+      );
+    }
+  }
+
   async commitFlush(
     org: OrgId,
     type: StreamType,
@@ -255,28 +277,11 @@ export class SqliteCatalog implements Catalog {
     flushedSeq: number,
     idempotency: IdempotencyRow[],
   ) {
-    const insFile = this.db.prepare(
-      'INSERT INTO files (id, org_id, type, stream, object_key, min_ts, max_ts, rows, bytes, column_stats, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
     const insKey = this.db.prepare(
       'INSERT INTO idempotency_keys (org_id, idem_key, expires_at_ms, response) VALUES (?, ?, ?, ?) ON CONFLICT (org_id, idem_key) DO UPDATE SET expires_at_ms = excluded.expires_at_ms',
     );
     this.db.transaction(() => {
-      for (const f of files) {
-        insFile.run(
-          f.id,
-          org,
-          type,
-          stream,
-          f.key,
-          f.minTs,
-          f.maxTs,
-          f.rows,
-          f.bytes,
-          JSON.stringify(f.columnStats),
-          f.createdAtMs,
-        );
-      }
+      this.insertFiles(org, type, stream, files);
       this.db
         .prepare(
           'UPDATE streams SET flushed_seq = MAX(flushed_seq, ?) WHERE org_id = ? AND type = ? AND name = ?',
@@ -314,9 +319,6 @@ export class SqliteCatalog implements Catalog {
     const del = this.db.prepare(
       'DELETE FROM files WHERE org_id = ? AND type = ? AND stream = ? AND object_key = ?',
     );
-    const insFile = this.db.prepare(
-      'INSERT INTO files (id, org_id, type, stream, object_key, min_ts, max_ts, rows, bytes, column_stats, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
     const insPending = this.db.prepare(
       'INSERT INTO pending_deletes (object_key, org_id, due_at_ms) VALUES (?, ?, ?) ON CONFLICT (object_key) DO UPDATE SET due_at_ms = excluded.due_at_ms',
     );
@@ -324,20 +326,7 @@ export class SqliteCatalog implements Catalog {
     try {
       this.db.transaction(() => {
         for (const k of oldKeys) if (del.run(org, type, stream, k).changes !== 1) throw new Lost();
-        for (const f of newFiles)
-          insFile.run(
-            f.id,
-            org,
-            type,
-            stream,
-            f.key,
-            f.minTs,
-            f.maxTs,
-            f.rows,
-            f.bytes,
-            JSON.stringify(f.columnStats),
-            f.createdAtMs,
-          );
+        this.insertFiles(org, type, stream, newFiles);
         for (const p of pendingDeletes) insPending.run(p.key, p.org, p.dueAtMs);
       })();
     } catch (e) {
