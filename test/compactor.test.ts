@@ -143,4 +143,34 @@ describe('compactor: 1,000 small files into one per bucket', () => {
     );
     assert.match(metrics, new RegExp(`^molesignal_compactor_deleted_objects_total ${2 * BATCHES}$`, 'm'));
   });
+
+  test('compactions while batches keep arriving and flushing into the same bucket: every row once', async () => {
+    const ts0 = nowNs() - 1000n;
+    let pushed = 0;
+    let writing = true;
+    const writer = (async () => {
+      for (let b = 0; writing; b++) {
+        await pushBatch(server, 'live', { job: 'live' }, ts0 + BigInt(b), [`live ${b} a`, `live ${b} b`]);
+        pushed += 2;
+        if (b % 2 === 0) await flush(server, 'live');
+      }
+    })();
+    try {
+      for (let i = 0; i < 5; i++) {
+        while (pushed < (i + 1) * 20) await sleep(20);
+        await compact(server, '?stream=live');
+        const r = await server.search('SELECT count(*) AS n, count(DISTINCT body) AS d FROM logs.live');
+        assert.equal(r.hits[0]!.n, r.hits[0]!.d, 'a row is visible twice');
+        assert.ok(Number(r.hits[0]!.n) >= (i + 1) * 20);
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
+    await flush(server, 'live');
+    await compact(server, '?stream=live');
+    const r = await server.search('SELECT count(*) AS n, count(DISTINCT body) AS d FROM logs.live');
+    assert.deepEqual([r.hits[0]!.n, r.hits[0]!.d], [pushed, pushed]);
+    assert.equal((await streamStats(server, 'live')).files, 1);
+  });
 });
