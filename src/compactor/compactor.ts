@@ -319,19 +319,30 @@ export class Compactor {
 
   // ---- pending deletes
 
-  /** Deletes the objects whose grace period is over (all when `deleteGraceMs` is 0). */
+  /**
+   * Deletes the objects whose grace period is over (all when `deleteGraceMs` is 0). An object the
+   * catalog names (or the token filter of one) is never deleted: its pending row is dropped.
+   */
   async deletePending(kind: Kind): Promise<number> {
-    const { catalog, store, metrics, onFilesGone } = this.deps;
+    const { catalog, store, metrics, onFilesGone, log } = this.deps;
     const due = await catalog.listPendingDeletes(Date.now());
+    const live = due.length > 0 ? await catalog.listAllFileKeys() : new Set<string>();
+    const deleted: string[] = [];
     for (const p of due) {
+      if (live.has(p.key) || live.has(p.key.replace(/\.bloom$/, ''))) {
+        log.error({ key: p.key }, 'a pending delete names a catalogued file; the file is kept');
+        await catalog.removePendingDeletes([p.key]);
+        continue;
+      }
       await store.delete(p.key);
       cp(kind, 'mid-delete');
       await catalog.removePendingDeletes([p.key]);
       metrics.compactorDeletedObjects.inc();
+      deleted.push(p.key);
     }
     // a query that listed a file before the swap may have cached its samples after it
-    if (due.length > 0) onFilesGone?.(due.map((p) => p.key));
-    return due.length;
+    if (deleted.length > 0) onFilesGone?.(deleted);
+    return deleted.length;
   }
 
   // ---- retention and deletes
