@@ -9,7 +9,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { removeDir, startServer, tempDir, type ServerProcess } from './harness.ts';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { HOUR_NS, compact, flush, nowNs, objectsOf, pushBatch, streamStats } from './compactor-kit.ts';
+import { writeFileSync } from 'node:fs';
+import {
+  HOUR_NS,
+  compact,
+  flush,
+  nowNs,
+  objectsOf,
+  postJson,
+  pushBatch,
+  streamStats,
+} from './compactor-kit.ts';
 
 /** Cycles the background loop has finished (from /metrics). */
 async function cycles(server: ServerProcess): Promise<number> {
@@ -94,6 +104,39 @@ describe('background compactor', () => {
         rows.hits.map((h) => h.body),
         ['kept'],
       );
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a stream whose merge fails does not stop the others; the answer is a 500 naming it', async () => {
+    const dataDir = await tempDir();
+    dirs.push(dataDir);
+    const server = await startServer({
+      dataDir,
+      env: { MOLESIGNAL_COMPACTOR_ENABLED: 'false', MOLESIGNAL_LOG_LEVEL: 'error' },
+    });
+    try {
+      for (const stream of ['bad', 'good'])
+        for (let b = 0; b < 2; b++) {
+          await pushBatch(server, stream, { job: stream }, nowNs() - HOUR_NS - BigInt(b), [`${stream} ${b}`]);
+          await flush(server, stream);
+        }
+      // damage one file of "bad": not Parquet any more
+      writeFileSync(join(dataDir, 'objects', objectsOf(dataDir, 'bad').parquet[0]!), 'not parquet');
+      const r = await postJson(server, '/api/default/_compact');
+      assert.equal(r.status, 500, r.text);
+      const body = r.json() as { errors: { stream: string; step: string }[]; merged: { stream: string }[] };
+      assert.deepEqual(
+        body.errors.map((e) => [e.stream, e.step]),
+        [['bad', 'merge']],
+      );
+      assert.deepEqual(
+        body.merged.map((m) => m.stream),
+        ['good'],
+      );
+      assert.equal((await streamStats(server, 'good')).files, 1);
+      assert.equal((await streamStats(server, 'bad')).files, 2, 'nothing of the failed stream was replaced');
     } finally {
       await server.stop();
     }
