@@ -9,6 +9,8 @@ import type {
   MetricMetadataRow,
   SeriesRow,
   OrgRow,
+  OrgSettings,
+  PendingDeleteRow,
   Role,
   Scope,
   StreamFieldRow,
@@ -245,6 +247,28 @@ export class SqliteCatalog implements Catalog {
     }));
   }
 
+  /** File rows of one stream (inside the caller's transaction). */
+  private insertFiles(org: OrgId, type: StreamType, stream: string, files: readonly FileRow[]): void {
+    const ins = this.db.prepare(
+      'INSERT INTO files (id, org_id, type, stream, object_key, min_ts, max_ts, rows, bytes, column_stats, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const f of files) {
+      ins.run(
+        f.id,
+        org,
+        type,
+        stream,
+        f.key,
+        f.minTs,
+        f.maxTs,
+        f.rows,
+        f.bytes,
+        JSON.stringify(f.columnStats),
+        f.createdAtMs,
+      );
+    }
+  }
+
   async commitFlush(
     org: OrgId,
     type: StreamType,
@@ -253,28 +277,11 @@ export class SqliteCatalog implements Catalog {
     flushedSeq: number,
     idempotency: IdempotencyRow[],
   ) {
-    const insFile = this.db.prepare(
-      'INSERT INTO files (id, org_id, type, stream, object_key, min_ts, max_ts, rows, bytes, column_stats, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
     const insKey = this.db.prepare(
       'INSERT INTO idempotency_keys (org_id, idem_key, expires_at_ms, response) VALUES (?, ?, ?, ?) ON CONFLICT (org_id, idem_key) DO UPDATE SET expires_at_ms = excluded.expires_at_ms',
     );
     this.db.transaction(() => {
-      for (const f of files) {
-        insFile.run(
-          f.id,
-          org,
-          type,
-          stream,
-          f.key,
-          f.minTs,
-          f.maxTs,
-          f.rows,
-          f.bytes,
-          JSON.stringify(f.columnStats),
-          f.createdAtMs,
-        );
-      }
+      this.insertFiles(org, type, stream, files);
       this.db
         .prepare(
           'UPDATE streams SET flushed_seq = MAX(flushed_seq, ?) WHERE org_id = ? AND type = ? AND name = ?',
@@ -300,6 +307,61 @@ export class SqliteCatalog implements Catalog {
   }
   async listAllFileKeys() {
     return new Set(this.all('SELECT object_key FROM files').map((r) => r.object_key as string));
+  }
+  async replaceFiles(
+    org: OrgId,
+    type: StreamType,
+    stream: string,
+    oldKeys: readonly string[],
+    newFiles: readonly FileRow[],
+    pendingDeletes: readonly PendingDeleteRow[],
+  ): Promise<boolean> {
+    const del = this.db.prepare(
+      'DELETE FROM files WHERE org_id = ? AND type = ? AND stream = ? AND object_key = ?',
+    );
+    const insPending = this.db.prepare(
+      'INSERT INTO pending_deletes (object_key, org_id, due_at_ms) VALUES (?, ?, ?) ON CONFLICT (object_key) DO UPDATE SET due_at_ms = excluded.due_at_ms',
+    );
+    class Lost extends Error {}
+    try {
+      this.db.transaction(() => {
+        for (const k of oldKeys) if (del.run(org, type, stream, k).changes !== 1) throw new Lost();
+        this.insertFiles(org, type, stream, newFiles);
+        for (const p of pendingDeletes) insPending.run(p.key, p.org, p.dueAtMs);
+      })();
+    } catch (e) {
+      if (e instanceof Lost) return false;
+      throw e;
+    }
+    return true;
+  }
+  async listPendingDeletes(dueAtMs: number | null): Promise<PendingDeleteRow[]> {
+    return this.all(
+      'SELECT * FROM pending_deletes WHERE due_at_ms <= ? ORDER BY due_at_ms, object_key',
+      dueAtMs ?? 2n ** 63n - 1n,
+    ).map((r) => ({
+      key: r.object_key as string,
+      org: asOrgId(r.org_id as string),
+      dueAtMs: Number(r.due_at_ms),
+    }));
+  }
+  async removePendingDeletes(keys: readonly string[]) {
+    const del = this.db.prepare('DELETE FROM pending_deletes WHERE object_key = ?');
+    this.db.transaction(() => {
+      for (const k of keys) del.run(k);
+    })();
+  }
+  async getOrgSettings(org: OrgId): Promise<OrgSettings> {
+    const r = this.one('SELECT settings FROM org_settings WHERE org_id = ?', org);
+    const stored = r ? (JSON.parse(r.settings as string) as Partial<OrgSettings>) : {};
+    return { defaultRetentionDays: stored.defaultRetentionDays ?? null };
+  }
+  async setOrgSettings(org: OrgId, settings: OrgSettings) {
+    this.db
+      .prepare(
+        'INSERT INTO org_settings (org_id, settings, updated_at_ms) VALUES (?, ?, ?) ON CONFLICT (org_id) DO UPDATE SET settings = excluded.settings, updated_at_ms = excluded.updated_at_ms',
+      )
+      .run(org, JSON.stringify(settings), Date.now());
   }
   async streamStats(org: OrgId): Promise<StreamStats[]> {
     return this.all(

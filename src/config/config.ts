@@ -39,6 +39,13 @@ export interface Config {
     };
     cache: { dir: string; maxBytes: number };
   };
+  compactor: {
+    enabled: boolean;
+    intervalMs: number;
+    minFileAgeSeconds: number;
+    targetFileBytes: number;
+    deleteGraceMs: number;
+  };
   wal: {
     fsync: 'batch' | 'interval';
     groupCommitWindowMs: number;
