@@ -24,6 +24,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   tsbs: async () => (await import('./suites/tsbs.ts')).run,
   ingest: async () => (await import('./suites/ingest.ts')).run,
   traces: async () => (await import('./suites/traces.ts')).run,
+  lifecycle: async () => (await import('./suites/lifecycle.ts')).run,
 };
 
 function parseArgs(argv: string[]): Record<string, string> {
