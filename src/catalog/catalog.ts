@@ -83,6 +83,17 @@ export interface StreamStats {
   minTs: bigint | null;
   maxTs: bigint | null;
 }
+/** An object to delete once `dueAtMs` has passed (replaced by compaction or dropped by retention). */
+export interface PendingDeleteRow {
+  key: string;
+  org: OrgId;
+  dueAtMs: number;
+}
+/** Org-wide settings; null = not set (the server default applies). */
+export interface OrgSettings {
+  /** retention for streams of the org whose own `retention_days` is 0; 0 = keep forever */
+  defaultRetentionDays: number | null;
+}
 export interface IdempotencyRow {
   org: OrgId;
   key: string;
@@ -146,6 +157,25 @@ export interface Catalog {
     maxTs: bigint | null,
   ): Promise<FileRow[]>;
   listAllFileKeys(): Promise<Set<string>>;
+  /**
+   * One transaction (compaction, retention, delete): the rows of `oldKeys` go, `newFiles` become
+   * visible, and `pendingDeletes` are recorded. Returns false and changes nothing when one of
+   * `oldKeys` is no longer catalogued (another swap took it first).
+   */
+  replaceFiles(
+    org: OrgId,
+    type: StreamType,
+    stream: string,
+    oldKeys: readonly string[],
+    newFiles: readonly FileRow[],
+    pendingDeletes: readonly PendingDeleteRow[],
+  ): Promise<boolean>;
+  /** Pending deletes due at or before `dueAtMs` (null: all), oldest first. */
+  listPendingDeletes(dueAtMs: number | null): Promise<PendingDeleteRow[]>;
+  /** Forgets pending deletes once their objects are gone. */
+  removePendingDeletes(keys: readonly string[]): Promise<void>;
+  getOrgSettings(org: OrgId): Promise<OrgSettings>;
+  setOrgSettings(org: OrgId, settings: OrgSettings): Promise<void>;
   streamStats(org: OrgId): Promise<StreamStats[]>;
 
   loadIdempotencyKeys(nowMs: number): Promise<IdempotencyRow[]>;

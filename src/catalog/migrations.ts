@@ -39,4 +39,14 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string[]
          help TEXT NOT NULL, unit TEXT NOT NULL, updated_at_ms BIGINT NOT NULL, PRIMARY KEY (org_id, metric_family))`,
     ],
   },
+  {
+    version: 3,
+    name: 'pending object deletes and org settings',
+    sql: [
+      `CREATE TABLE pending_deletes (object_key TEXT PRIMARY KEY, org_id TEXT NOT NULL, due_at_ms BIGINT NOT NULL)`,
+      `CREATE INDEX pending_deletes_by_due ON pending_deletes (due_at_ms)`,
+      `CREATE TABLE org_settings (org_id TEXT PRIMARY KEY REFERENCES orgs(id), settings TEXT NOT NULL,
+         updated_at_ms BIGINT NOT NULL)`,
+    ],
+  },
 ];

@@ -9,6 +9,8 @@ import type {
   MetricMetadataRow,
   SeriesRow,
   OrgRow,
+  OrgSettings,
+  PendingDeleteRow,
   Role,
   Scope,
   StreamFieldRow,
@@ -300,6 +302,77 @@ export class SqliteCatalog implements Catalog {
   }
   async listAllFileKeys() {
     return new Set(this.all('SELECT object_key FROM files').map((r) => r.object_key as string));
+  }
+  async replaceFiles(
+    org: OrgId,
+    type: StreamType,
+    stream: string,
+    oldKeys: readonly string[],
+    newFiles: readonly FileRow[],
+    pendingDeletes: readonly PendingDeleteRow[],
+  ): Promise<boolean> {
+    const del = this.db.prepare(
+      'DELETE FROM files WHERE org_id = ? AND type = ? AND stream = ? AND object_key = ?',
+    );
+    const insFile = this.db.prepare(
+      'INSERT INTO files (id, org_id, type, stream, object_key, min_ts, max_ts, rows, bytes, column_stats, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const insPending = this.db.prepare(
+      'INSERT INTO pending_deletes (object_key, org_id, due_at_ms) VALUES (?, ?, ?) ON CONFLICT (object_key) DO UPDATE SET due_at_ms = excluded.due_at_ms',
+    );
+    class Lost extends Error {}
+    try {
+      this.db.transaction(() => {
+        for (const k of oldKeys) if (del.run(org, type, stream, k).changes !== 1) throw new Lost();
+        for (const f of newFiles)
+          insFile.run(
+            f.id,
+            org,
+            type,
+            stream,
+            f.key,
+            f.minTs,
+            f.maxTs,
+            f.rows,
+            f.bytes,
+            JSON.stringify(f.columnStats),
+            f.createdAtMs,
+          );
+        for (const p of pendingDeletes) insPending.run(p.key, p.org, p.dueAtMs);
+      })();
+    } catch (e) {
+      if (e instanceof Lost) return false;
+      throw e;
+    }
+    return true;
+  }
+  async listPendingDeletes(dueAtMs: number | null): Promise<PendingDeleteRow[]> {
+    return this.all(
+      'SELECT * FROM pending_deletes WHERE due_at_ms <= ? ORDER BY due_at_ms, object_key',
+      dueAtMs ?? 2n ** 63n - 1n,
+    ).map((r) => ({
+      key: r.object_key as string,
+      org: asOrgId(r.org_id as string),
+      dueAtMs: Number(r.due_at_ms),
+    }));
+  }
+  async removePendingDeletes(keys: readonly string[]) {
+    const del = this.db.prepare('DELETE FROM pending_deletes WHERE object_key = ?');
+    this.db.transaction(() => {
+      for (const k of keys) del.run(k);
+    })();
+  }
+  async getOrgSettings(org: OrgId): Promise<OrgSettings> {
+    const r = this.one('SELECT settings FROM org_settings WHERE org_id = ?', org);
+    const stored = r ? (JSON.parse(r.settings as string) as Partial<OrgSettings>) : {};
+    return { defaultRetentionDays: stored.defaultRetentionDays ?? null };
+  }
+  async setOrgSettings(org: OrgId, settings: OrgSettings) {
+    this.db
+      .prepare(
+        'INSERT INTO org_settings (org_id, settings, updated_at_ms) VALUES (?, ?, ?) ON CONFLICT (org_id) DO UPDATE SET settings = excluded.settings, updated_at_ms = excluded.updated_at_ms',
+      )
+      .run(org, JSON.stringify(settings), Date.now());
   }
   async streamStats(org: OrgId): Promise<StreamStats[]> {
     return this.all(

@@ -14,6 +14,8 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** A local path from which DuckDB can read the object. */
   localPath(key: string): string;
+  /** A local path DuckDB can read the object from (the file itself, or a disk-cache copy). */
+  readablePath(key: string): Promise<string>;
   /** Directory for scratch files that become objects of this prefix (same file system as the store). */
   stagingDir(prefix: string): string;
 }
@@ -33,6 +35,9 @@ export class LocalObjectStore implements ObjectStore {
   localPath(key: string): string {
     if (key.includes('..') || key.startsWith('/')) throw new Error(`bad object key ${key}`);
     return join(this.root, ...key.split('/'));
+  }
+  async readablePath(key: string): Promise<string> {
+    return this.localPath(key);
   }
   stagingDir(prefix: string): string {
     return join(this.localPath(prefix), '_staging');
