@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { Authenticator } from './auth/principal.ts';
 import { hashPassword, randomPassword } from './auth/secrets.ts';
 import type { Catalog } from './catalog/catalog.ts';
-import { SqliteCatalog } from './catalog/sqlite.ts';
+import { openCatalog } from './catalog/open.ts';
 import type { Config } from './config/config.ts';
 import { decodeOtlp } from './ingest/otlp/decode.ts';
 import { decoderTable } from './ingest/decoders.ts';
@@ -126,7 +126,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const registry = new MetricsRegistry();
   const metrics = createServerMetrics(registry);
 
-  const catalog = new SqliteCatalog(join(dataDir, 'catalog.sqlite'));
+  const catalog = await openCatalog(config, dataDir, log);
   const generatedRootPassword = await bootstrap(catalog, config);
   const store = new LocalObjectStore(join(dataDir, 'objects'));
   const orgIds = (await catalog.listOrgs()).map((o) => o.id);

@@ -26,6 +26,7 @@ export interface Config {
     tokenFilterFields: string[];
     parquetBloomColumns: string[];
   };
+  catalog: { backend: 'sqlite' | 'postgres'; postgresUrl: string };
   wal: {
     fsync: 'batch' | 'interval';
     groupCommitWindowMs: number;
@@ -208,6 +209,20 @@ export function loadConfig(sources: ConfigSources): Config {
   return out as unknown as Config;
 }
 
+/** A secret as shown: a URL keeps all but its password; anything else is `********`. */
+function maskSecret(value: unknown): string {
+  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    try {
+      const u = new URL(value);
+      if (u.password !== '') u.password = '********';
+      return u.toString();
+    } catch {
+      /* not a URL after all */
+    }
+  }
+  return '********';
+}
+
 /** The effective config as shown by `molesignal config`: secrets masked. */
 export function maskedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -215,7 +230,7 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     const value = spec.key
       .split('.')
       .reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], config);
-    setPath(out, spec.key, spec.secret && value ? '********' : value);
+    setPath(out, spec.key, spec.secret && value ? maskSecret(value) : value);
   }
   return out;
 }

@@ -198,6 +198,24 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: "Id columns that get Parquet bloom filters (an equality lookup such as `trace_id = '…'` skips row groups). DuckDB writes them only for dictionary-encoded columns, so files that have one of these columns are written with a dictionary for every string column (about 10 % larger). A comma-separated list (YAML: a list); empty: none.",
   },
   {
+    key: 'catalog.backend',
+    schema: z.enum(['sqlite', 'postgres']),
+    default: 'sqlite',
+    help: 'Where the catalog (orgs, users, keys, streams, the file list) lives: `sqlite` (`<dataDir>/catalog.sqlite`) or `postgres` (`catalog.postgresUrl`). `molesignal migrate` copies a SQLite catalog into PostgreSQL.',
+  },
+  {
+    key: 'catalog.postgresUrl',
+    schema: z
+      .string()
+      .regex(
+        /^$|^postgres(ql)?:\/\//,
+        'use a postgres://user:password@host:port/database URL, or leave it empty to use the PG* environment variables',
+      ),
+    default: '',
+    help: 'PostgreSQL catalog, `postgres://user:password@host:5432/database` (`?sslmode=require` for TLS). Empty: the standard PG* environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD). Used when `catalog.backend` is `postgres`.',
+    secret: true,
+  },
+  {
     key: 'wal.fsync',
     schema: z.enum(['batch', 'interval']),
     default: 'batch',

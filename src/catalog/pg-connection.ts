@@ -1,0 +1,66 @@
+/**
+ * Where the PostgreSQL catalog lives: `catalog.postgresUrl` (postgres://user:password@host:port/db),
+ * or, when it is empty, the standard PG* environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER,
+ * PGPASSWORD, ...) as libpq reads them; the `pg` driver fills every part the URL leaves out from
+ * them. Messages name the host, port, database and user, never the password.
+ */
+import pg from 'pg';
+import { MoleError } from '../lib/errors.ts';
+
+/** How long a new connection may take before the start gives up with a message. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export function poolConfig(url: string): pg.PoolConfig {
+  return {
+    ...(url === '' ? {} : { connectionString: url }),
+    application_name: 'molesignal',
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    max: 8,
+  };
+}
+
+/** `host:port/database as user`, resolved the way the driver will connect. */
+export function describeTarget(url: string): string {
+  const c = new pg.Client(poolConfig(url)); // resolves URL and environment; connects nothing
+  return `${c.host}:${c.port}/${c.database ?? ''} as ${c.user ?? ''}`;
+}
+
+const HINTS: Record<string, string> = {
+  ECONNREFUSED: 'nothing accepts connections there: is PostgreSQL running, and are the host and port right?',
+  ENOTFOUND: 'the host name does not resolve: check the host',
+  EAI_AGAIN: 'the host name does not resolve: check the host and DNS',
+  ETIMEDOUT: 'no answer from the host: check the host, the port and firewalls',
+  EHOSTUNREACH: 'the host is unreachable: check the host and the network',
+  '28P01': 'the password was refused: check the user and password',
+  '28000':
+    'the server refused this user, database or client address: check pg_hba.conf and that the role may log in',
+  '3D000': 'the database does not exist: create it (createdb) or fix the database name',
+  '42501': 'permission denied: the user needs CREATE on the database (schema public) to apply the migrations',
+  '53300': 'the server has no free connection slots: raise max_connections or stop other clients',
+  '57P03': 'the server is starting up or shutting down: try again shortly',
+};
+
+/** Why the catalog could not be opened, and what to check next. */
+export function catalogOpenError(e: unknown, url: string, target: string): MoleError {
+  const err = e as { code?: string; message?: string };
+  let message = err.message ?? String(e);
+  const password = (() => {
+    try {
+      return decodeURIComponent(new URL(url).password);
+    } catch {
+      return '';
+    }
+  })();
+  if (password !== '') message = message.split(password).join('********');
+  const hint =
+    (err.code && HINTS[err.code]) ??
+    (/timeout/i.test(message)
+      ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s: check the host, the port and firewalls`
+      : null);
+  return new MoleError(
+    `cannot open the PostgreSQL catalog at ${target}: ${message}` +
+      (hint ? ` (${hint})` : '') +
+      '. It is set by catalog.postgresUrl (MOLESIGNAL_CATALOG_POSTGRES_URL) or, when that is empty, the PG* environment variables.',
+    { code: 'MS_ERR_CATALOG_UNAVAILABLE', status: 503, reason: 'unavailable', cause: e },
+  );
+}
