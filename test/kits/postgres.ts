@@ -27,8 +27,11 @@ export interface PostgresServer {
   host: string;
   port: number;
   password: string;
-  /** a new empty database on the same server; its URL */
-  createDatabase(name: string): Promise<string>;
+  /**
+   * A new empty database on the same server; its URL. `icuLocale` (e.g. `en-US`) makes its default
+   * collation a natural-language one, as production databases often have (initdb here uses C.UTF-8).
+   */
+  createDatabase(name: string, opts?: { icuLocale?: string }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -120,11 +123,14 @@ export async function startPostgres(): Promise<PostgresServer> {
   // a test process that dies without stop() must not leave a server behind
   process.once('exit', stopNow);
 
-  const createDatabase = async (name: string) => {
+  const createDatabase = async (name: string, opts: { icuLocale?: string } = {}) => {
     const admin = new pg.Client({ connectionString: pgUrl(port, password, 'postgres') });
     await admin.connect();
     try {
-      await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      const icu = opts.icuLocale
+        ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${opts.icuLocale.replace(/'/g, "''")}'`
+        : '';
+      await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"${icu}`);
     } finally {
       await admin.end();
     }
