@@ -5,7 +5,7 @@
  * commit's atomicity, bigint round trips, the order of list results, migrations that are
  * idempotent and safe when two migrators start at once.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -20,25 +20,14 @@ import { PostgresCatalog } from '../src/catalog/postgres.ts';
 import { SqliteCatalog } from '../src/catalog/sqlite.ts';
 import { asOrgId } from '../src/tenancy/org-id.ts';
 import { ROOT_DIR, removeDir, tempDir } from './harness.ts';
-import { PostgresUnavailable, startPostgres, type PostgresServer } from './kits/postgres.ts';
+import { postgresForFile } from './kits/postgres.ts';
 
 const run = promisify(execFile);
 
-let server: PostgresServer | null = null;
-let skipPostgres = '';
+const PG = postgresForFile();
 const dirs: string[] = [];
 let databases = 0;
-
-before(async () => {
-  try {
-    server = await startPostgres();
-  } catch (e) {
-    if (!(e instanceof PostgresUnavailable) || process.env.CI === 'true') throw e;
-    skipPostgres = e.message;
-  }
-});
 after(async () => {
-  await server?.stop();
   for (const d of dirs) await removeDir(d);
 });
 
@@ -80,7 +69,7 @@ const BACKENDS: Backend[] = [
   {
     name: 'postgres',
     async location() {
-      return server!.createDatabase(`contract_${++databases}`, { icuLocale: 'en-US' });
+      return PG.server!.createDatabase(`contract_${++databases}`, { icuLocale: 'en-US' });
     },
     async open(url) {
       return PostgresCatalog.open(url);
@@ -144,7 +133,7 @@ for (const backend of BACKENDS) {
   describe(`catalog contract: ${backend.name}`, () => {
     const it = (name: string, fn: (c: Catalog, location: string) => Promise<void>): void =>
       void test(name, async (t) => {
-        if (backend.name === 'postgres' && !server) return t.skip(skipPostgres);
+        if (backend.name === 'postgres' && !PG.server) return t.skip(PG.skip);
         const location = await backend.location();
         const c = await backend.open(location);
         try {
@@ -494,7 +483,7 @@ for (const backend of BACKENDS) {
     });
 
     test('migrations: two migrators starting at once on an empty catalog apply each one once', async (t) => {
-      if (backend.name === 'postgres' && !server) return t.skip(skipPostgres);
+      if (backend.name === 'postgres' && !PG.server) return t.skip(PG.skip);
       const location = await backend.location();
       if (backend.name === 'postgres') {
         const opened = await Promise.all([1, 2, 3, 4].map(() => backend.open(location)));
@@ -521,9 +510,9 @@ for (const backend of BACKENDS) {
 }
 
 test('PostgreSQL sorts TEXT byte-wise regardless of the database collation', async (t) => {
-  if (!server) return t.skip(skipPostgres);
+  if (!PG.server) return t.skip(PG.skip);
   // the control: without the migrations' COLLATE "C", this database orders differently
-  const url = await server.createDatabase('collation_control', { icuLocale: 'en-US' });
+  const url = await PG.server.createDatabase('collation_control', { icuLocale: 'en-US' });
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -5,8 +5,8 @@
  * chowned to the `postgres` user and the binaries run through `runuser -u postgres --`.
  * Password authentication over TCP (scram-sha-256), so tests can also present a wrong password.
  *
- * Missing binaries: `postgresOrSkip` skips the test with a message, or fails it under CI=true
- * (.ci/run installs the package).
+ * Missing binaries: `postgresOrSkip` / `postgresForFile` skip the test with a message, or fail it
+ * under CI=true (.ci/run installs the package).
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { after, before } from 'node:test';
 import pg from 'pg';
 
 const run = promisify(execFile);
@@ -163,4 +164,24 @@ export async function postgresOrSkip(t: { skip: (m: string) => void }): Promise<
     t.skip(e.message);
     return null;
   }
+}
+
+/**
+ * One server for a whole test file: started in a `before` hook, stopped in an `after` hook.
+ * `server` stays null, and `skip` says why, when the binaries are missing (a failure under CI=true).
+ */
+export function postgresForFile(): { server: PostgresServer | null; skip: string } {
+  const state: { server: PostgresServer | null; skip: string } = { server: null, skip: '' };
+  before(async () => {
+    try {
+      state.server = await startPostgres();
+    } catch (e) {
+      if (!(e instanceof PostgresUnavailable) || process.env.CI === 'true') throw e;
+      state.skip = e.message;
+    }
+  });
+  after(async () => {
+    await state.server?.stop();
+  });
+  return state;
 }
