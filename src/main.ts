@@ -55,6 +55,8 @@ import { SpanReader } from './traces/span-reader.ts';
 import { tempoHandlers } from './traces/api/tempo.ts';
 import { jaegerZipkinHandlers } from './traces/api/jaeger-zipkin.ts';
 import { searchHandler } from './query/search-handler.ts';
+import { Compactor } from './compactor/compactor.ts';
+import { compactorHandlers } from './compactor/handlers.ts';
 import { SampleCache } from './query/sample-cache.ts';
 import { storageReads } from './query/stream-relation.ts';
 import { adminHandlers } from './server/admin-handlers.ts';
@@ -262,6 +264,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
   });
   flusher.start();
+  const compactor = new Compactor({
+    catalog,
+    store,
+    engines,
+    streams,
+    flusher,
+    metrics,
+    log,
+    config: config.compactor,
+    onFilesGone: (keys) => {
+      for (const k of keys) sampleCache.dropFile(k);
+    },
+  });
   setAppendFailureHandler((table, err) => {
     log.fatal({ err, table }, 'memtable append failed; exiting so that WAL replay restores the rows');
     process.exit(1);
@@ -399,6 +414,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       }),
       streams: streamHandlers({ streams, catalog, flusher }),
       admin: adminHandlers({ catalog }),
+      compactor: compactorHandlers({ compactor, catalog, streams, engines }),
     }),
   );
   const auth = new Authenticator(catalog);
@@ -464,6 +480,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
   ready = true;
   scraper.start();
+  compactor.start();
   log.info({ httpPort, dataDir, scrapeTargets: scraper.targetCount }, 'MoleSignal is ready');
 
   let shuttingDown: Promise<void> | null = null;
@@ -483,6 +500,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       await syslog.stop(deadline);
       await spanMetrics?.stop();
       flusher.stop();
+      await compactor.stop();
       clearInterval(appenderTimer);
       let flushed = false;
       try {

@@ -27,6 +27,13 @@ export interface Config {
     parquetBloomColumns: string[];
   };
   catalog: { backend: 'sqlite' | 'postgres'; postgresUrl: string };
+  compactor: {
+    enabled: boolean;
+    intervalMs: number;
+    minFileAgeSeconds: number;
+    targetFileBytes: number;
+    deleteGraceMs: number;
+  };
   wal: {
     fsync: 'batch' | 'interval';
     groupCommitWindowMs: number;

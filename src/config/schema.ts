@@ -183,7 +183,37 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'streams.defaultRetentionDays',
     schema: nonNegInt,
     default: 0,
-    help: 'Retention for new streams in days (0 = keep forever). Stored per stream; not enforced yet (the compactor will).',
+    help: "Retention for new streams in days (0 = keep forever), stored per stream and enforced by the compactor. A stream whose own retention is 0 follows its org's `default_retention_days` (`PUT /api/{org}/_settings`) when set; see docs/operations-compactor.md.",
+  },
+  {
+    key: 'compactor.enabled',
+    schema: bool,
+    default: true,
+    help: 'Run the compactor in the background: merge small Parquet files per stream and hour, enforce retention, delete replaced objects.',
+  },
+  {
+    key: 'compactor.intervalMs',
+    schema: posInt,
+    default: 300_000,
+    help: 'Time between two background compactor cycles, in ms.',
+  },
+  {
+    key: 'compactor.minFileAgeSeconds',
+    schema: nonNegInt,
+    default: 60,
+    help: 'The background compactor merges an hour bucket only when its newest file is older than this (`POST /api/{org}/_compact` ignores it).',
+  },
+  {
+    key: 'compactor.targetFileBytes',
+    schema: posInt,
+    default: 128 * 1024 * 1024,
+    help: 'Size a merged Parquet file aims at; files of at least 80 % of it are not merged again.',
+  },
+  {
+    key: 'compactor.deleteGraceMs',
+    schema: nonNegInt,
+    default: 600_000,
+    help: 'Replaced or dropped objects are deleted from the object store this long after the catalog swap (queries that listed them can still read them). Keep it above `query.timeoutMs`.',
   },
   {
     key: 'streams.tokenFilterFields',

@@ -9,7 +9,14 @@ export const CRASHPOINT_NAMES = [
   'flush.after-parquet-before-catalog',
   'flush.after-catalog-before-wal-truncate',
   'compact.after-rename',
+  'compact.after-commit',
+  'compact.mid-delete',
+  'retention.after-rename',
+  'retention.after-commit',
   'retention.mid-delete',
+  'delete.after-rename',
+  'delete.after-commit',
+  'delete.mid-delete',
   'checkpoint.before-rename',
 ] as const;
 export type CrashpointName = (typeof CRASHPOINT_NAMES)[number];

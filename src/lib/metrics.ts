@@ -116,6 +116,39 @@ export function createServerMetrics(registry: MetricsRegistry) {
       'molesignal_idempotent_replays_total',
       'Requests acknowledged again for a known Idempotency-Key.',
     ),
+    compactions: registry.counter(
+      'molesignal_compactions_total',
+      'Hour buckets merged by the compactor, by signal.',
+    ),
+    compactedFiles: registry.counter(
+      'molesignal_compaction_input_files_total',
+      'Parquet files merged away by the compactor, by signal.',
+    ),
+    compactedBytes: registry.counter(
+      'molesignal_compaction_input_bytes_total',
+      'Bytes of the Parquet files merged away by the compactor, by signal.',
+    ),
+    compactionOutputFiles: registry.counter(
+      'molesignal_compaction_output_files_total',
+      'Parquet files written by the compactor (merges and rewrites), by signal.',
+    ),
+    compactorDeletedObjects: registry.counter(
+      'molesignal_compactor_deleted_objects_total',
+      'Objects deleted from the store after their grace period (replaced or dropped files and their filters).',
+    ),
+    compactorCycles: registry.counter('molesignal_compactor_cycles_total', 'Compactor cycles, by outcome.'),
+    compactorSeconds: registry.counter(
+      'molesignal_compactor_cycle_seconds_total',
+      'Time spent in compactor cycles, in seconds.',
+    ),
+    retentionDeletedRows: registry.counter(
+      'molesignal_retention_deleted_rows_total',
+      'Rows removed because they were older than their stream retention, by signal.',
+    ),
+    deleteRequestRows: registry.counter(
+      'molesignal_delete_request_rows_total',
+      'Rows removed by delete requests (`POST /api/{org}/_delete`), by signal.',
+    ),
     rss: registry.gauge('molesignal_process_resident_memory_bytes', 'Resident set size.', () =>
       process.memoryUsage.rss(),
     ),

@@ -33,6 +33,9 @@ export interface FlushPolicy {
 
 let parquetBloomColumns: readonly string[] = ['trace_id'];
 
+/** The columns that get Parquet bloom filters now. */
+export const parquetBloomColumnsNow = (): readonly string[] => parquetBloomColumns;
+
 /** Columns whose Parquet files get Parquet bloom filters (`streams.parquetBloomColumns`). */
 export function configureParquetBloomColumns(columns: readonly string[]): void {
   parquetBloomColumns = [...columns];
@@ -44,7 +47,7 @@ export function configureParquetBloomColumns(columns: readonly string[]): void {
  * limit is per COPY, so it is raised only for files where one of the configured id columns holds
  * a value (its min statistic is not null).
  */
-function parquetBloomOption(columnStats: FileRow['columnStats'], rowGroupSize: number): string {
+export function parquetBloomOption(columnStats: FileRow['columnStats'], rowGroupSize: number): string {
   return parquetBloomColumns.some((c) => columnStats[c]?.[0] != null)
     ? `, DICTIONARY_SIZE_LIMIT ${rowGroupSize}`
     : '';
@@ -85,8 +88,8 @@ export function rowLayout(
   };
 }
 
-const STATS_TYPES = new Set(['BIGINT', 'INTEGER', 'DOUBLE', 'VARCHAR', 'BOOLEAN']);
-const MAX_STATS_COLUMNS = 64;
+export const STATS_TYPES = new Set(['BIGINT', 'INTEGER', 'DOUBLE', 'VARCHAR', 'BOOLEAN']);
+export const MAX_STATS_COLUMNS = 64;
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export class Flusher {

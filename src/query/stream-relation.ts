@@ -121,7 +121,7 @@ export function parquetRelation(paths: readonly string[], where: string): string
 }
 
 /** The rows of the sample files with their chain columns and file position, from the chain start. */
-function sampleFilesSql(paths: string[], startNs: bigint | null, endNs: bigint | null): string {
+export function sampleFilesSql(paths: string[], startNs: bigint | null, endNs: bigint | null): string {
   const list = paths.map(sqlString).join(', ');
   return (
     `SELECT * FROM (SELECT *, file_index::BIGINT AS file_index, file_row_number FROM read_parquet([${list}], union_by_name = true)` +

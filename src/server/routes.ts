@@ -87,6 +87,8 @@ export interface RouteHandlers {
   correlation: H;
   streams: { list: H; schema: H; settings: H; flush: H };
   admin: { listOrgs: H; createOrg: H; listUsers: H; addUser: H; listKeys: H; createKey: H; revokeKey: H };
+  /** compaction, org settings (retention), deletes (src/compactor/handlers.ts) */
+  compactor: { compact: H; getSettings: H; putSettings: H; delete: H; lokiDelete: H };
 }
 
 /** The Prometheus HTTP API, at `/api/v1/...` (org from X-Scope-OrgID or the credential) and `/api/{org}/prometheus/api/v1/...`. */
@@ -471,5 +473,25 @@ export function buildRoutes(h: RouteHandlers): Route[] {
       org: 'path',
       handler: h.admin.revokeKey,
     },
+    ...compactorRoutes(h.compactor),
+  ];
+}
+
+/** Compaction, org settings and deletes (org admins); Loki's delete API at its own path too. */
+function compactorRoutes(h: RouteHandlers['compactor']): Route[] {
+  const at = (method: 'GET' | 'PUT' | 'POST', path: string, handler: H): Route => ({
+    method,
+    path,
+    access: 'admin',
+    org: 'path',
+    handler,
+  });
+  return [
+    at('POST', '/api/:org/_compact', h.compact),
+    at('GET', '/api/:org/_settings', h.getSettings),
+    at('PUT', '/api/:org/_settings', h.putSettings),
+    at('POST', '/api/:org/_delete', h.delete),
+    at('POST', '/api/:org/loki/api/v1/delete', h.lokiDelete),
+    { method: 'POST', path: '/loki/api/v1/delete', access: 'admin', org: 'implicit', handler: h.lokiDelete },
   ];
 }

@@ -315,6 +315,9 @@ export function configureTokenFilters(fields: readonly string[]): void {
   indexedFields = [...fields];
 }
 
+/** The columns that get token filters now. */
+export const tokenFilterFields = (): readonly string[] => indexedFields;
+
 /** the time slice of a filter: 5 minutes, so a rare term leads to a few row groups, not a file */
 export const SLICE_NS = 300_000_000_000n;
 const floorSlice = (ts: bigint) => ts - (((ts % SLICE_NS) + SLICE_NS) % SLICE_NS);
@@ -334,25 +337,29 @@ export class TokenFilterBuilder {
     if (!ts) return;
     for (const field of indexedFields) {
       const values = columnValues(field);
-      if (!values) continue;
-      let lo = -1n;
-      let hi = -1n;
-      let set: HashSet32 | undefined;
-      const emit = (h: number) => set!.add(h);
-      for (let i = 0; i < batch.rowCount; i++) {
-        const v = values[i];
-        const t = ts[i];
-        if (typeof v !== 'string' || typeof t !== 'bigint') continue;
-        if (t < lo || t >= hi) {
-          lo = floorSlice(t);
-          hi = lo + SLICE_NS;
-          let byField = this.slices.get(lo);
-          if (!byField) this.slices.set(lo, (byField = new Map<string, HashSet32>()));
-          set = byField.get(field);
-          if (!set) byField.set(field, (set = new HashSet32()));
-        }
-        forEachEntry(v, emit);
+      if (values) this.addValues(field, ts, values, batch.rowCount);
+    }
+  }
+
+  /** The first `n` values of one field with their timestamps (rows of a table or a file). */
+  addValues(field: string, ts: readonly (bigint | null)[], values: readonly unknown[], n: number): void {
+    let lo = -1n;
+    let hi = -1n;
+    let set: HashSet32 | undefined;
+    const emit = (h: number) => set!.add(h);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      const t = ts[i];
+      if (typeof v !== 'string' || typeof t !== 'bigint') continue;
+      if (t < lo || t >= hi) {
+        lo = floorSlice(t);
+        hi = lo + SLICE_NS;
+        let byField = this.slices.get(lo);
+        if (!byField) this.slices.set(lo, (byField = new Map<string, HashSet32>()));
+        set = byField.get(field);
+        if (!set) byField.set(field, (set = new HashSet32()));
       }
+      forEachEntry(v, emit);
     }
   }
 
