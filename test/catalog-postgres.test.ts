@@ -345,3 +345,39 @@ describe('bad PostgreSQL settings stop the start with a message that says what t
     assert.ok(!wrong.stderr.includes('wrong-pw'));
   });
 });
+
+describe('PostgreSQL going away while the server runs', () => {
+  test('requests that need the catalog get 503 + Retry-After; after it is back all works without a restart', async (t) => {
+    if (!PG.server) return t.skip(PG.skip);
+    const url = await freshDatabase();
+    const server = await onPostgres(url);
+    try {
+      await ingest(server, 1);
+      await flush(server);
+      await ingest(server, 2); // acknowledged: in the WAL and a memtable
+      await PG.server.pause();
+      try {
+        const res = await server.fetch('/v1/logs', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(otlpJsonLogs([{ id: 'during' }])),
+        });
+        assert.equal(res.status, 503);
+        assert.equal(res.headers.get('retry-after'), '1');
+        assert.match(
+          await res.text(),
+          /PostgreSQL catalog at 127\.0\.0\.1:\d+\/server_\d+ as postgres is unreachable/,
+        );
+      } finally {
+        await PG.server.resume();
+      }
+      await flush(server);
+      const after = await answers(server);
+      assert.deepEqual(after.logs, ['b1-1', 'b1-2', 'b2-1', 'b2-2']);
+      assert.equal((await pgRows(url, `SELECT COUNT(*) AS n FROM files`))[0]!.n, '6');
+    } finally {
+      await server.stop();
+    }
+    assert.equal(server.exitCode, 0, server.log);
+  });
+});

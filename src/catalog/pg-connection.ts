@@ -64,3 +64,44 @@ export function catalogOpenError(e: unknown, url: string, target: string): MoleE
     { code: 'MS_ERR_CATALOG_UNAVAILABLE', status: 503, reason: 'unavailable', cause: e },
   );
 }
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+]);
+
+/** Whether a query failed because the database could not be reached (not because of the query). */
+export function isUnavailable(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown };
+  if (typeof err.code === 'string') return UNAVAILABLE_CODES.has(err.code) || err.code.startsWith('08');
+  return (
+    typeof err.message === 'string' &&
+    /Connection terminated|timeout exceeded when trying to connect|connection error|Connection ended/i.test(
+      err.message,
+    )
+  );
+}
+
+/**
+ * A request that needs the catalog while PostgreSQL is unreachable: 503 with Retry-After, which
+ * clients (OTLP exporters, Prometheus remote write, Loki clients) retry; acknowledged data is in
+ * the WAL and unaffected.
+ */
+export const catalogUnavailable = (e: unknown, target: string): MoleError =>
+  new MoleError(`the PostgreSQL catalog at ${target} is unreachable (${(e as Error).message}); retry later`, {
+    code: 'MS_ERR_CATALOG_UNAVAILABLE',
+    status: 503,
+    reason: 'unavailable',
+    retryable: true,
+    cause: e,
+  });

@@ -6,7 +6,13 @@
  */
 import pg from 'pg';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL, migrationSql } from './migrations.ts';
-import { catalogOpenError, describeTarget, poolConfig } from './pg-connection.ts';
+import {
+  catalogOpenError,
+  catalogUnavailable,
+  describeTarget,
+  isUnavailable,
+  poolConfig,
+} from './pg-connection.ts';
 import { SqlCatalog, type Row, type SqlDriver, type Statement } from './sql.ts';
 import type { Logger } from '../lib/logger.ts';
 
@@ -81,13 +87,24 @@ async function inTransaction<T>(client: pg.PoolClient, fn: () => Promise<T>): Pr
 class Unmet extends Error {}
 
 class PgDriver implements SqlDriver {
-  constructor(readonly pool: pg.Pool) {}
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly target: string,
+  ) {}
 
+  /** Runs fn; a failure to reach the database becomes a retryable 503 (see catalogUnavailable). */
+  private async reach<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw isUnavailable(e) ? catalogUnavailable(e, this.target) : e;
+    }
+  }
   async all(sql: string, args: unknown[]): Promise<Row[]> {
-    return (await this.pool.query(pgText(sql), args)).rows as Row[];
+    return this.reach(async () => (await this.pool.query(pgText(sql), args)).rows as Row[]);
   }
   async run(sql: string, args: unknown[]): Promise<number> {
-    return (await this.pool.query(pgText(sql), args)).rowCount ?? 0;
+    return this.reach(async () => (await this.pool.query(pgText(sql), args)).rowCount ?? 0);
   }
   /** A connection of the pool for fn; closed instead of pooled again when fn failed. */
   async withClient<T>(
@@ -108,15 +125,17 @@ class PgDriver implements SqlDriver {
   async transaction(statements: readonly Statement[]): Promise<boolean> {
     if (statements.length === 0) return true;
     try {
-      await this.withClient(
-        (client) =>
-          inTransaction(client, async () => {
-            for (const s of merged(statements)) {
-              const changes = (await client.query(pgText(s.sql), s.args)).rowCount ?? 0;
-              if (s.expectChanges !== undefined && changes !== s.expectChanges) throw new Unmet();
-            }
-          }),
-        (e) => e instanceof Unmet,
+      await this.reach(() =>
+        this.withClient(
+          (client) =>
+            inTransaction(client, async () => {
+              for (const s of merged(statements)) {
+                const changes = (await client.query(pgText(s.sql), s.args)).rowCount ?? 0;
+                if (s.expectChanges !== undefined && changes !== s.expectChanges) throw new Unmet();
+              }
+            }),
+          (e) => e instanceof Unmet,
+        ),
       );
     } catch (e) {
       if (e instanceof Unmet) return false;
@@ -153,7 +172,7 @@ export class PostgresCatalog extends SqlCatalog {
         'a PostgreSQL catalog connection failed; it is replaced',
       ),
     );
-    const catalog = new PostgresCatalog(new PgDriver(pool), target);
+    const catalog = new PostgresCatalog(new PgDriver(pool, target), target);
     try {
       await catalog.migrate();
     } catch (e) {

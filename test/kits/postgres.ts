@@ -33,6 +33,10 @@ export interface PostgresServer {
    * collation a natural-language one, as production databases often have (initdb here uses C.UTF-8).
    */
   createDatabase(name: string, opts?: { icuLocale?: string }): Promise<string>;
+  /** stops the server (fast shutdown: clients are disconnected) but keeps its data, for outage tests */
+  pause(): Promise<void>;
+  /** starts it again after pause(), on the same port */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -120,7 +124,9 @@ export async function startPostgres(): Promise<PostgresServer> {
     const [file, argv] = cmd('pg_ctl', ['-D', data, 'stop', '-m', 'immediate']);
     spawnSync(file, argv, { stdio: 'ignore' });
   };
-  await exec('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
+  const start = () =>
+    exec('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
+  await start();
   // a test process that dies without stop() must not leave a server behind
   process.once('exit', stopNow);
 
@@ -145,6 +151,8 @@ export async function startPostgres(): Promise<PostgresServer> {
     port,
     password,
     createDatabase,
+    pause: () => exec('pg_ctl', ['-D', data, 'stop', '-m', 'fast', '-w']),
+    resume: start,
     async stop() {
       if (stopped) return;
       stopped = true;
