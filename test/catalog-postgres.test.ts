@@ -381,3 +381,46 @@ describe('PostgreSQL going away while the server runs', () => {
     assert.equal(server.exitCode, 0, server.log);
   });
 });
+
+describe('a flush commit reported as failed although it committed (connection lost during COMMIT)', () => {
+  for (const backend of ['sqlite', 'postgres'] as const) {
+    test(`${backend}: the retry finds the files catalogued and writes no row twice`, async (t) => {
+      if (backend === 'postgres' && !PG.server) return t.skip(PG.skip);
+      const env: Record<string, string> = {
+        MOLESIGNAL_TESTING_ENABLED: 'true',
+        MOLESIGNAL_TESTING_CATALOG_FAULT: 'commit-lost:1',
+        ...(backend === 'postgres'
+          ? { MOLESIGNAL_CATALOG_BACKEND: 'postgres', MOLESIGNAL_CATALOG_POSTGRES_URL: await freshDatabase() }
+          : {}),
+      };
+      let server = await startServer({ env });
+      try {
+        const res = await server.fetch('/v1/logs', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'stream-name': 'lost' },
+          body: JSON.stringify(otlpJsonLogs([{ id: 'l1' }, { id: 'l2' }], BASE_NS)),
+        });
+        assert.equal(res.status, 200);
+        const count = async () => (await server.search(`SELECT count(*) AS c FROM logs.lost`)).hits[0]!.c;
+        const first = await server.fetch('/api/default/streams/lost/_flush', { method: 'POST' });
+        assert.equal(first.status, 500, await first.text());
+        assert.equal(await count(), 2);
+        const again = await server.fetch('/api/default/streams/lost/_flush', { method: 'POST' });
+        assert.deepEqual(await again.json(), { files: 1, rows: 2 });
+        const r = await server.search(`SELECT count(*) AS c FROM logs.lost`);
+        assert.equal(r.hits[0]!.c, 2);
+        assert.equal(r.stats.files_scanned, 1);
+        assert.equal(r.stats.memtable_rows, 0);
+        assert.match(server.log, /a flush commit reported as failed had committed/);
+        await server.stop();
+        server = await startServer({
+          dataDir: server.dataDir,
+          env: { ...env, MOLESIGNAL_TESTING_CATALOG_FAULT: '' },
+        });
+        assert.equal(await count(), 2);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});

@@ -12,6 +12,27 @@ import type { Logger } from '../lib/logger.ts';
 export const sqliteCatalogPath = (dataDir: string): string => join(dataDir, 'catalog.sqlite');
 
 export async function openCatalog(
+  config: Pick<Config, 'catalog' | 'testing'>,
+  dataDir: string,
+  log: Logger,
+): Promise<Catalog> {
+  const catalog = await openConfigured(config, dataDir, log);
+  const lost = /^commit-lost:(\d+)$/.exec(config.testing.catalogFault);
+  return lost ? commitLost(catalog, Number(lost[1])) : catalog;
+}
+
+/** Test-only fault: the n-th flush commit is committed, then reported as failed. */
+function commitLost(catalog: Catalog, n: number): Catalog {
+  const commit = catalog.commitFlush.bind(catalog);
+  let calls = 0;
+  catalog.commitFlush = async (...args) => {
+    await commit(...args);
+    if (++calls === n) throw new Error(`testing.catalogFault: flush commit ${n} committed, reported as lost`);
+  };
+  return catalog;
+}
+
+async function openConfigured(
   config: Pick<Config, 'catalog'>,
   dataDir: string,
   log: Logger,

@@ -101,7 +101,13 @@ export interface Config {
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   shutdown: { timeoutMs: number };
   scrape_configs: ScrapeConfig[];
-  testing: { enabled: boolean; disableSqlValidator: boolean; crashpoint: string; walFault: string };
+  testing: {
+    enabled: boolean;
+    disableSqlValidator: boolean;
+    crashpoint: string;
+    walFault: string;
+    catalogFault: string;
+  };
 }
 
 export interface ConfigSources {

@@ -583,6 +583,13 @@ export const KEY_SPECS: readonly KeySpec[] = [
     testOnly: true,
   },
   {
+    key: 'testing.catalogFault',
+    schema: z.string().regex(/^$|^commit-lost:[1-9]\d*$/),
+    default: '',
+    help: 'Report the n-th flush commit as failed after it was committed (`commit-lost:<n>`), as when the connection to PostgreSQL breaks during COMMIT.',
+    testOnly: true,
+  },
+  {
     key: 'testing.crashpoint',
     schema: z.string(),
     default: '',

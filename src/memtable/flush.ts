@@ -137,7 +137,21 @@ export class Flusher {
   }
 
   private async flushTable(s: StreamState, t: MemTable): Promise<{ files: number; rows: number }> {
-    const { catalog, store, engines, log, metrics } = this.deps;
+    const { catalog, store, engines, log } = this.deps;
+    // An earlier attempt whose commit was reported failed may have committed after all (with
+    // PostgreSQL, the connection can break during COMMIT). Its files are then catalogued, and
+    // writing new ones would double the rows: finish as the committed flush it was.
+    if (t.pendingFileIds.size > 0) {
+      const listed = await catalog.listFiles(s.org, s.type, s.name, null, null);
+      const landed = listed.filter((f) => t.pendingFileIds.has(f.id)).length;
+      if (landed > 0) {
+        log.warn(
+          { stream: s.name, type: s.type, files: landed },
+          'a flush commit reported as failed had committed; not writing its rows again',
+        );
+        return this.committed(s, t, landed);
+      }
+    }
     const engine = await engines.get(s.org);
     const files: FileRow[] = [];
     if (t.rows > 0) {
@@ -228,14 +242,24 @@ export class Flusher {
     crashpoint('flush.after-parquet-before-catalog');
     const idem = t.idempotency.map((k) => ({ org: s.org, ...k }));
     await catalog.commitFlush(s.org, s.type, s.name, files, t.lastSeq, idem);
+    return this.committed(s, t, files.length);
+  }
+
+  /** After the commit of a table's files: the stream's flushed seq, the memtable, the WAL. */
+  private async committed(
+    s: StreamState,
+    t: MemTable,
+    files: number,
+  ): Promise<{ files: number; rows: number }> {
+    const { log, metrics } = this.deps;
     s.flushedSeq = Math.max(s.flushedSeq, t.lastSeq);
     crashpoint('flush.after-catalog-before-wal-truncate');
     await s.mem.release(t);
     metrics.flushes.inc({ signal: s.type });
     metrics.flushedRows.inc({ signal: s.type }, t.rows);
-    log.debug({ stream: s.name, type: s.type, files: files.length, rows: t.rows }, 'flushed memtable');
+    log.debug({ stream: s.name, type: s.type, files, rows: t.rows }, 'flushed memtable');
     await this.deps.onCommitted(this.flushedBelow());
-    return { files: files.length, rows: t.rows };
+    return { files, rows: t.rows };
   }
 
   /**
