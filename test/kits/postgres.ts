@@ -9,7 +9,7 @@
  * under CI=true (.ci/run installs the package).
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -123,11 +123,12 @@ export async function startPostgres(): Promise<PostgresServer> {
   const stopNow = () => {
     const [file, argv] = cmd('pg_ctl', ['-D', data, 'stop', '-m', 'immediate']);
     spawnSync(file, argv, { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
   };
   const start = () =>
     exec('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
   await start();
-  // a test process that dies without stop() must not leave a server behind
+  // a test process that ends without stop() must not leave a server (or its dir) behind
   process.once('exit', stopNow);
 
   const createDatabase = async (name: string, opts: { icuLocale?: string } = {}) => {
