@@ -1,14 +1,15 @@
 /**
  * The compactor on metric samples (their own codec, docs/format/samples.md) and on traces: several
  * flushed files of one hour merge into one, and PromQL (raw samples and rate, through the sample
- * cache that had read the replaced files), SQL and trace lookups answer exactly as before.
+ * cache that had read the replaced files), SQL and trace lookups answer exactly as before; a
+ * delete by time range rewrites sample files without the range.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type ServerProcess } from './harness.ts';
 import { remoteWrite } from './prom-write.ts';
 import { Ledger, otlpJsonTraces } from './load.ts';
-import { compact, flush, streamStats } from './compactor-kit.ts';
+import { compact, flush, postJson, streamStats } from './compactor-kit.ts';
 
 const STEP = 15_000;
 // 40 minutes ago, on the hour's grid of 10 minutes: the samples stay in the past
@@ -87,6 +88,30 @@ describe('compactor on metrics and traces', () => {
     assert.equal((await streamStats(server, '_samples', 'metrics')).files, merged.length);
     assert.deepEqual(await Promise.all(queries.map(promRange)), ranges0);
     assert.deepEqual(await promRaw('{__name__=~"temp|reqs_total|up"}[31m]'), raw0);
+  });
+
+  test('delete by time range on metric samples: the range goes, every other sample stays exactly', async () => {
+    type Series = { metric: Record<string, string>; values: [number, string][] };
+    const raw0 = (await promRaw('{__name__=~"temp|reqs_total|up"}[31m]')) as Series[];
+    const lo = T0 + 10 * 60_000;
+    const hi = T0 + 20 * 60_000;
+    const body = {
+      type: 'metrics',
+      stream: '_samples',
+      start: String(BigInt(lo) * 1_000_000n),
+      end: String(BigInt(hi) * 1_000_000n),
+    };
+    const dry = await postJson(server, '/api/default/_delete', { ...body, dry_run: true });
+    assert.equal(dry.status, 200, dry.text);
+    assert.equal(dry.json().rows, 3 * 40);
+    const real = await postJson(server, '/api/default/_delete', body);
+    assert.equal(real.status, 200, real.text);
+    assert.equal(real.json().rows, 3 * 40);
+    const outside = raw0.map((s) => ({
+      metric: s.metric,
+      values: s.values.filter(([t]) => t * 1000 < lo || t * 1000 >= hi),
+    }));
+    assert.deepEqual(await promRaw('{__name__=~"temp|reqs_total|up"}[31m]'), outside);
   });
 
   test('trace files merge; spans and trace lookups unchanged', async () => {

@@ -76,6 +76,8 @@ export interface CycleReport {
   deleted_objects: number;
   /** objects replaced or dropped that wait for their grace period */
   pending_deletes: number;
+  /** streams whose retention or merges failed in this cycle (the others went on) */
+  errors: { type: StreamType; stream: string; step: string; error: string }[];
 }
 
 /** What a delete removes: rows of `[startNs, endNs)` that also match `where` (SQL over a file relation). */
@@ -157,19 +159,35 @@ export class Compactor {
       retention: [],
       deleted_objects: 0,
       pending_deletes: 0,
+      errors: [],
+    };
+    // one stream's failure (a damaged file, a full disk) does not stop the others
+    const each = async (list: StreamState[], step: string, f: (s: StreamState) => Promise<void>) => {
+      for (const s of list) {
+        try {
+          await this.lockOf(s).run(() => f(s));
+        } catch (e) {
+          this.deps.log.error(
+            { err: e, stream: s.name, type: s.type },
+            `compactor ${step} failed; will retry`,
+          );
+          report.errors.push({ type: s.type, stream: s.name, step, error: (e as Error).message });
+        }
+      }
     };
     try {
       const list = this.streamsOf(filter);
-      for (const s of list) {
-        const r = await this.lockOf(s).run(() => this.retention(s, dryRun));
+      await each(list, 'retention', async (s) => {
+        const r = await this.retention(s, dryRun);
         if (r) report.retention.push(r);
-      }
+      });
       if (!dryRun) report.deleted_objects += await this.deletePending('retention');
-      for (const s of list)
-        report.merged.push(...(await this.lockOf(s).run(() => this.merge(s, force, dryRun))));
+      await each(list, 'merge', async (s) => {
+        report.merged.push(...(await this.merge(s, force, dryRun)));
+      });
       if (!dryRun) report.deleted_objects += await this.deletePending('compact');
       report.pending_deletes = (await this.deps.catalog.listPendingDeletes(null)).length;
-      metrics.compactorCycles.inc({ outcome: 'ok' });
+      metrics.compactorCycles.inc({ outcome: report.errors.length === 0 ? 'ok' : 'error' });
       return report;
     } catch (e) {
       metrics.compactorCycles.inc({ outcome: 'error' });
@@ -319,19 +337,30 @@ export class Compactor {
 
   // ---- pending deletes
 
-  /** Deletes the objects whose grace period is over (all when `deleteGraceMs` is 0). */
+  /**
+   * Deletes the objects whose grace period is over (all when `deleteGraceMs` is 0). An object the
+   * catalog names (or the token filter of one) is never deleted: its pending row is dropped.
+   */
   async deletePending(kind: Kind): Promise<number> {
-    const { catalog, store, metrics, onFilesGone } = this.deps;
+    const { catalog, store, metrics, onFilesGone, log } = this.deps;
     const due = await catalog.listPendingDeletes(Date.now());
+    const live = due.length > 0 ? await catalog.listAllFileKeys() : new Set<string>();
+    const deleted: string[] = [];
     for (const p of due) {
+      if (live.has(p.key) || live.has(p.key.replace(/\.bloom$/, ''))) {
+        log.error({ key: p.key }, 'a pending delete names a catalogued file; the file is kept');
+        await catalog.removePendingDeletes([p.key]);
+        continue;
+      }
       await store.delete(p.key);
       cp(kind, 'mid-delete');
       await catalog.removePendingDeletes([p.key]);
       metrics.compactorDeletedObjects.inc();
+      deleted.push(p.key);
     }
     // a query that listed a file before the swap may have cached its samples after it
-    if (due.length > 0) onFilesGone?.(due.map((p) => p.key));
-    return due.length;
+    if (deleted.length > 0) onFilesGone?.(deleted);
+    return deleted.length;
   }
 
   // ---- retention and deletes
@@ -437,54 +466,59 @@ export class Compactor {
     const dropped: FileRow[] = [];
     const rewritten: FileRow[] = [];
     const written: FileRow[] = [];
-    await this.withConn(s.org, async (conn) => {
-      for (const f of files) {
-        const inRange =
-          (sel.startNs === null || f.minTs >= sel.startNs) && (sel.endNs === null || f.maxTs < sel.endNs);
-        if (inRange && sel.where === null) {
-          dropped.push(f);
-          report.rows += f.rows;
-          report.bytes += f.bytes;
-          continue;
-        }
-        const path = await store.readablePath(f.key);
-        const relation = s.type === 'metrics' ? samplesRelation([path]) : filesRelation([path]);
-        const whereSql = sel.where ? await sel.where.sqlFor(conn, relation) : null;
-        const cond = `COALESCE((${[...range, ...(whereSql ? [`(${whereSql})`] : [])].join(' AND ') || 'true'}), false)`;
-        const n = Number(
-          (await conn.runAndReadAll(`SELECT count(*) FROM (${relation}) WHERE ${cond}`)).getRows()[0]![0],
-        );
-        if (n === 0) continue;
-        report.rows += n;
-        if (n >= f.rows) {
-          dropped.push(f);
-          report.bytes += f.bytes;
-          continue;
-        }
-        report.bytes += Math.round((f.bytes * n) / f.rows);
-        rewritten.push(f);
-        if (dryRun) continue;
-        const out = await rewriteFiles(
-          { store, conn },
-          {
-            stream: s,
-            files: [f],
-            hourStartNs: floorHour(f.minTs),
-            keep: `NOT ${cond}`,
-            targetFileBytes: config.targetFileBytes,
-            idTimeMs: idTimeMs(f.id),
-          },
-        );
-        const kept = out.reduce((k, o) => k + o.rows, 0);
-        if (kept !== f.rows - n) {
-          await this.discard(s, [...written, ...out]);
-          throw new Error(
-            `rewrite of ${f.key} kept ${kept} of ${f.rows} rows, expected ${f.rows - n}; nothing changed`,
+    try {
+      await this.withConn(s.org, async (conn) => {
+        for (const f of files) {
+          const inRange =
+            (sel.startNs === null || f.minTs >= sel.startNs) && (sel.endNs === null || f.maxTs < sel.endNs);
+          if (inRange && sel.where === null) {
+            dropped.push(f);
+            report.rows += f.rows;
+            report.bytes += f.bytes;
+            continue;
+          }
+          const path = await store.readablePath(f.key);
+          const relation = s.type === 'metrics' ? samplesRelation([path]) : filesRelation([path]);
+          const whereSql = sel.where ? await sel.where.sqlFor(conn, relation) : null;
+          const cond = `COALESCE((${[...range, ...(whereSql ? [`(${whereSql})`] : [])].join(' AND ') || 'true'}), false)`;
+          const n = Number(
+            (await conn.runAndReadAll(`SELECT count(*) FROM (${relation}) WHERE ${cond}`)).getRows()[0]![0],
           );
+          if (n === 0) continue;
+          report.rows += n;
+          if (n >= f.rows) {
+            dropped.push(f);
+            report.bytes += f.bytes;
+            continue;
+          }
+          report.bytes += Math.round((f.bytes * n) / f.rows);
+          rewritten.push(f);
+          if (dryRun) continue;
+          const out = await rewriteFiles(
+            { store, conn },
+            {
+              stream: s,
+              files: [f],
+              hourStartNs: floorHour(f.minTs),
+              keep: `NOT ${cond}`,
+              targetFileBytes: config.targetFileBytes,
+              idTimeMs: idTimeMs(f.id),
+            },
+          );
+          const kept = out.reduce((k, o) => k + o.rows, 0);
+          if (kept !== f.rows - n) {
+            await this.discard(s, out);
+            throw new Error(
+              `rewrite of ${f.key} kept ${kept} of ${f.rows} rows, expected ${f.rows - n}; nothing changed`,
+            );
+          }
+          written.push(...out);
         }
-        written.push(...out);
-      }
-    });
+      });
+    } catch (e) {
+      await this.discard(s, written); // uploaded, never committed
+      throw e;
+    }
     report.files_dropped = dropped.length;
     report.files_rewritten = rewritten.length;
     if (dryRun || dropped.length + rewritten.length === 0) return report;

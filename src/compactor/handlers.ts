@@ -188,7 +188,8 @@ export function compactorHandlers(deps: {
       const dryRun = flag(ctx.query.get('dry_run') ?? undefined, 'dry_run');
       streamsNamed(streams, org, type, stream);
       const report = await compactor.runCycle({ org, type, stream }, { force: true, dryRun });
-      sendJson(ctx.res, 200, toJsonSafe(report));
+      // a stream that failed makes the answer a 500 (the report says which, the others went on)
+      sendJson(ctx.res, report.errors.length === 0 ? 200 : 500, toJsonSafe(report));
     },
     getSettings: async (ctx: RequestContext) => {
       const s = await catalog.getOrgSettings(ctx.org!.id);

@@ -177,25 +177,43 @@ export async function rewriteFiles(deps: Deps, input: RewriteInput): Promise<Fil
     }
     const out: FileRow[] = [];
     let ms = input.idTimeMs;
-    for (const path of written) {
-      const st =
-        s.type === 'metrics'
-          ? await statsOf(conn, samplesRelation([path]))
-          : await statsOf(conn, `SELECT * FROM read_parquet(${sqlString(path)})`);
-      if (st.rows === 0) continue;
-      const id = timeOrderedId(ms++);
-      const key = parquetKey(s.org, s.type, s.name, input.hourStartNs, id);
-      if (s.type === 'logs') {
-        const sidecar = await sidecarOf(conn, path, input.hourStartNs);
-        if (sidecar) {
-          const sidecarStaging = join(stagingDir, `${id}.bloom.tmp`);
-          await writeFile(sidecarStaging, sidecar);
-          await store.putFile(tokenFilterKey(key), sidecarStaging);
+    try {
+      for (const path of written) {
+        const st =
+          s.type === 'metrics'
+            ? await statsOf(conn, samplesRelation([path]))
+            : await statsOf(conn, `SELECT * FROM read_parquet(${sqlString(path)})`);
+        if (st.rows === 0) continue;
+        const id = timeOrderedId(ms++);
+        const key = parquetKey(s.org, s.type, s.name, input.hourStartNs, id);
+        if (s.type === 'logs') {
+          const sidecar = await sidecarOf(conn, path, input.hourStartNs);
+          if (sidecar) {
+            const sidecarStaging = join(stagingDir, `${id}.bloom.tmp`);
+            await writeFile(sidecarStaging, sidecar);
+            await store.putFile(tokenFilterKey(key), sidecarStaging);
+          }
         }
+        const bytes = (await stat(path)).size;
+        await store.putFile(key, path);
+        out.push({
+          id,
+          org: s.org,
+          type: s.type,
+          stream: s.name,
+          key,
+          ...st,
+          bytes,
+          createdAtMs: Date.now(),
+        });
       }
-      const bytes = (await stat(path)).size;
-      await store.putFile(key, path);
-      out.push({ id, org: s.org, type: s.type, stream: s.name, key, ...st, bytes, createdAtMs: Date.now() });
+    } catch (e) {
+      // objects already put are not named by the catalog: removed now rather than at the next start
+      for (const f of out) {
+        await store.delete(f.key);
+        await store.delete(tokenFilterKey(f.key));
+      }
+      throw e;
     }
     return out;
   } finally {
