@@ -21,7 +21,15 @@ export function poolConfig(url: string): pg.PoolConfig {
 
 /** `host:port/database as user`, resolved the way the driver will connect. */
 export function describeTarget(url: string): string {
-  const c = new pg.Client(poolConfig(url)); // resolves URL and environment; connects nothing
+  let c: pg.Client;
+  try {
+    c = new pg.Client(poolConfig(url)); // resolves URL and environment; connects nothing
+  } catch (e) {
+    throw new MoleError(
+      `catalog.postgresUrl cannot be read (${(e as Error).message}): use postgres://user:password@host:port/database, with special characters of the password percent-encoded`,
+      { code: 'MS_ERR_CONFIG', status: 400, reason: 'config_invalid', cause: e },
+    );
+  }
   return `${c.host}:${c.port}/${c.database ?? ''} as ${c.user ?? ''}`;
 }
 
