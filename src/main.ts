@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { Authenticator } from './auth/principal.ts';
 import { hashPassword, randomPassword } from './auth/secrets.ts';
 import type { Catalog } from './catalog/catalog.ts';
-import { SqliteCatalog } from './catalog/sqlite.ts';
+import { openCatalog } from './catalog/open.ts';
 import type { Config } from './config/config.ts';
 import { decodeOtlp } from './ingest/otlp/decode.ts';
 import { decoderTable } from './ingest/decoders.ts';
@@ -132,7 +132,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const metrics = createServerMetrics(registry);
 
   const fileLists = new FileListCache();
-  const catalog = withFileListCache(new SqliteCatalog(join(dataDir, 'catalog.sqlite')), fileLists);
+  const catalog = withFileListCache(await openCatalog(config, dataDir, log), fileLists);
   const generatedRootPassword = await bootstrap(catalog, config);
   const objects = await openObjectStore(config, dataDir);
   const store = objects.store;

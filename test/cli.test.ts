@@ -54,7 +54,17 @@ describe('molesignal CLI', () => {
   test('version and help', async () => {
     const v = await cli(['version']);
     assert.match(v.stdout.trim(), /^\d+\.\d+\.\d+$/);
-    for (const cmd of [[], ['start'], ['query'], ['config'], ['org'], ['user'], ['key'], ['key', 'create']]) {
+    for (const cmd of [
+      [],
+      ['start'],
+      ['query'],
+      ['config'],
+      ['migrate'],
+      ['org'],
+      ['user'],
+      ['key'],
+      ['key', 'create'],
+    ]) {
       const h = await cli([...cmd, '--help']);
       assert.equal(h.code, 0, cmd.join(' '));
       assert.match(h.stdout, /Usage: molesignal/);
@@ -72,6 +82,16 @@ describe('molesignal CLI', () => {
     assert.equal(c.wal.fsync, 'interval');
     assert.equal(c.auth.rootPassword, '********');
     assert.ok(!r.stdout.includes('hunter22'));
+    const pg = await cli(['config', '--format', 'json'], {
+      MOLESIGNAL_CATALOG_BACKEND: 'postgres',
+      MOLESIGNAL_CATALOG_POSTGRES_URL: 'postgres://molesignal:pg-hunter22@db.internal:5433/catalog',
+    });
+    assert.equal(pg.code, 0, pg.stderr);
+    assert.deepEqual(JSON.parse(pg.stdout).catalog, {
+      backend: 'postgres',
+      postgresUrl: 'postgres://molesignal:********@db.internal:5433/catalog',
+    });
+    assert.ok(!pg.stdout.includes('pg-hunter22'));
   });
 
   test('a bad config stops start-up with a message naming every problem', async () => {

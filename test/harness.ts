@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startPostgres, type PostgresServer } from './kits/postgres.ts';
 
 export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const SHARED_DIR = join(ROOT_DIR, '..', 'shared');
@@ -127,10 +128,30 @@ export class ServerProcess {
   }
 }
 
+/**
+ * MOLESIGNAL_TEST_CATALOG=postgres runs every server of a test on a PostgreSQL catalog: one
+ * throwaway server per test process (test/kits/postgres.ts), one database per data dir (a restart
+ * on the same data dir finds its catalog). Tests that open catalog.sqlite themselves do not apply.
+ */
+const catalogDatabases = new Map<string, string>();
+let testPostgres: Promise<PostgresServer> | null = null;
+async function testCatalogEnv(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  if (process.env.MOLESIGNAL_TEST_CATALOG !== 'postgres' || env.MOLESIGNAL_CATALOG_BACKEND) return {};
+  testPostgres ??= startPostgres();
+  const pg = await testPostgres;
+  let url = catalogDatabases.get(dataDir);
+  if (!url) catalogDatabases.set(dataDir, (url = await pg.createDatabase(`t${catalogDatabases.size + 1}`)));
+  return { MOLESIGNAL_CATALOG_BACKEND: 'postgres', MOLESIGNAL_CATALOG_POSTGRES_URL: url };
+}
+
 /** Starts the server and resolves once it listens (or rejects with its output if it exits first). */
 export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? (await tempDir());
   const env: Record<string, string> = {
+    ...(await testCatalogEnv(dataDir, opts.env)),
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     MOLESIGNAL_ROOT_PASSWORD: ROOT_PASSWORD,

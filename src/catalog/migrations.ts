@@ -3,6 +3,20 @@
  * PostgreSQL share (TEXT, BIGINT, INTEGER; no AUTOINCREMENT). Applied versions are recorded in
  * `schema_migrations`. docs/format/catalog.md describes the tables.
  */
+export type Dialect = 'sqlite' | 'postgres';
+
+export const SCHEMA_MIGRATIONS_DDL =
+  'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)';
+
+/**
+ * A statement of the list as the dialect runs it. The one difference: PostgreSQL compares TEXT by
+ * the database's locale unless told otherwise, SQLite byte by byte (BINARY); `COLLATE "C"` makes
+ * PostgreSQL's ORDER BY and keys byte-wise too, so list results come back in the same order.
+ */
+export function migrationSql(sql: string, dialect: Dialect): string {
+  return dialect === 'postgres' ? sql.replace(/\bTEXT\b/g, 'TEXT COLLATE "C"') : sql;
+}
+
 export const MIGRATIONS: readonly { version: number; name: string; sql: string[] }[] = [
   {
     version: 1,
@@ -50,3 +64,9 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string[]
     ],
   },
 ];
+
+/** The catalog's tables in creation order (a table comes after those it references). */
+export const catalogTables = (): string[] =>
+  MIGRATIONS.flatMap((m) => m.sql.map((stmt) => /^CREATE TABLE (\w+)/.exec(stmt)?.[1])).filter(
+    (t): t is string => t !== undefined,
+  );

@@ -25,6 +25,7 @@ interface StartFlags {
   syslogUdpPort?: string;
   syslogTcpPort?: string;
   syslogTlsPort?: string;
+  postgresUrl?: string | undefined;
 }
 
 function configFrom(flags: StartFlags): Config {
@@ -44,6 +45,7 @@ function configFrom(flags: StartFlags): Config {
       'syslog.udpPort': flags.syslogUdpPort,
       'syslog.tcpPort': flags.syslogTcpPort,
       'syslog.tlsPort': flags.syslogTlsPort,
+      'catalog.postgresUrl': flags.postgresUrl,
     },
   });
 }
@@ -120,6 +122,37 @@ serverFlags(program.command('config').description('print the effective configura
   .action((flags: StartFlags & { format: string }) => {
     const masked = maskedConfig(configFrom(flags));
     console.log(flags.format === 'json' ? JSON.stringify(masked, null, 2) : toYaml(masked).trimEnd());
+  });
+
+program
+  .command('migrate')
+  .description(
+    'copy the SQLite catalog of the data dir into an empty PostgreSQL database (stop the server first)',
+  )
+  .option('--config <file>', 'YAML config file (also MOLESIGNAL_CONFIG)')
+  .option('--data-dir <dir>', 'data directory (default ./data; MOLESIGNAL_DATA_DIR)')
+  .option('--postgres-url <url>', 'target database (default catalog.postgresUrl, else the PG* environment)')
+  .option('--sqlite <file>', 'source catalog (default <dataDir>/catalog.sqlite)')
+  .option('--force', 'replace the contents of a target database that is not empty')
+  .action(async (flags: StartFlags & { postgresUrl?: string; sqlite?: string; force?: boolean }) => {
+    const config = configFrom(flags);
+    const { migrateSqliteToPostgres } = await import('./migrate.ts');
+    const { sqliteCatalogPath } = await import('../catalog/open.ts');
+    const r = await migrateSqliteToPostgres({
+      sqlitePath: flags.sqlite ?? sqliteCatalogPath(config.dataDir),
+      postgresUrl: config.catalog.postgresUrl,
+      force: flags.force === true,
+      say: (line) => console.log(line),
+    });
+    const rows = r.tables.reduce((n, t) => n + t.rows, 0);
+    console.log(
+      `\nDone: ${r.tables.length} tables, ${rows} rows copied into ${r.target}; row counts verified.\n` +
+        'Next:\n' +
+        '  1. set catalog.backend: postgres and catalog.postgresUrl in the config\n' +
+        '     (or MOLESIGNAL_CATALOG_BACKEND=postgres and MOLESIGNAL_CATALOG_POSTGRES_URL);\n' +
+        `  2. start the server with the same data dir (${config.dataDir}): the WAL and the Parquet files stay there;\n` +
+        '  3. once it runs on PostgreSQL, keep the SQLite file as a backup or remove it: it is no longer read.',
+    );
   });
 
 program

@@ -39,6 +39,7 @@ export interface Config {
     };
     cache: { dir: string; maxBytes: number };
   };
+  catalog: { backend: 'sqlite' | 'postgres'; postgresUrl: string };
   compactor: {
     enabled: boolean;
     intervalMs: number;
@@ -114,7 +115,13 @@ export interface Config {
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   shutdown: { timeoutMs: number };
   scrape_configs: ScrapeConfig[];
-  testing: { enabled: boolean; disableSqlValidator: boolean; crashpoint: string; walFault: string };
+  testing: {
+    enabled: boolean;
+    disableSqlValidator: boolean;
+    crashpoint: string;
+    walFault: string;
+    catalogFault: string;
+  };
 }
 
 export interface ConfigSources {
@@ -250,6 +257,20 @@ export function deriveFromMemoryBudget(config: Config, isSet: (key: string) => b
     config.query.sampleCacheBytes = Math.min(config.query.sampleCacheBytes, share(0.05));
 }
 
+/** A secret as shown: a URL keeps all but its password; anything else is `********`. */
+function maskSecret(value: unknown): string {
+  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    try {
+      const u = new URL(value);
+      if (u.password !== '') u.password = '********';
+      return u.toString();
+    } catch {
+      /* not a URL after all */
+    }
+  }
+  return '********';
+}
+
 /** The effective config as shown by `molesignal config`: secrets masked. */
 export function maskedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -257,7 +278,7 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     const value = spec.key
       .split('.')
       .reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], config);
-    setPath(out, spec.key, spec.secret && value ? '********' : value);
+    setPath(out, spec.key, spec.secret && value ? maskSecret(value) : value);
   }
   return out;
 }

@@ -55,6 +55,7 @@ const SECTION_TITLES: Record<string, string> = {
   auth: 'First start and the root user (`auth.*`)',
   ingest: 'Ingest limits (`ingest.*`)',
   streams: 'Streams (`streams.*`)',
+  catalog: 'Catalog (`catalog.*`)',
   wal: 'Write-ahead log (`wal.*`)',
   memtable: 'Memtables and flushing (`memtable.*`)',
   query: 'SQL queries (`query.*`)',
@@ -87,7 +88,14 @@ function userTable(specs: readonly KeySpec[]): string[] {
       code(envNameOf(s)),
       s.flag ? code(s.flag) : '',
       formatDefault(s),
-      cell(s.help + (s.secret ? ' Secret: shown as `********` by `molesignal config`.' : '')),
+      cell(
+        s.help +
+          (s.secret
+            ? s.key.endsWith('Url')
+              ? ' Secret: `molesignal config` shows its password as `********`.'
+              : ' Secret: shown as `********` by `molesignal config`.'
+            : ''),
+      ),
     ]),
   );
 }

@@ -300,6 +300,24 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: 'Upper bound of the disk cache in bytes (least recently used objects are evicted; objects a running query reads are kept until it ends).',
   },
   {
+    key: 'catalog.backend',
+    schema: z.enum(['sqlite', 'postgres']),
+    default: 'sqlite',
+    help: 'Where the catalog (orgs, users, keys, streams, the file list) lives: `sqlite` (`<dataDir>/catalog.sqlite`) or `postgres` (`catalog.postgresUrl`). `molesignal migrate` copies a SQLite catalog into PostgreSQL.',
+  },
+  {
+    key: 'catalog.postgresUrl',
+    schema: z
+      .string()
+      .regex(
+        /^$|^postgres(ql)?:\/\//,
+        'use a postgres://user:password@host:port/database URL, or leave it empty to use the PG* environment variables',
+      ),
+    default: '',
+    help: 'PostgreSQL catalog, `postgres://user:password@host:5432/database` (`?sslmode=require` for TLS). Empty: the standard PG* environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD). Used when `catalog.backend` is `postgres`.',
+    secret: true,
+  },
+  {
     key: 'wal.fsync',
     schema: z.enum(['batch', 'interval']),
     default: 'batch',
@@ -643,6 +661,13 @@ export const KEY_SPECS: readonly KeySpec[] = [
     schema: z.string().regex(/^$|^(eio-on-fsync|short-write|enospc):[1-9]\d*$/),
     default: '',
     help: 'Inject a WAL file-system fault: `eio-on-fsync:<n>`, `short-write:<n>` or `enospc:<n>` (the n-th call fails).',
+    testOnly: true,
+  },
+  {
+    key: 'testing.catalogFault',
+    schema: z.string().regex(/^$|^commit-lost:[1-9]\d*$/),
+    default: '',
+    help: 'Report the n-th flush commit as failed after it was committed (`commit-lost:<n>`), as when the connection to PostgreSQL breaks during COMMIT.',
     testOnly: true,
   },
   {

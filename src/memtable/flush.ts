@@ -155,8 +155,22 @@ export class Flusher implements FlushBacklog {
   }
 
   private async flushTable(s: StreamState, t: MemTable): Promise<{ files: number; rows: number }> {
-    const { catalog, store, engines, log, metrics } = this.deps;
+    const { catalog, store, engines, log } = this.deps;
     const started = performance.now();
+    // An earlier attempt whose commit was reported failed may have committed after all (with
+    // PostgreSQL, the connection can break during COMMIT). Its files are then catalogued, and
+    // writing new ones would double the rows: finish as the committed flush it was.
+    if (t.pendingFileIds.size > 0) {
+      const listed = await catalog.listFiles(s.org, s.type, s.name, null, null);
+      const landed = listed.filter((f) => t.pendingFileIds.has(f.id));
+      if (landed.length > 0) {
+        log.warn(
+          { stream: s.name, type: s.type, files: landed.length },
+          'a flush commit reported as failed had committed; not writing its rows again',
+        );
+        return this.committed(s, t, landed, started);
+      }
+    }
     const engine = await engines.get(s.org);
     const files: FileRow[] = [];
     if (t.rows > 0) {
@@ -247,6 +261,17 @@ export class Flusher implements FlushBacklog {
     crashpoint('flush.after-parquet-before-catalog');
     const idem = t.idempotency.map((k) => ({ org: s.org, ...k }));
     await catalog.commitFlush(s.org, s.type, s.name, files, t.lastSeq, idem);
+    return this.committed(s, t, files, started);
+  }
+
+  /** After the commit of a table's files: the stream's flushed seq, the memtable, the WAL. */
+  private async committed(
+    s: StreamState,
+    t: MemTable,
+    files: FileRow[],
+    started: number,
+  ): Promise<{ files: number; rows: number }> {
+    const { log, metrics } = this.deps;
     s.flushedSeq = Math.max(s.flushedSeq, t.lastSeq);
     crashpoint('flush.after-catalog-before-wal-truncate');
     await s.mem.release(t);
