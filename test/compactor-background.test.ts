@@ -68,7 +68,7 @@ describe('background compactor', () => {
     try {
       await untilCycles(server, 1);
       assert.equal((await streamStats(server, 'bg')).files, 1);
-      assert.equal(objectsOf(dataDir, 'bg').parquet.length, 1);
+      assert.equal((await objectsOf(dataDir, 'bg')).parquet.length, 1);
     } finally {
       await server.stop();
     }
@@ -97,7 +97,7 @@ describe('background compactor', () => {
       const r = await compact(server);
       assert.equal(r.deleted_objects, 0);
       assert.equal(r.pending_deletes, 0);
-      const objects = objectsOf(dataDir, 'live');
+      const objects = await objectsOf(dataDir, 'live');
       assert.deepEqual([objects.parquet.length, objects.bloom.length], [1, 1]);
       const rows = await server.search('SELECT body FROM logs.live');
       assert.deepEqual(
@@ -123,7 +123,7 @@ describe('background compactor', () => {
           await flush(server, stream);
         }
       // damage one file of "bad": not Parquet any more
-      writeFileSync(join(dataDir, 'objects', objectsOf(dataDir, 'bad').parquet[0]!), 'not parquet');
+      writeFileSync(join(dataDir, 'objects', (await objectsOf(dataDir, 'bad')).parquet[0]!), 'not parquet');
       const r = await postJson(server, '/api/default/_compact');
       assert.equal(r.status, 500, r.text);
       const body = r.json() as { errors: { stream: string; step: string }[]; merged: { stream: string }[] };

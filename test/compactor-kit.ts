@@ -1,8 +1,6 @@
 /** Helpers of the compactor tests: batches pushed and flushed one file each, snapshots, file counts. */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ServerProcess } from './harness.ts';
+import { objectKeys, type ServerProcess } from './harness.ts';
 
 export const HOUR_NS = 3_600_000_000_000n;
 export const hourStart = (ns: bigint) => (ns / HOUR_NS) * HOUR_NS;
@@ -80,23 +78,15 @@ export async function streamStats(server: ServerProcess, stream: string, type = 
   return s?.stats ?? { files: 0, rows: 0, memtable_rows: 0 };
 }
 
-/** Object keys under the stream's directory in the local store, by suffix. */
-export function objectsOf(
+/** Object keys under the stream's directory in the store (local or S3), by suffix. */
+export async function objectsOf(
   dataDir: string,
   stream: string,
   type = 'logs',
-): { parquet: string[]; bloom: string[] } {
-  const root = join(dataDir, 'objects');
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(p.slice(root.length + 1));
-    }
-  };
-  walk(root);
-  const mine = out.filter((k) => k.split('/')[1] === type && k.split('/')[2] === stream);
+): Promise<{ parquet: string[]; bloom: string[] }> {
+  const mine = (await objectKeys(dataDir)).filter(
+    (k) => k.split('/')[1] === type && k.split('/')[2] === stream,
+  );
   return {
     parquet: mine.filter((k) => k.endsWith('.parquet')),
     bloom: mine.filter((k) => k.endsWith('.parquet.bloom')),

@@ -120,7 +120,7 @@ describe('compactor: 1,000 small files into one per bucket', () => {
 
     // replaced objects stay for the grace period (those of the first buckets may be due by the
     // end of the cycle), then the next cycle deletes the rest
-    assert.ok(objectsOf(server.dataDir, 'cmp').parquet.length >= 3);
+    assert.ok((await objectsOf(server.dataDir, 'cmp')).parquet.length >= 3);
     await sleep(GRACE_MS + 100);
     const second = await compact(server);
     assert.equal(second.merged.length, 0, 'nothing left to merge');
@@ -130,7 +130,7 @@ describe('compactor: 1,000 small files into one per bucket', () => {
       2 * BATCHES,
       'each replaced file and its token filter',
     );
-    const objects = objectsOf(server.dataDir, 'cmp');
+    const objects = await objectsOf(server.dataDir, 'cmp');
     assert.equal(objects.parquet.length, 3);
     assert.equal(objects.bloom.length, 3);
     assert.deepEqual(await sqlRows(server, 'cmp'), sql0);

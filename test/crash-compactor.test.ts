@@ -12,8 +12,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
-import { removeDir, startServer, tempDir, type ServerProcess } from './harness.ts';
+import { catalogRows, removeDir, startServer, tempDir, type ServerProcess } from './harness.ts';
 import {
   HOUR_NS,
   flush,
@@ -60,30 +59,33 @@ async function act(server: ServerProcess, action: Action): Promise<Response> {
 }
 
 /** Keys of the catalog's files and pending deletes, read after the server stopped. */
-function catalogState(dataDir: string): { files: string[]; pending: number } {
-  const db = new Database(join(dataDir, 'catalog.sqlite'), { readonly: true });
-  try {
-    const files = (db.prepare('SELECT object_key FROM files').all() as { object_key: string }[])
-      .map((r) => r.object_key)
-      .filter((k) => k.split('/')[2] === 'cr')
-      .sort();
-    const pending = (db.prepare('SELECT count(*) AS n FROM pending_deletes').get() as { n: number }).n;
-    return { files, pending };
-  } finally {
-    db.close();
-  }
+async function catalogState(dataDir: string): Promise<{ files: string[]; pending: number }> {
+  const files = (await catalogRows(dataDir, 'SELECT object_key FROM files'))
+    .map((r) => r.object_key as string)
+    .filter((k) => k.split('/')[2] === 'cr')
+    .sort();
+  const [row] = await catalogRows(dataDir, 'SELECT count(*) AS n FROM pending_deletes');
+  return { files, pending: Number(row!.n) };
 }
 
+/** Staging files left in the data dir (the local store's `_staging`, the S3 disk cache's). */
 function stagingLeftovers(dataDir: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
       else if (p.includes('_staging') || p.endsWith('.tmp')) out.push(p);
     }
   };
   walk(join(dataDir, 'objects'));
+  walk(join(dataDir, 'cache'));
   return out;
 }
 
@@ -161,9 +163,9 @@ describe('SIGKILL at each step of compaction, retention and deletes', () => {
         } finally {
           await restarted.stop();
         }
-        const state = catalogState(dataDir);
+        const state = await catalogState(dataDir);
         assert.equal(state.pending, 0, 'pending deletes left');
-        const objects = objectsOf(dataDir, 'cr');
+        const objects = await objectsOf(dataDir, 'cr');
         assert.deepEqual(objects.parquet.sort(), state.files, 'objects in the store != catalogued files');
         assert.deepEqual(
           objects.bloom.sort(),

@@ -5,10 +5,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { s3Env, startRgw, type Rgw } from './kits/rgw.ts';
 import { startPostgres, type PostgresServer } from './kits/postgres.ts';
 
 export const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -147,11 +151,102 @@ async function testCatalogEnv(
   return { MOLESIGNAL_CATALOG_BACKEND: 'postgres', MOLESIGNAL_CATALOG_POSTGRES_URL: url };
 }
 
+/**
+ * MOLESIGNAL_TEST_STORAGE=s3 runs every server of a test on the S3 backend: one throwaway Ceph
+ * RADOS Gateway per test process (test/kits/rgw.ts), one key prefix per data dir (a restart on the
+ * same data dir finds its objects). Tests that look into `<dataDir>/objects` themselves do not apply.
+ */
+const storagePrefixes = new Map<string, string>();
+let testRgw: Promise<Rgw> | null = null;
+async function testStorageEnv(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  if (process.env.MOLESIGNAL_TEST_STORAGE !== 's3' || env.MOLESIGNAL_STORAGE_BACKEND) return {};
+  testRgw ??= startRgw();
+  const rgw = await testRgw;
+  let prefix = storagePrefixes.get(dataDir);
+  if (!prefix) storagePrefixes.set(dataDir, (prefix = `t${storagePrefixes.size + 1}/`));
+  return s3Env(rgw, dataDir, prefix);
+}
+
+/**
+ * Every object key of a data dir's store, sorted, whichever backend the test runs on (the local
+ * `<dataDir>/objects` or, under MOLESIGNAL_TEST_STORAGE=s3, the data dir's prefix of the bucket);
+ * staging files excluded.
+ */
+export async function objectKeys(dataDir: string): Promise<string[]> {
+  const prefix = storagePrefixes.get(dataDir);
+  if (prefix !== undefined && testRgw) {
+    const s3 = (await testRgw).client();
+    const bucket = (await testRgw).bucket;
+    const out: string[] = [];
+    try {
+      let token: string | undefined;
+      do {
+        const r = await s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const o of r.Contents ?? []) out.push(o.Key!.slice(prefix.length));
+        token = r.IsTruncated ? r.NextContinuationToken : undefined;
+      } while (token);
+    } finally {
+      s3.destroy();
+    }
+    return out.sort();
+  }
+  const root = join(dataDir, 'objects');
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== '_staging') await walk(p);
+      } else out.push(relative(root, p).split(sep).join('/'));
+    }
+  };
+  await walk(root);
+  return out.sort();
+}
+
+/**
+ * Rows of a read-only SQL query on a stopped (or running) server's catalog, whichever backend the
+ * test runs on (SQLite `<dataDir>/catalog.sqlite`, or its PostgreSQL database under
+ * MOLESIGNAL_TEST_CATALOG=postgres). Integers come back as bigint on both.
+ */
+export async function catalogRows(dataDir: string, sql: string): Promise<Record<string, unknown>[]> {
+  const url = catalogDatabases.get(dataDir);
+  if (url) {
+    const client = new pg.Client({ connectionString: url });
+    client.setTypeParser(20, (v: string) => BigInt(v)); // int8
+    await client.connect();
+    try {
+      return (await client.query(sql)).rows as Record<string, unknown>[];
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new Database(join(dataDir, 'catalog.sqlite'), { readonly: true });
+  try {
+    return db.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[];
+  } finally {
+    db.close();
+  }
+}
+
 /** Starts the server and resolves once it listens (or rejects with its output if it exits first). */
 export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? (await tempDir());
   const env: Record<string, string> = {
     ...(await testCatalogEnv(dataDir, opts.env)),
+    ...(await testStorageEnv(dataDir, opts.env)),
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     MOLESIGNAL_ROOT_PASSWORD: ROOT_PASSWORD,

@@ -7,9 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { removeDir, startServer, type ServerProcess } from './harness.ts';
+import { catalogRows, removeDir, startServer, type ServerProcess } from './harness.ts';
 
 const HOUR_NS = 3_600_000_000_000n;
 const DAY_NS = 24n * HOUR_NS;
@@ -74,12 +72,11 @@ describe('late data lands in its own hour bucket', () => {
       const h = (ts / HOUR_NS) * HOUR_NS;
       byHour.set(h, [...(byHour.get(h) ?? []), ts]);
     }
-    const db = new Database(join(server.dataDir, 'catalog.sqlite'), { readonly: true });
-    try {
-      const rows = db
-        .prepare(`SELECT object_key, min_ts, max_ts, rows FROM files WHERE stream = 'late' ORDER BY min_ts`)
-        .safeIntegers(true)
-        .all() as { object_key: string; min_ts: bigint; max_ts: bigint; rows: bigint }[];
+    {
+      const rows = (await catalogRows(
+        server.dataDir,
+        `SELECT object_key, min_ts, max_ts, rows FROM files WHERE stream = 'late' ORDER BY min_ts`,
+      )) as { object_key: string; min_ts: bigint; max_ts: bigint; rows: bigint }[];
       assert.equal(rows.length, byHour.size, 'one file per hour bucket');
       for (const r of rows) {
         const hour = (r.min_ts / HOUR_NS) * HOUR_NS;
@@ -98,8 +95,6 @@ describe('late data lands in its own hour bucket', () => {
         const dir = new Date(Number(hour / 1_000_000n)).toISOString().slice(0, 13).replace(/[-T]/g, '/');
         assert.ok(r.object_key.includes(`/logs/late/${dir}/`), `${r.object_key} is under its hour ${dir}`);
       }
-    } finally {
-      db.close();
     }
   });
 

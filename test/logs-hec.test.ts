@@ -209,7 +209,7 @@ describe('Splunk HEC', () => {
       .search("SELECT count(*) AS c FROM logs.default WHERE body = 'ok'")
       .catch(() => ({ hits: [{ c: 0 }] }));
     assert.equal(stored.hits[0]!.c, 0);
-    const streams = (await (await server.fetch('/api/default/streams')).json());
+    const streams = await (await server.fetch('/api/default/streams')).json();
     assert.doesNotMatch(JSON.stringify(streams), /hbad/, 'no stream was even created');
   });
 

@@ -12,7 +12,6 @@ import { writeRequest } from './prom-write.ts';
 const T0 = 1_700_000_000_000; // ms
 const STEP = 15_000;
 
-
 describe('Prometheus HTTP API', () => {
   let server: ServerProcess;
   before(async () => {
@@ -222,7 +221,9 @@ describe('Prometheus HTTP API', () => {
       method: 'POST',
       headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf' },
       body: snappyCompress(
-        writeRequest([{ labels: { __name__: 'old_metric', job: 'batch', era: 'past' }, samples: [[OLD, 7]] }]),
+        writeRequest([
+          { labels: { __name__: 'old_metric', job: 'batch', era: 'past' }, samples: [[OLD, 7]] },
+        ]),
       ),
     });
     assert.equal(res.status, 204);
@@ -231,23 +232,35 @@ describe('Prometheus HTTP API', () => {
       const recent = { start: s(T0 - 60_000), end: s(T0 + 3_600_000) };
       const past = { start: s(OLD - 60_000), end: s(OLD + 60_000) };
       const names = async (range: Record<string, string>) =>
-        ((await form('/api/v1/series', { 'match[]': '{job=~".+"}', ...range })).body.data as Record<string, string>[])
+        (
+          (await form('/api/v1/series', { 'match[]': '{job=~".+"}', ...range })).body.data as Record<
+            string,
+            string
+          >[]
+        )
           .map((x) => x.__name__)
           .sort();
       assert.deepEqual(await names(recent), ['http_requests_total', 'http_requests_total', 'up']);
       assert.deepEqual(await names(past), ['old_metric']);
-      assert.deepEqual(await names({}), ['http_requests_total', 'http_requests_total', 'old_metric', 'up'], 'no bounds: all time');
+      assert.deepEqual(
+        await names({}),
+        ['http_requests_total', 'http_requests_total', 'old_metric', 'up'],
+        'no bounds: all time',
+      );
       const labels = (await form('/api/v1/labels', recent)).body.data as string[];
       assert.ok(!labels.includes('era') && labels.includes('instance'), JSON.stringify(labels));
       assert.deepEqual((await form('/api/v1/labels', past)).body.data, ['__name__', 'era', 'job']);
-      const values = (await get(`/api/v1/label/__name__/values?start=${past.start}&end=${past.end}`)).body.data;
+      const values = (await get(`/api/v1/label/__name__/values?start=${past.start}&end=${past.end}`)).body
+        .data;
       assert.deepEqual(values, ['old_metric']);
       const bad = await form('/api/v1/series', { 'match[]': 'up', start: s(T0), end: s(T0 - 1000) });
       assert.equal(bad.status, 400);
       assert.equal(bad.body.errorType, 'bad_data');
     };
     await check();
-    const flushed = await server.fetch('/api/default/streams/_samples/_flush?type=metrics', { method: 'POST' });
+    const flushed = await server.fetch('/api/default/streams/_samples/_flush?type=metrics', {
+      method: 'POST',
+    });
     assert.equal(flushed.status, 200);
     await check();
   });

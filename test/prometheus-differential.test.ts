@@ -464,7 +464,6 @@ function avgKahan(vals: number[]): number {
   return sum / vals.length + c / vals.length;
 }
 
-
 async function fetchJson(url: string, init: RequestInit = {}, timeoutMs = 15_000): Promise<any> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();

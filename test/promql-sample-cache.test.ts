@@ -18,8 +18,12 @@ const ramp = (from: number, to: number, f: (i: number) => number): [number, numb
 
 async function cacheCounters(server: ServerProcess): Promise<{ hits: number; misses: number }> {
   const text = await (await server.fetch('/metrics')).text();
-  const read = (name: string) => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((l) => l.startsWith(name)) ?? '')?.[2] ?? NaN);
-  return { hits: read('molesignal_sample_cache_hits_total'), misses: read('molesignal_sample_cache_misses_total') };
+  const read = (name: string) =>
+    Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((l) => l.startsWith(name)) ?? '')?.[2] ?? NaN);
+  return {
+    hits: read('molesignal_sample_cache_hits_total'),
+    misses: read('molesignal_sample_cache_misses_total'),
+  };
 }
 
 for (const cacheBytes of ['536870912', '0']) {
@@ -32,7 +36,8 @@ for (const cacheBytes of ['536870912', '0']) {
       await server.stop();
     });
 
-    const write = async (series: TestSeries[]) => assert.equal((await remoteWrite(server, series)).status, 204);
+    const write = async (series: TestSeries[]) =>
+      assert.equal((await remoteWrite(server, series)).status, 204);
     const flush = async () => {
       const r = await server.fetch('/api/default/streams/_samples/_flush?type=metrics', { method: 'POST' });
       assert.equal(r.status, 200, await r.text());
@@ -41,7 +46,12 @@ for (const cacheBytes of ['536870912', '0']) {
       const r = await server.fetch('/api/v1/query_range', {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ query, start: String(at(from) / 1000), end: String(at(to) / 1000), step: '15' }),
+        body: new URLSearchParams({
+          query,
+          start: String(at(from) / 1000),
+          end: String(at(to) / 1000),
+          step: '15',
+        }),
       });
       const body = (await r.json()) as {
         status: string;
@@ -82,7 +92,11 @@ for (const cacheBytes of ['536870912', '0']) {
       ]);
       const check = async () => {
         const r = await range('temp', 0, 25);
-        assert.deepEqual(r[key({ __name__: 'temp', room: 'a' })], ramp(0, 20, (i) => i).map(([, v]) => v), 'a: 0..19, then stale');
+        assert.deepEqual(
+          r[key({ __name__: 'temp', room: 'a' })],
+          ramp(0, 20, (i) => i).map(([, v]) => v),
+          'a: 0..19, then stale',
+        );
         // b: its samples at 0..9 (the out-of-order one at 4 + 5 s is never the latest at a step)
         const b = r[key({ __name__: 'temp', room: 'b' })]!;
         assert.deepEqual(b.slice(0, 10), [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);

@@ -12,7 +12,6 @@ import { writeRequest } from './prom-write.ts';
 
 const sample = (v: number, t: number) => new W().double(1, v).uint(2, t);
 
-
 describe('remote_write ingest', () => {
   let server: ServerProcess;
   before(async () => {

@@ -42,7 +42,7 @@ describe('retention and deletes', () => {
   /** The catalogued keys equal the Parquet objects in the store (grace 0: nothing pending). */
   async function assertStoreMatchesCatalog(stream: string) {
     const stats = await streamStats(server, stream);
-    const objects = objectsOf(server.dataDir, stream);
+    const objects = await objectsOf(server.dataDir, stream);
     assert.equal(objects.parquet.length, stats.files, 'objects and catalog rows differ');
     assert.equal(objects.bloom.length, stats.files, 'token filters and catalog rows differ');
   }

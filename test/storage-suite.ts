@@ -8,9 +8,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { otlpJsonLogs, removeDir, startServer, tempDir, type ServerProcess } from './harness.ts';
 import { remoteWrite } from './prom-write.ts';
+export { s3Env } from './kits/rgw.ts';
 
 export interface StorageBackend {
   /** why the backend cannot run here (the suite skips), or null */
@@ -238,24 +238,3 @@ export const localBackend: StorageBackend = {
   stop: async () => {},
   env: () => ({}),
 };
-
-/** `MOLESIGNAL_*` for the S3 backend on an S3 server (e.g. test/kits/rgw.ts). */
-export function s3Env(
-  s3: { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string; region: string },
-  dataDir: string,
-  prefix: string,
-  cacheMaxBytes?: number,
-): Record<string, string> {
-  return {
-    MOLESIGNAL_STORAGE_BACKEND: 's3',
-    MOLESIGNAL_STORAGE_S3_ENDPOINT: s3.endpoint,
-    MOLESIGNAL_STORAGE_S3_REGION: s3.region,
-    MOLESIGNAL_STORAGE_S3_BUCKET: s3.bucket,
-    MOLESIGNAL_STORAGE_S3_PREFIX: prefix,
-    MOLESIGNAL_STORAGE_S3_FORCE_PATH_STYLE: 'true',
-    MOLESIGNAL_STORAGE_S3_ACCESS_KEY_ID: s3.accessKeyId,
-    MOLESIGNAL_STORAGE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    MOLESIGNAL_STORAGE_CACHE_DIR: join(dataDir, 'cache'),
-    ...(cacheMaxBytes ? { MOLESIGNAL_STORAGE_CACHE_MAX_BYTES: String(cacheMaxBytes) } : {}),
-  };
-}
