@@ -144,6 +144,31 @@ async function timedSearch(runs: number, truth: number, all: number, call: () =>
   return `median ${fmtMs(quantile(t, 0.5))} ms of ${runs} (${got} traces; ${got === truth ? 'right' : `WRONG, expected ${truth}`}; ${fmtInt(all)} traces match in all)`;
 }
 
+const spansRead = async (server: ServerProcess): Promise<number> =>
+  Number(/^molesignal_trace_spans_read_total (\d+)$/m.exec(await (await server.fetch('/metrics')).text())?.[1] ?? NaN);
+
+/**
+ * An API call timed as timedSearch does; `count` reads the answer's figure (checked against
+ * `truth`); the spans the warm-up call read into memory (molesignal_trace_spans_read_total) reported.
+ */
+async function timedApi(
+  server: ServerProcess,
+  runs: number,
+  path: string,
+  truth: number,
+  count: (body: unknown) => number,
+): Promise<string> {
+  const before = await spansRead(server);
+  let read = NaN;
+  const r = await timedSearch(runs, truth, truth, async () => {
+    const res = await getJson(server, path);
+    if (res.status !== 200) throw new Error(`HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
+    if (Number.isNaN(read)) read = (await spansRead(server)) - before;
+    return count(res.body);
+  });
+  return `${r}; ${fmtInt(read)} spans read into memory`;
+}
+
 export async function run(args: Record<string, string>): Promise<BenchResult> {
   const want = Number(args.spans ?? 1_000_000);
   const lanes = Number(args.lanes ?? 4);
@@ -243,6 +268,24 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
       }
       note(`search ${q.id}, SQL: \`${q.sqlWhere}\``, await timedSearch(runs, truth, w.truth[q.id]!, () => sqlTraceSearch(server, w, q.sqlWhere, 20)));
     }
+    // Jaeger and Zipkin query APIs as Grafana's Jaeger data source calls them: a search with no
+    // service over the whole window, and dependencies with the default range (the last day)
+    const jaegerRange = `start=${w.startNs / 1000n}&end=${w.endNs / 1000n + 1n}`;
+    note(
+      'Jaeger search, GET /jaeger/api/traces (no service, whole window, limit 20)',
+      await timedApi(server, runs, `/jaeger/api/traces?${jaegerRange}&limit=20`, Math.min(20, w.traces), (b) =>
+        ((b as { data?: unknown[] }).data ?? []).length,
+      ),
+    );
+    const callCount = (b: unknown) =>
+      ((Array.isArray(b) ? b : ((b as { data?: unknown[] }).data ?? [])) as { callCount: number }[]).reduce(
+        (n, d) => n + d.callCount,
+        0,
+      );
+    note(
+      'Jaeger dependencies, GET /jaeger/api/dependencies (default: the last day)',
+      await timedApi(server, runs, '/jaeger/api/dependencies', w.calls, callCount),
+    );
     figures['peak RSS ingest / after queries'] = `${fmtMiB(rssIngest)} / ${fmtMiB(peakRss(pid))}`;
     if (args.keep === '1') process.stderr.write(`  data dir kept: ${server.dataDir}\n`);
   } finally {
