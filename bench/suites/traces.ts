@@ -127,7 +127,7 @@ async function lookups(pid: number, w: TraceWorkload, n: number, byId: (id: stri
 }
 
 /** Median of `runs` timed searches after a warm-up whose answer is checked; a failed warm-up ends it. */
-async function timedSearch(runs: number, truth: number, all: number, call: () => Promise<number>): Promise<string> {
+async function timedSearch(runs: number, truth: number, all: number, call: () => Promise<number>, unit = 'traces'): Promise<string> {
   let got: number;
   try {
     got = await call();
@@ -141,7 +141,7 @@ async function timedSearch(runs: number, truth: number, all: number, call: () =>
     t.push(performance.now() - s);
   }
   t.sort((a, b) => a - b);
-  return `median ${fmtMs(quantile(t, 0.5))} ms of ${runs} (${got} traces; ${got === truth ? 'right' : `WRONG, expected ${truth}`}; ${fmtInt(all)} traces match in all)`;
+  return `median ${fmtMs(quantile(t, 0.5))} ms of ${runs} (${fmtInt(got)} ${unit}; ${got === truth ? 'right' : `WRONG, expected ${fmtInt(truth)}`}; ${fmtInt(all)} ${unit === 'traces' ? 'traces match' : unit} in all)`;
 }
 
 const spansRead = async (server: ServerProcess): Promise<number> =>
@@ -149,7 +149,8 @@ const spansRead = async (server: ServerProcess): Promise<number> =>
 
 /**
  * An API call timed as timedSearch does; `count` reads the answer's figure (checked against
- * `truth`); the spans the warm-up call read into memory (molesignal_trace_spans_read_total) reported.
+ * `truth`); reports the spans the warm-up call read into memory (molesignal_trace_spans_read_total)
+ * and the server's peak RSS before and after the calls.
  */
 async function timedApi(
   server: ServerProcess,
@@ -157,16 +158,25 @@ async function timedApi(
   path: string,
   truth: number,
   count: (body: unknown) => number,
+  unit: string,
 ): Promise<string> {
+  const pid = server.proc.pid!;
+  const rss0 = peakRss(pid);
   const before = await spansRead(server);
   let read = NaN;
-  const r = await timedSearch(runs, truth, truth, async () => {
-    const res = await getJson(server, path);
-    if (res.status !== 200) throw new Error(`HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
-    if (Number.isNaN(read)) read = (await spansRead(server)) - before;
-    return count(res.body);
-  });
-  return `${r}; ${fmtInt(read)} spans read into memory`;
+  const r = await timedSearch(
+    runs,
+    truth,
+    truth,
+    async () => {
+      const res = await getJson(server, path);
+      if (res.status !== 200) throw new Error(`HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
+      if (Number.isNaN(read)) read = (await spansRead(server)) - before;
+      return count(res.body);
+    },
+    unit,
+  );
+  return `${r}; ${fmtInt(read)} spans read into memory; peak RSS ${fmtMiB(rss0)} before, ${fmtMiB(peakRss(pid))} after`;
 }
 
 export async function run(args: Record<string, string>): Promise<BenchResult> {
@@ -273,8 +283,13 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
     const jaegerRange = `start=${w.startNs / 1000n}&end=${w.endNs / 1000n + 1n}`;
     note(
       'Jaeger search, GET /jaeger/api/traces (no service, whole window, limit 20)',
-      await timedApi(server, runs, `/jaeger/api/traces?${jaegerRange}&limit=20`, Math.min(20, w.traces), (b) =>
-        ((b as { data?: unknown[] }).data ?? []).length,
+      await timedApi(
+        server,
+        runs,
+        `/jaeger/api/traces?${jaegerRange}&limit=20`,
+        Math.min(20, w.traces),
+        (b) => ((b as { data?: unknown[] }).data ?? []).length,
+        'traces',
       ),
     );
     const callCount = (b: unknown) =>
@@ -284,7 +299,7 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
       );
     note(
       'Jaeger dependencies, GET /jaeger/api/dependencies (default: the last day)',
-      await timedApi(server, runs, '/jaeger/api/dependencies', w.calls, callCount),
+      await timedApi(server, runs, '/jaeger/api/dependencies', w.calls, callCount, 'calls'),
     );
     figures['peak RSS ingest / after queries'] = `${fmtMiB(rssIngest)} / ${fmtMiB(peakRss(pid))}`;
     if (args.keep === '1') process.stderr.write(`  data dir kept: ${server.dataDir}\n`);
