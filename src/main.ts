@@ -309,6 +309,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
 
   const spanReader = new SpanReader({ catalog, store, engines, streams, timeoutMs: config.query.timeoutMs });
+  registry.counter(
+    'molesignal_trace_spans_read_total',
+    'Spans read into memory by trace queries (trace by id, searches; not dependencies, computed in SQL).',
+    () => spanReader.spansRead,
+  );
   const executor = new QueryExecutor({
     registry: seriesRegistry,
     catalog,
@@ -417,7 +422,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         },
       }),
       tempo: tempoHandlers({ reader: spanReader, slots: executor, log, version: PACKAGE_VERSION }),
-      traceQuery: jaegerZipkinHandlers({ reader: spanReader, slots: executor, log }),
+      traceQuery: jaegerZipkinHandlers({
+        reader: spanReader,
+        slots: executor,
+        log,
+        maxSpans: config.query.traceSearchMaxSpans,
+      }),
       traceSearch: traceSearchHandler({
         reader: spanReader,
         slots: executor,

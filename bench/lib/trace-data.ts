@@ -46,6 +46,8 @@ export interface TraceWorkload {
   /** traces with at least one span matching each search of SEARCHES */
   truth: Record<string, number>;
   errorSpans: number;
+  /** spans whose parent (same trace) is in another service: the dependencies' total call count */
+  calls: number;
 }
 
 /** The searches the suite runs, as TraceQL and as SQL over the traces stream; the generator counts the traces each matches. */
@@ -467,6 +469,7 @@ export function generateTraceWorkload(o: WorkloadOptions): TraceWorkload {
   const traceIdOf = new Map<SpanDraft, Uint8Array>();
   let spans = 0;
   let errorSpans = 0;
+  let calls = 0;
   let wireBytes = 0;
   let minNs = -1n;
   let maxNs = 0n;
@@ -491,6 +494,11 @@ export function generateTraceWorkload(o: WorkloadOptions): TraceWorkload {
       if (end > maxNs) maxNs = end;
     }
     for (const q of SEARCHES) if (b.spans.some(q.match)) truth[q.id]!++;
+    const serviceOf = new Map(b.spans.map((s) => [hex(s.spanId), s.service]));
+    for (const s of b.spans) {
+      const parent = s.parentId ? serviceOf.get(hex(s.parentId)) : undefined;
+      if (parent !== undefined && parent !== s.service) calls++;
+    }
     traceIds.push(hex(tid));
     counts.push(b.spans.length);
     spans += b.spans.length;
@@ -508,6 +516,7 @@ export function generateTraceWorkload(o: WorkloadOptions): TraceWorkload {
     startNs: minNs,
     endNs: maxNs + 1n,
     truth,
+    calls,
     errorSpans,
   };
 }

@@ -127,7 +127,7 @@ async function lookups(pid: number, w: TraceWorkload, n: number, byId: (id: stri
 }
 
 /** Median of `runs` timed searches after a warm-up whose answer is checked; a failed warm-up ends it. */
-async function timedSearch(runs: number, truth: number, all: number, call: () => Promise<number>): Promise<string> {
+async function timedSearch(runs: number, truth: number, all: number, call: () => Promise<number>, unit = 'traces'): Promise<string> {
   let got: number;
   try {
     got = await call();
@@ -141,7 +141,42 @@ async function timedSearch(runs: number, truth: number, all: number, call: () =>
     t.push(performance.now() - s);
   }
   t.sort((a, b) => a - b);
-  return `median ${fmtMs(quantile(t, 0.5))} ms of ${runs} (${got} traces; ${got === truth ? 'right' : `WRONG, expected ${truth}`}; ${fmtInt(all)} traces match in all)`;
+  return `median ${fmtMs(quantile(t, 0.5))} ms of ${runs} (${fmtInt(got)} ${unit}; ${got === truth ? 'right' : `WRONG, expected ${fmtInt(truth)}`}; ${fmtInt(all)} ${unit === 'traces' ? 'traces match' : unit} in all)`;
+}
+
+const spansRead = async (server: ServerProcess): Promise<number> =>
+  Number(/^molesignal_trace_spans_read_total (\d+)$/m.exec(await (await server.fetch('/metrics')).text())?.[1] ?? NaN);
+
+/**
+ * An API call timed as timedSearch does; `count` reads the answer's figure (checked against
+ * `truth`); reports the spans the warm-up call read into memory (molesignal_trace_spans_read_total)
+ * and the server's peak RSS before and after the calls.
+ */
+async function timedApi(
+  server: ServerProcess,
+  runs: number,
+  path: string,
+  truth: number,
+  count: (body: unknown) => number,
+  unit: string,
+): Promise<string> {
+  const pid = server.proc.pid!;
+  const rss0 = peakRss(pid);
+  const before = await spansRead(server);
+  let read = NaN;
+  const r = await timedSearch(
+    runs,
+    truth,
+    truth,
+    async () => {
+      const res = await getJson(server, path);
+      if (res.status !== 200) throw new Error(`HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
+      if (Number.isNaN(read)) read = (await spansRead(server)) - before;
+      return count(res.body);
+    },
+    unit,
+  );
+  return `${r}; ${fmtInt(read)} spans read into memory; peak RSS ${fmtMiB(rss0)} before, ${fmtMiB(peakRss(pid))} after`;
 }
 
 export async function run(args: Record<string, string>): Promise<BenchResult> {
@@ -243,6 +278,38 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
       }
       note(`search ${q.id}, SQL: \`${q.sqlWhere}\``, await timedSearch(runs, truth, w.truth[q.id]!, () => sqlTraceSearch(server, w, q.sqlWhere, 20)));
     }
+    // Jaeger and Zipkin query APIs as Grafana's Jaeger data source calls them: a search with no
+    // service over the whole window, and dependencies over a day
+    const jaegerRange = `start=${w.startNs / 1000n}&end=${w.endNs / 1000n + 1n}`;
+    note(
+      'Jaeger search, GET /jaeger/api/traces (no service, whole window, limit 20)',
+      await timedApi(
+        server,
+        runs,
+        `/jaeger/api/traces?${jaegerRange}&limit=20`,
+        Math.min(20, w.traces),
+        (b) => ((b as { data?: unknown[] }).data ?? []).length,
+        'traces',
+      ),
+    );
+    const callCount = (b: unknown) =>
+      ((Array.isArray(b) ? b : ((b as { data?: unknown[] }).data ?? [])) as { callCount: number }[]).reduce(
+        (n, d) => n + d.callCount,
+        0,
+      );
+    // endTs: the generator's traces may start after now (it makes more traces than it planned
+    // for its window), so the default window (the day before now) would miss some
+    note(
+      'Jaeger dependencies, GET /jaeger/api/dependencies (the day before the last span)',
+      await timedApi(
+        server,
+        runs,
+        `/jaeger/api/dependencies?endTs=${w.endNs / 1_000_000n + 1n}&lookback=86400000`,
+        w.calls,
+        callCount,
+        'calls',
+      ),
+    );
     figures['peak RSS ingest / after queries'] = `${fmtMiB(rssIngest)} / ${fmtMiB(peakRss(pid))}`;
     if (args.keep === '1') process.stderr.write(`  data dir kept: ${server.dataDir}\n`);
   } finally {

@@ -445,7 +445,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'query.traceSearchMaxSpans',
     schema: posInt,
     default: 300_000,
-    help: 'Most spans a trace search (Tempo /api/search, TraceQL) holds in memory at once: it reads its candidate traces in chunks of at most this many spans (counted in the search window) and stops at `limit` matches; a single trace with more spans in the window is a 400 asking for a narrower range.',
+    help: 'Most spans a trace search (Tempo /api/search, TraceQL; Jaeger and Zipkin trace searches) holds in memory at once: it reads its candidate traces in chunks of at most this many spans (counted in the search window) and stops at `limit` matches; a single trace with more spans in the window is a 400 asking for a narrower range.',
   },
   {
     key: 'query.lookbackDeltaMs',

@@ -274,6 +274,36 @@ test('candidateTraces: across streams by trace id, span counts in the window, co
   );
 });
 
+test('candidateTraces order newest: the latest first span in the window first', async () => {
+  const all = { startNs: 0n, endNs: 2n ** 62n };
+  const cands = (o: Partial<Parameters<SpanReader['candidateTraces']>[1]> = {}) =>
+    reader
+      .candidateTraces(ORG, { ...all, condRange: all, limit: 10, order: 'newest', ...o })
+      .then((cs) => cs.map((c) => [c.traceId, c.spans, c.startNs]));
+  assert.deepEqual(await cands(), [
+    [T2, 1, 1700000005000000000n],
+    [T1, 2, 1700000000000000001n],
+  ]);
+  assert.deepEqual(await cands({ limit: 1 }), [[T2, 1, 1700000005000000000n]]);
+  // the first span in the window, not in the trace
+  assert.deepEqual(await cands({ startNs: 1700000000050000000n, endNs: 1700000001000000000n }), [
+    [T1, 1, 1700000000100000000n],
+  ]);
+});
+
+test('overStreams: one SQL over every traces stream; spansRead counts spans read into memory', async () => {
+  const all = { startNs: 0n, endNs: 2n ** 62n };
+  const before = reader.spansRead;
+  const rows = await reader.overStreams(ORG, all, (union, sql) =>
+    sql(`SELECT count(DISTINCT trace_id) AS t, count(*) AS n FROM (${union(() => 'trace_id')})`),
+  );
+  assert.deepEqual(rows, [{ t: 2n, n: 3n }]);
+  assert.equal(reader.spansRead, before, 'SQL only');
+  await reader.readTraceIds(ORG, [T1, T2], {});
+  assert.equal(reader.spansRead, before + 3);
+  assert.equal(await reader.overStreams(asOrgId('offffffffffffffff'), all, async () => 1), undefined);
+});
+
 test('readTraceIds: whole traces across streams, by id; a column list leaves the rest out', async () => {
   const whole = await reader.readTraceIds(ORG, [T1, T2], {});
   assert.deepEqual(

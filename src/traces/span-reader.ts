@@ -113,6 +113,8 @@ export interface Candidate {
   traceId: string;
   /** spans of the trace starting in the window */
   spans: number;
+  /** the start of its first span in the window (with order `newest`) */
+  startNs?: bigint;
 }
 
 export interface CandidateOptions {
@@ -127,9 +129,14 @@ export interface CandidateOptions {
    * can; `TRUE`/`FALSE` when that holds for every/no trace); undefined: every trace of the window.
    */
   traceCond?: (anySpan: (where: (view: SpanStreamView) => string | null) => string) => string;
-  /** only trace ids after this one */
+  /** only trace ids after this one (with the default order) */
   after?: string;
-  /** at most this many, the lowest trace ids first */
+  /**
+   * `traceId` (default): the lowest trace ids first; `newest`: the latest first span (in the
+   * window) first, then by trace id (Jaeger's and Zipkin's order)
+   */
+  order?: 'traceId' | 'newest';
+  /** at most this many */
   limit: number;
 }
 
@@ -383,7 +390,15 @@ function rowsSql(
 }
 
 export class SpanReader {
+  /** spans read into memory as Span objects since start (`molesignal_trace_spans_read_total`) */
+  spansRead = 0;
+
   constructor(private readonly deps: SpanReaderDeps) {}
+
+  private toSpan(row: Record<string, unknown>, view: SpanStreamView): Span {
+    this.spansRead++;
+    return rowToSpan(row, view);
+  }
 
   /** a read running longer is interrupted (0: no limit) */
   get timeoutMs(): number {
@@ -485,14 +500,52 @@ export class SpanReader {
         };
         const conds = [opts.traceCond ? `(${opts.traceCond(anySpan)})` : 'TRUE'];
         if (opts.after !== undefined) conds.push(`trace_id > ${sqlString(opts.after)}`);
+        const newest = opts.order === 'newest';
+        const cols = newest ? 'trace_id, _timestamp' : 'trace_id';
         const rows = parts
-          .map((p) => `SELECT trace_id FROM (${rowsSql(p.tables, p.paths, win, 'TRUE')})`)
+          .map((p) => `SELECT ${cols} FROM (${rowsSql(p.tables, p.paths, win, 'TRUE')})`)
           .join(' UNION ALL ');
         const out = await sql(
-          `SELECT trace_id, count(*) AS n FROM (${rows}) WHERE ${conds.join(' AND ')} GROUP BY trace_id ORDER BY trace_id LIMIT ${opts.limit}`,
+          newest
+            ? `SELECT trace_id, count(*) AS n, min(_timestamp) AS first FROM (${rows}) WHERE ${conds.join(' AND ')} GROUP BY trace_id ORDER BY first DESC, trace_id LIMIT ${opts.limit}`
+            : `SELECT trace_id, count(*) AS n FROM (${rows}) WHERE ${conds.join(' AND ')} GROUP BY trace_id ORDER BY trace_id LIMIT ${opts.limit}`,
         );
-        return out.map((r) => ({ traceId: r.trace_id as string, spans: Number(r.n) }));
+        return out.map((r) => ({
+          traceId: r.trace_id as string,
+          spans: Number(r.n),
+          ...(newest ? { startNs: big(r.first) } : {}),
+        }));
       }),
+    );
+  }
+
+  /**
+   * Runs `fn` with `union(select)`: SQL of the rows in `range` of all the org's traces streams
+   * (pinned and listed at once), each stream's as `SELECT <select(view)>`, unioned; and `sql` to
+   * run a statement on the org's DuckDB. Undefined when the org has no traces stream. For answers
+   * computed in SQL, with no span in memory (dependencies).
+   */
+  async overStreams<T>(
+    org: OrgId,
+    range: TimeBounds,
+    fn: (
+      union: (select: (view: SpanStreamView) => string) => string,
+      sql: (q: string) => Promise<Record<string, unknown>[]>,
+    ) => Promise<T>,
+    stats = emptyReadStats(),
+  ): Promise<T | undefined> {
+    const views = this.views(org);
+    if (views.length === 0) return undefined;
+    return this.withConnection(org, (sql) =>
+      this.withStreams(views, range, stats, (parts) =>
+        fn(
+          (select) =>
+            parts
+              .map((p) => `SELECT ${select(p.view)} FROM (${rowsSql(p.tables, p.paths, range, 'TRUE')})`)
+              .join(' UNION ALL '),
+          sql,
+        ),
+      ),
     );
   }
 
@@ -541,7 +594,7 @@ export class SpanReader {
         );
         for (const r of rows) {
           if (!set.has(r.trace_id as string)) continue;
-          const span = rowToSpan(r, v);
+          const span = this.toSpan(r, v);
           const list = byTrace.get(span.traceId);
           if (list) list.push(span);
           else byTrace.set(span.traceId, [span]);
@@ -606,7 +659,7 @@ export class SpanReader {
           (f) => fileMayHoldTrace(f, traceId),
           (tables, paths) => sql(rowsSql(tables, paths, range, cond)),
         );
-        for (const r of rows) out.push(rowToSpan(r, v));
+        for (const r of rows) out.push(this.toSpan(r, v));
       }
       return out;
     });
@@ -643,7 +696,7 @@ export class SpanReader {
           const rows = await this.withStream(v.stream, range, stats, null, (t, p) =>
             sql(rowsSql(t, p, range, 'TRUE')),
           );
-          for (const r of rows) add(rowToSpan(r, v));
+          for (const r of rows) add(this.toSpan(r, v));
         }
       } else {
         // the candidate traces first, then their spans

@@ -13,6 +13,9 @@ import { quoteIdent } from '../../memtable/memtable.ts';
 import type { RequestContext } from '../../server/router.ts';
 import { levelKey, type SpanReader, type SpanStreamView, type TraceSpans } from '../span-reader.ts';
 import type { Attr, Span } from '../span.ts';
+import { OVERFLOW_COLUMN } from '../../write/stream-schema.ts';
+import type { OrgId } from '../../tenancy/org-id.ts';
+import { CandidatePages, DEFAULT_MAX_SPANS, nextChunk } from '../traceql/api.ts';
 import { parseTraceId } from './tempo.ts';
 
 const KINDS = ['', 'internal', 'server', 'client', 'producer', 'consumer'];
@@ -52,36 +55,58 @@ interface Search {
   limit: number;
 }
 
-/** Traces with a span matching the search, newest first, at most `limit`. */
-async function findTraces(reader: SpanReader, org: RequestContext['org'], q: Search): Promise<TraceSpans[]> {
-  const traces = await reader.readSpans(org!.id, {
-    startNs: q.startNs,
-    endNs: q.endNs,
-    where: (v) => {
-      const conds: string[] = [];
-      const svc = svcColumn(v);
-      if (q.service !== null) {
-        if (!svc) return null;
-        conds.push(`${quoteIdent(svc)} = ${sqlString(q.service)}`);
-      }
-      if (q.operation !== null) conds.push(`name = ${sqlString(q.operation)}`);
-      if (q.minNs !== null) conds.push(`duration_ns >= ${q.minNs}`);
-      if (q.maxNs !== null) conds.push(`duration_ns <= ${q.maxNs}`);
-      for (const [k, val] of Object.entries(q.tags)) {
-        const alts = [
-          ...(v.byKey.get(levelKey('span', k)) ?? []),
-          ...(v.byKey.get(levelKey('resource', k)) ?? []),
-        ].map((c) => `CAST(${quoteIdent(c.column)} AS VARCHAR) = ${sqlString(val)}`);
-        const synthetic = syntheticTagCondition(k, String(val));
-        if (synthetic) alts.push(synthetic);
-        if (alts.length === 0) return null;
-        conds.push(`(${alts.join(' OR ')})`);
-      }
-      return conds.length ? conds.join(' AND ') : 'TRUE';
-    },
+/** A stream's condition for the search's spans (null: no span of the stream can match). */
+function searchWhere(q: Search, v: SpanStreamView): string | null {
+  const conds: string[] = [];
+  const svc = svcColumn(v);
+  if (q.service !== null) {
+    if (!svc) return null;
+    conds.push(`${quoteIdent(svc)} = ${sqlString(q.service)}`);
+  }
+  if (q.operation !== null) conds.push(`name = ${sqlString(q.operation)}`);
+  if (q.minNs !== null) conds.push(`duration_ns >= ${q.minNs}`);
+  if (q.maxNs !== null) conds.push(`duration_ns <= ${q.maxNs}`);
+  for (const [k, val] of Object.entries(q.tags)) {
+    const alts = [
+      ...(v.byKey.get(levelKey('span', k)) ?? []),
+      ...(v.byKey.get(levelKey('resource', k)) ?? []),
+    ].map((c) => `CAST(${quoteIdent(c.column)} AS VARCHAR) = ${sqlString(val)}`);
+    const synthetic = syntheticTagCondition(k, String(val));
+    if (synthetic) alts.push(synthetic);
+    if (alts.length === 0) return null;
+    conds.push(`(${alts.join(' OR ')})`);
+  }
+  return conds.length ? conds.join(' AND ') : 'TRUE';
+}
+
+/**
+ * Traces with a span in the window matching the search, newest first (by their first span in the
+ * window), at most `limit`. The condition is exact, so SQL picks the answer's trace ids; only
+ * their spans in the window are read, in chunks of at most `maxSpans` spans.
+ */
+async function findTraces(
+  reader: SpanReader,
+  org: OrgId,
+  q: Search,
+  maxSpans: number,
+): Promise<TraceSpans[]> {
+  const window = { startNs: q.startNs, endNs: q.endNs };
+  const found = await reader.candidateTraces(org, {
+    ...window,
+    condRange: window,
+    traceCond: (anySpan) => anySpan((v) => searchWhere(q, v)),
+    order: 'newest',
+    limit: q.limit,
   });
-  const start = (t: TraceSpans) => t.spans[0]!.startNs;
-  return traces.sort((a, b) => (start(a) < start(b) ? 1 : start(a) > start(b) ? -1 : 0)).slice(0, q.limit);
+  const pages = CandidatePages.of(found);
+  const byId = new Map<string, TraceSpans>();
+  for (
+    let ids = await nextChunk(pages, Infinity, maxSpans);
+    ids.length > 0;
+    ids = await nextChunk(pages, Infinity, maxSpans)
+  )
+    for (const t of await reader.readTraceIds(org, ids, window)) byId.set(t.traceId, t);
+  return found.flatMap((c) => byId.get(c.traceId) ?? []);
 }
 
 /**
@@ -150,25 +175,43 @@ async function operations(
   return [...out.values()].sort((a, b) => a.name.localeCompare(b.name) || a.kind - b.kind);
 }
 
-/** parent service → child service call counts (a span whose parent is in another service). */
-function dependencies(traces: readonly TraceSpans[]): { parent: string; child: string; callCount: number }[] {
-  const counts = new Map<string, number>();
-  for (const t of traces) {
-    const byId = new Map(t.spans.map((s) => [s.spanId, s]));
-    for (const s of t.spans) {
-      const p = s.parentSpanId ? byId.get(s.parentSpanId) : undefined;
-      if (!p) continue;
-      const a = serviceOf(p);
-      const b = serviceOf(s);
-      if (a === b) continue;
-      const k = JSON.stringify([a, b]);
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    }
-  }
-  return [...counts].map(([k, callCount]) => {
-    const [parent, child] = JSON.parse(k) as [string, string];
-    return { parent, child, callCount };
-  });
+/** a stream's `service.name` as SQL (as serviceOf reads it: the column, else the overflow JSON) */
+function serviceSql(v: SpanStreamView): string {
+  const key = levelKey('resource', 'service.name');
+  const alts: string[] = [];
+  const c = svcColumn(v);
+  if (c) alts.push(quoteIdent(c));
+  if (v.overflow.get(key)?.includes('str'))
+    alts.push(`json_extract_string(${quoteIdent(OVERFLOW_COLUMN)}, '$."resource.service.name".value')`);
+  return `COALESCE(${[...alts, "'unknown_service'"].join(', ')})`;
+}
+
+/**
+ * parent service → child service call counts over spans starting in [startNs, endNs): a span whose
+ * parent span (same trace, any traces stream, also in the range) is in another service. Computed
+ * in SQL (a join of the spans with their parents); no span is read into memory. Where a trace
+ * holds two spans with the parent's id, the later-starting one is the parent.
+ */
+export async function dependencies(
+  reader: SpanReader,
+  org: OrgId,
+  startNs: bigint,
+  endNs: bigint,
+): Promise<{ parent: string; child: string; callCount: number }[]> {
+  const rows = await reader.overStreams(org, { startNs, endNs }, (union, sql) =>
+    sql(
+      `WITH s AS (${union((v) => `trace_id, span_id, parent_span_id, _timestamp, ${serviceSql(v)} AS svc`)}),
+      p AS (SELECT trace_id, span_id, arg_max(svc, _timestamp) AS svc FROM s GROUP BY trace_id, span_id)
+      SELECT p.svc AS parent, c.svc AS child, count(*) AS n
+      FROM s AS c JOIN p ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id
+      WHERE c.svc <> p.svc GROUP BY p.svc, c.svc ORDER BY p.svc, c.svc`,
+    ),
+  );
+  return (rows ?? []).map((r) => ({
+    parent: r.parent as string,
+    child: r.child as string,
+    callCount: Number(r.n),
+  }));
 }
 
 // ---- Jaeger JSON
@@ -290,8 +333,15 @@ export function zipkinSpan(s: Span): Record<string, unknown> {
   return o;
 }
 
-export function jaegerZipkinHandlers(deps: { reader: SpanReader; slots: QuerySlots; log: Logger }) {
+export function jaegerZipkinHandlers(deps: {
+  reader: SpanReader;
+  slots: QuerySlots;
+  log: Logger;
+  /** `query.traceSearchMaxSpans`: spans a search reads into memory at once */
+  maxSpans?: number;
+}) {
   const { reader, log } = deps;
+  const maxSpans = deps.maxSpans ?? DEFAULT_MAX_SPANS;
   const handle = (fn: (ctx: RequestContext) => Promise<void>) =>
     plainTextErrors(async (ctx) => {
       const release = await deps.slots.acquireSlot();
@@ -369,16 +419,21 @@ export function jaegerZipkinHandlers(deps: { reader: SpanReader; slots: QuerySlo
             throw badRequest(`invalid tags: ${JSON.stringify(rawTags.slice(0, 100))} is not a JSON object`);
           }
         }
-        const traces = await findTraces(reader, org(ctx), {
-          service: p.get('service') || null,
-          operation: p.get('operation') || null,
-          tags,
-          minNs: p.get('minDuration') ? durationNs(p.get('minDuration')!, 'minDuration') : null,
-          maxNs: p.get('maxDuration') ? durationNs(p.get('maxDuration')!, 'maxDuration') : null,
-          startNs,
-          endNs,
-          limit: limitOf(p, 20),
-        });
+        const traces = await findTraces(
+          reader,
+          ctx.org!.id,
+          {
+            service: p.get('service') || null,
+            operation: p.get('operation') || null,
+            tags,
+            minNs: p.get('minDuration') ? durationNs(p.get('minDuration')!, 'minDuration') : null,
+            maxNs: p.get('maxDuration') ? durationNs(p.get('maxDuration')!, 'maxDuration') : null,
+            startNs,
+            endNs,
+            limit: limitOf(p, 20),
+          },
+          maxSpans,
+        );
         sendJson(ctx.res, 200, jaegerBody(traces.map(jaegerTrace)));
       }),
       trace: handle(async (ctx) => {
@@ -388,13 +443,8 @@ export function jaegerZipkinHandlers(deps: { reader: SpanReader; slots: QuerySlo
         sendJson(ctx.res, 200, jaegerBody([jaegerTrace(t)]));
       }),
       dependencies: handle(async (ctx) => {
-        const endMs = intParam(ctx.query, 'endTs') ?? BigInt(Date.now());
-        const lookbackMs = intParam(ctx.query, 'lookback') ?? 86_400_000n;
-        const traces = await reader.readSpans(ctx.org!.id, {
-          startNs: (endMs - lookbackMs) * 1_000_000n,
-          endNs: endMs * 1_000_000n + 1_000_000n,
-        });
-        sendJson(ctx.res, 200, jaegerBody(dependencies(traces)));
+        const [startNs, endNs] = zipkinRange(ctx.query);
+        sendJson(ctx.res, 200, jaegerBody(await dependencies(reader, ctx.org!.id, startNs, endNs)));
       }),
     },
     zipkin: {
@@ -420,16 +470,21 @@ export function jaegerZipkinHandlers(deps: { reader: SpanReader; slots: QuerySlo
         }
         const min = intParam(p, 'minDuration');
         const max = intParam(p, 'maxDuration');
-        const traces = await findTraces(reader, org(ctx), {
-          service: p.get('serviceName') || null,
-          operation: p.get('spanName') && p.get('spanName') !== 'all' ? p.get('spanName') : null,
-          tags,
-          minNs: min === null ? null : min * 1000n,
-          maxNs: max === null ? null : max * 1000n,
-          startNs,
-          endNs,
-          limit: limitOf(p, 10),
-        });
+        const traces = await findTraces(
+          reader,
+          ctx.org!.id,
+          {
+            service: p.get('serviceName') || null,
+            operation: p.get('spanName') && p.get('spanName') !== 'all' ? p.get('spanName') : null,
+            tags,
+            minNs: min === null ? null : min * 1000n,
+            maxNs: max === null ? null : max * 1000n,
+            startNs,
+            endNs,
+            limit: limitOf(p, 10),
+          },
+          maxSpans,
+        );
         sendJson(
           ctx.res,
           200,
@@ -447,12 +502,7 @@ export function jaegerZipkinHandlers(deps: { reader: SpanReader; slots: QuerySlo
       }),
       dependencies: handle(async (ctx) => {
         const [startNs, endNs] = zipkinRange(ctx.query);
-        const traces = await reader.readSpans(ctx.org!.id, { startNs, endNs });
-        sendJson(
-          ctx.res,
-          200,
-          dependencies(traces).map((d) => ({ parent: d.parent, child: d.child, callCount: d.callCount })),
-        );
+        sendJson(ctx.res, 200, await dependencies(reader, ctx.org!.id, startNs, endNs));
       }),
     },
   };

@@ -38,7 +38,7 @@ export const TRACE_SLACK_NS = 3600n * NS;
 /** no `start`/`end`: Tempo searches recent data only; we search this far back */
 const DEFAULT_LOOKBACK_NS = 3600n * NS;
 /** `query.traceSearchMaxSpans`' default, for callers without a configuration */
-const DEFAULT_MAX_SPANS = 300_000;
+export const DEFAULT_MAX_SPANS = 300_000;
 /** candidate trace ids listed per SQL page */
 const ID_PAGE = 10_000;
 /** each chunk takes this many times more traces than the last (the first: `limit`) */
@@ -79,6 +79,36 @@ export class CandidatePages {
   take(): void {
     this.at++;
   }
+
+  /** a list known in full, as pages */
+  static of(list: Candidate[]): CandidatePages {
+    return new CandidatePages(async () => list, Infinity);
+  }
+}
+
+/**
+ * The next chunk of candidates to read: at most `maxTraces` traces and `maxSpans` spans (counted
+ * in the search window); [] when none is left. A trace alone over `maxSpans` is a 400.
+ */
+export async function nextChunk(
+  pages: CandidatePages,
+  maxTraces: number,
+  maxSpans: number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let spans = 0;
+  for (let c = await pages.peek(); c && ids.length < maxTraces; c = await pages.peek()) {
+    if (c.spans > maxSpans)
+      throw badRequest(
+        `trace ${c.traceId} has ${c.spans} spans in the search window, more than query.traceSearchMaxSpans (${maxSpans}) a search holds in memory at once: narrow start/end or raise the limit`,
+        'MS_ERR_TRACE_SEARCH_TOO_WIDE',
+      );
+    if (spans + c.spans > maxSpans) break;
+    ids.push(c.traceId);
+    spans += c.spans;
+    pages.take();
+  }
+  return ids;
 }
 
 /**
@@ -122,19 +152,7 @@ export async function searchTraces(
   try {
     let chunkTraces = req.limit;
     while (out.found.length < req.limit) {
-      const ids: string[] = [];
-      let spans = 0;
-      for (let c = await pages.peek(); c && ids.length < chunkTraces; c = await pages.peek()) {
-        if (c.spans > maxSpans)
-          throw badRequest(
-            `trace ${c.traceId} has ${c.spans} spans in the search window, more than query.traceSearchMaxSpans (${maxSpans}) a search holds in memory at once: narrow start/end or raise the limit`,
-            'MS_ERR_TRACE_SEARCH_TOO_WIDE',
-          );
-        if (spans + c.spans > maxSpans) break;
-        ids.push(c.traceId);
-        spans += c.spans;
-        pages.take();
-      }
+      const ids = await nextChunk(pages, chunkTraces, maxSpans);
       if (ids.length === 0) break;
       chunkTraces *= CHUNK_GROWTH;
       for (const t of await readWhole(reader, org, ids, wide, columns)) {
