@@ -232,9 +232,10 @@ export function defineStorageSuite(name: string, backend: StorageBackend): void 
 }
 
 /** The local file system backend (the default). */
+/** The local store (also under MOLESIGNAL_TEST_STORAGE=s3: the backend is named explicitly). */
 export const localBackend: StorageBackend = {
   unavailable: () => null,
   start: async () => {},
   stop: async () => {},
-  env: () => ({}),
+  env: () => ({ MOLESIGNAL_STORAGE_BACKEND: 'local' }),
 };

@@ -9,8 +9,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -84,17 +84,30 @@ const alive = (pid: number): boolean => {
   }
 };
 
-async function pidsIn(dir: string): Promise<number[]> {
+function pidsIn(dir: string): number[] {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch {
     return [];
   }
   const pids: number[] = [];
   for (const n of names.filter((x) => x.endsWith('.pid'))) {
-    const pid = Number((await readFile(join(dir, n), 'utf8')).trim());
+    const pid = Number(readFileSync(join(dir, n), 'utf8').trim());
     if (Number.isInteger(pid) && pid > 0) pids.push(pid);
+  }
+  return pids;
+}
+
+/** SIGKILLs the daemons of `dir` now (synchronous: usable in an `exit` handler); answers their pids. */
+function killDaemons(dir: string): number[] {
+  const pids = pidsIn(join(dir, 'run'));
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   return pids;
 }
@@ -109,8 +122,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 }
 
 /**
- * Starts a fresh cluster; a failed bring-up (seen now and then: an OSD refused by the monitor
- * with "wrong fsid") is torn down and retried with new ports, up to three times.
+ * Starts a fresh cluster; a failed bring-up is torn down and retried with new ports, up to three
+ * times.
  */
 export async function startRgw(opts: { bucket?: string } = {}): Promise<Rgw> {
   const missing = missingRgwBinaries();
@@ -121,6 +134,7 @@ export async function startRgw(opts: { bucket?: string } = {}): Promise<Rgw> {
       return await startOnce(opts);
     } catch (e) {
       errors.push(`attempt ${attempt}: ${(e as Error).message}`);
+      process.stderr.write(`RGW kit: start attempt ${attempt} failed: ${(e as Error).message.slice(0, 300)}\n`);
     }
   }
   throw new Error(`RGW kit: could not start Ceph RGW:\n${errors.join('\n')}`);
@@ -150,6 +164,8 @@ osd pool default pg num = 8
 osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
 osd crush chooseleaf type = 0
+osd crush update on start = false
+osd class update on start = false
 mon allow pool size one = true
 mon warn on pool no redundancy = false
 mon max pg per osd = 1000
@@ -182,18 +198,18 @@ rgw data = ${dir}/rgw
       );
     }
   };
+  // the daemons detach: whatever way this process ends, they must not outlive it
+  const onExit = () => {
+    killDaemons(dir);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   const stop = async (): Promise<void> => {
     // memstore keeps nothing worth a clean shutdown, and the OSD takes ~20 s to honour SIGTERM
-    const pids = await pidsIn(join(dir, 'run'));
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    const pids = killDaemons(dir);
     while (pids.some(alive)) await new Promise((r) => setTimeout(r, 50));
     await rm(dir, { recursive: true, force: true });
+    process.removeListener('exit', onExit);
   };
   const accessKeyId = 'MSACCESS' + randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase();
   const secretAccessKey = randomUUID().replace(/-/g, '');
@@ -242,6 +258,18 @@ rgw data = ${dir}/rgw
     await step('ceph-mon', [...c, '-i', 'a']); // daemonizes
     const osdUuid = randomUUID();
     const id = (await step('ceph', [...c, 'osd', 'new', osdUuid])).trim();
+    // placed in the CRUSH map here rather than by the OSD at boot: its boot-time update raced
+    // the monitor map now and then ("wrong fsid") and failed the start
+    await step('ceph', [
+      ...c,
+      'osd',
+      'crush',
+      'create-or-move',
+      `osd.${id}`,
+      '1.0',
+      'root=default',
+      'host=localhost',
+    ]);
     await mkdir(join(dir, 'osd', `ceph-${id}`), { recursive: true });
     await step('ceph-osd', [...c, '-i', id, '--mkfs', '--osd-uuid', osdUuid]);
     await step('ceph-osd', [...c, '-i', id]); // daemonizes
