@@ -66,7 +66,7 @@ describe('spiky ingest: 10× the sustainable rate for 30 s', () => {
         MOLESIGNAL_WAL_SEGMENT_BYTES: String(4 * MiB),
         MOLESIGNAL_LOG_LEVEL: 'warn',
       },
-      // the Node heap's share of the budget (docs/operations-rotation.md)
+      // the Node heap's share of the budget (docs/operations.md#memory-rotation-backpressure-late-data-and-metrics)
       nodeArgs: ['--max-old-space-size=300'],
     });
   });

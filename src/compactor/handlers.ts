@@ -2,7 +2,7 @@
  * HTTP API of the compactor (org admins): `POST /api/{org}/_compact` (one cycle now),
  * `GET|PUT /api/{org}/_settings` (the org's default retention), `POST /api/{org}/_delete` (rows by
  * time range, LogQL stream selector and line filters, or SQL `WHERE`; `dry_run`), and Loki's
- * `POST /loki/api/v1/delete`. docs/operations-compactor.md describes them.
+ * `POST /loki/api/v1/delete`. docs/operations.md#compaction-retention-and-deletes describes them.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Catalog, StreamType } from '../catalog/catalog.ts';

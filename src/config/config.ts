@@ -240,7 +240,7 @@ export function loadConfig(sources: ConfigSources): Config {
 
 /**
  * `memory.budgetBytes` (when set) sizes the memory consumers not set explicitly: shares of the
- * budget (docs/operations-rotation.md, "Memory budget"). DuckDB's limit is per org instance.
+ * budget (docs/operations.md#memory-rotation-backpressure-late-data-and-metrics, "Memory budget"). DuckDB's limit is per org instance.
  */
 export function deriveFromMemoryBudget(config: Config, isSet: (key: string) => boolean): void {
   const budget = config.memory.budgetBytes;

@@ -189,7 +189,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
     key: 'streams.defaultRetentionDays',
     schema: nonNegInt,
     default: 0,
-    help: "Retention for new streams in days (0 = keep forever), stored per stream and enforced by the compactor. A stream whose own retention is 0 follows its org's `default_retention_days` (`PUT /api/{org}/_settings`) when set; see docs/operations-compactor.md.",
+    help: "Retention for new streams in days (0 = keep forever), stored per stream and enforced by the compactor. A stream whose own retention is 0 follows its org's `default_retention_days` (`PUT /api/{org}/_settings`) when set; see docs/operations.md#compaction-retention-and-deletes.",
   },
   {
     key: 'compactor.enabled',
@@ -391,7 +391,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
       .int()
       .refine((n) => n === 0 || n >= 256 * 1024 * 1024, 'must be 0 (unset) or at least 268435456 (256 MiB)'),
     default: 0,
-    help: 'Memory budget of the whole process (bytes; 0 = unset). When set, the keys not set explicitly are derived from it: `query.duckdbMemoryLimit` 30 %, `memtable.refuseAboveBytes` 20 %, `memtable.maxTotalBytes` 10 %, `memtable.maxBytes` at most 10 %, `query.sampleCacheBytes` 5 %; the rest is for the Node heap (start Node with `--max-old-space-size` at about 40 % of it) and request buffers. See docs/operations-rotation.md.',
+    help: 'Memory budget of the whole process (bytes; 0 = unset). When set, the keys not set explicitly are derived from it: `query.duckdbMemoryLimit` 30 %, `memtable.refuseAboveBytes` 20 %, `memtable.maxTotalBytes` 10 %, `memtable.maxBytes` at most 10 %, `query.sampleCacheBytes` 5 %; the rest is for the Node heap (start Node with `--max-old-space-size` at about 40 % of it) and request buffers. See docs/operations.md#memory-rotation-backpressure-late-data-and-metrics.',
   },
   {
     key: 'limits.maxSeriesPerOrg',

@@ -1,7 +1,7 @@
 /**
  * The caches on /metrics under one set of names, labelled `cache="<name>"`:
  * `molesignal_cache_hits_total`, `molesignal_cache_misses_total`, `molesignal_cache_evictions_total`
- * and `molesignal_cache_bytes` (docs/operations-s3.md lists the caches).
+ * and `molesignal_cache_bytes` (docs/operations.md#object-storage-s3-and-caches lists the caches).
  */
 import type { MetricsRegistry } from '../lib/metrics.ts';
 import type { CacheFigures } from './disk-cache.ts';
