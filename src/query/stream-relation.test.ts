@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Catalog, FileRow } from '../catalog/catalog.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
+import { LocalObjectStore } from '../storage/object-store.ts';
 import type { StreamState } from '../write/streams.ts';
 import { FIXTURE_ROWS } from '../../test/fixtures/samples/rows.ts';
 import { encodedSamplesRelation, streamRelation, type RelationStats } from './stream-relation.ts';
@@ -14,12 +15,16 @@ const FIXTURES = ['format-1', 'format-2'].map((f) =>
   fileURLToPath(new URL(`../../test/fixtures/samples/${f}.parquet`, import.meta.url)),
 );
 
+const FIXTURE_DIR = fileURLToPath(new URL('../../test/fixtures/samples/', import.meta.url));
+/** A catalog listing the fixture files, in a real local store rooted at their directory. */
 const deps = (paths: string[]) => ({
   catalog: {
     listFiles: () =>
-      Promise.resolve(paths.map((key, i) => ({ id: `f${i}`, key, bytes: 0 }) as unknown as FileRow)),
+      Promise.resolve(
+        paths.map((p, i) => ({ id: `f${i}`, key: relative(FIXTURE_DIR, p), bytes: 0 }) as unknown as FileRow),
+      ),
   } as unknown as Catalog,
-  store: { localPath: (key: string) => key } as unknown as ObjectStore,
+  store: new LocalObjectStore(FIXTURE_DIR),
 });
 const stream = { type: 'metrics', name: '_samples', org: 'o' } as unknown as StreamState;
 const stats = (): RelationStats => ({ files_scanned: 0, bytes_read: 0, memtable_rows: 0 });
