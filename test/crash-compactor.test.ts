@@ -98,7 +98,8 @@ describe('SIGKILL at each step of compaction, retention and deletes', () => {
   for (const c of CASES) {
     test(
       `${c.point}: restart → old or new rows exactly, then new; store == catalog`,
-      { timeout: 120_000 },
+      // up to 4 min of waiting for the clock (below) plus the case itself
+      { timeout: 360_000 },
       async () => {
         // the retention case needs a file straddling the cutoff inside one hour: not near an hour's edge
         while (
