@@ -5,13 +5,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { LocalObjectStore } from '../src/storage/object-store.ts';
 import { s3Env, startRgw, type Rgw } from './kits/rgw.ts';
 import { startPostgres, type PostgresServer } from './kits/postgres.ts';
 
@@ -195,25 +196,8 @@ export async function objectKeys(dataDir: string): Promise<string[]> {
     }
     return out.sort();
   }
-  const root = join(dataDir, 'objects');
-  const out: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw e;
-    }
-    for (const e of entries) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== '_staging') await walk(p);
-      } else out.push(relative(root, p).split(sep).join('/'));
-    }
-  };
-  await walk(root);
-  return out.sort();
+  const keys = await new LocalObjectStore(join(dataDir, 'objects')).list('');
+  return keys.filter((k) => !k.split('/').includes('_staging'));
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../../lib/logger.ts';
 import { badRequest } from '../../lib/errors.ts';
-import { loki as plainTextErrors, sendJson } from '../../logql/api/params.ts';
+import { sendJson } from '../../logql/api/params.ts';
 import type { QuerySlots } from '../../logql/api/query.ts';
 import { quoteIdent } from '../../memtable/memtable.ts';
 import type { RequestContext } from '../../server/router.ts';
@@ -16,7 +16,7 @@ import type { Attr, Span } from '../span.ts';
 import { OVERFLOW_COLUMN } from '../../write/stream-schema.ts';
 import type { OrgId } from '../../tenancy/org-id.ts';
 import { CandidatePages, DEFAULT_MAX_SPANS, nextChunk } from '../traceql/api.ts';
-import { parseTraceId } from './tempo.ts';
+import { parseTraceId, slottedHandler } from './tempo.ts';
 
 const KINDS = ['', 'internal', 'server', 'client', 'producer', 'consumer'];
 const ZIPKIN_KINDS = ['', '', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
@@ -342,15 +342,7 @@ export function jaegerZipkinHandlers(deps: {
 }) {
   const { reader, log } = deps;
   const maxSpans = deps.maxSpans ?? DEFAULT_MAX_SPANS;
-  const handle = (fn: (ctx: RequestContext) => Promise<void>) =>
-    plainTextErrors(async (ctx) => {
-      const release = await deps.slots.acquireSlot();
-      try {
-        await fn(ctx);
-      } finally {
-        release();
-      }
-    }, log);
+  const handle = slottedHandler(deps.slots, log);
   const nowUs = () => BigInt(Date.now()) * 1000n;
   /** Jaeger: start/end µs, lookback as a duration (default the last 2 days when no start) */
   const jaegerRange = (p: URLSearchParams): [bigint, bigint] => {

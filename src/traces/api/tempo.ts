@@ -90,17 +90,22 @@ export async function traceInRange(
   return spans;
 }
 
-export function tempoHandlers(deps: { reader: SpanReader; slots: QuerySlots; log: Logger; version: string }) {
-  const { reader, log } = deps;
-  const handle = (fn: (ctx: RequestContext) => Promise<void>) =>
+/** A trace API handler: runs in a query slot, errors answered as plain text (Tempo, Jaeger, Zipkin). */
+export function slottedHandler(slots: QuerySlots, log: Logger) {
+  return (fn: (ctx: RequestContext) => Promise<void>) =>
     plainTextErrors(async (ctx) => {
-      const release = await deps.slots.acquireSlot();
+      const release = await slots.acquireSlot();
       try {
         await fn(ctx);
       } finally {
         release();
       }
     }, log);
+}
+
+export function tempoHandlers(deps: { reader: SpanReader; slots: QuerySlots; log: Logger; version: string }) {
+  const { reader, log } = deps;
+  const handle = slottedHandler(deps.slots, log);
 
   const traceById = (v2: boolean) =>
     handle(async (ctx) => {
