@@ -62,6 +62,10 @@ describe('/metrics: open by default, complete, bounded', () => {
       ['memtable rows per signal', /^molesignal_memtable_rows\{signal="traces"\} 0$/m],
       ['memtable total', /^molesignal_memtable_total_bytes 0$/m],
       ['memtable budget', /^molesignal_memtable_refuse_above_bytes [1-9]/m],
+      // background work is exported from the start (a series appearing mid-run looked like a leak)
+      ['compactor cycles, errors at 0', /^molesignal_compactor_cycles_total\{outcome="error"\} 0$/m],
+      ['compactor deletes', /^molesignal_compactor_deleted_objects_total 0$/m],
+      ['retention per signal', /^molesignal_retention_deleted_rows_total\{signal="traces"\} 0$/m],
       ['memtable refusals', /^molesignal_memtable_refusals_total 0$/m],
       ['memory budget', /^molesignal_memory_budget_bytes 0$/m],
       ['SQL query duration', /^molesignal_query_duration_seconds_count\{api="sql",language="sql"\} 1$/m],
