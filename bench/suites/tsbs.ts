@@ -158,7 +158,9 @@ async function startTarget(name: TargetName): Promise<Target> {
 
 async function startTargetRaw(name: TargetName): Promise<Target> {
   if (name === 'molesignal') {
-    const server = await startServer();
+    // MOLESIGNAL_BENCH_NODE_ARGS: extra node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`
+    const nodeArgs = process.env.MOLESIGNAL_BENCH_NODE_ARGS?.split(' ').filter(Boolean);
+    const server = await startServer(nodeArgs ? { nodeArgs } : {});
     const pid = server.proc.pid!;
     return {
       name,

@@ -24,6 +24,10 @@ export class Labels {
   /** label sets derived by without()/only(), by operation and names (label sets are immutable) */
   private derived: Map<string, Labels> | undefined;
   private nameless: Labels | undefined;
+  /** the last grouping() asked for, by the identity of its names (an aggregation's, every step) */
+  private groupingNames: readonly string[] | undefined;
+  private groupingWithout = false;
+  private groupingOut: Labels | undefined;
 
   private constructor(
     readonly list: readonly Label[],
@@ -75,6 +79,19 @@ export class Labels {
       const list = this.list.filter((l) => set.has(l.name));
       return new Labels(list, keyOf(list));
     });
+  }
+
+  /**
+   * The labels an aggregation groups by: `only(names)`, or for `without` every label but `names`
+   * and the metric name. An aggregation asks with the same array at every step: remembered by it.
+   */
+  grouping(names: readonly string[], without: boolean): Labels {
+    if (names === this.groupingNames && without === this.groupingWithout) return this.groupingOut!;
+    const out = without ? this.without([...names, METRIC_NAME]) : this.only(names);
+    this.groupingNames = names;
+    this.groupingWithout = without;
+    this.groupingOut = out;
+    return out;
   }
 
   /** Queries derive the same few label sets from a series at every step: remember a handful. */

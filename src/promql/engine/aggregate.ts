@@ -29,7 +29,7 @@ interface Group {
 }
 
 export function groupingKeyLabels(m: Labels, grouping: readonly string[], without: boolean): Labels {
-  return without ? m.without([...grouping, METRIC_NAME]) : m.only(grouping);
+  return m.grouping(grouping, without);
 }
 
 /** Prometheus' quantile over values (NaN sorts first). */

@@ -22,6 +22,7 @@ import { MoleError } from '../../lib/errors.ts';
 import { execError, PromQLExecError, PromQLTimeoutError } from './errors.ts';
 import { posString } from './format.ts';
 import { enrich, infoSelector, referenceTime } from './info.ts';
+import { RateWindows } from './rate-windows.ts';
 import { atTime, type Cursors, newCursors, type QueryBounds, selectInstant, selectRange } from './selectors.ts';
 import type { MatrixValue, StepSeries, StepValue, VectorValue } from './types.ts';
 
@@ -66,6 +67,7 @@ export class Evaluator {
   readonly annotations = new Map<string, Annotation>();
   private readonly subqueryCache = new Map<SubqueryExpr, Map<number, StepValue>>();
   private readonly cursorsBySelector = new Map<VectorSelector, Cursors>();
+  private readonly rateWindows = new RateWindows((sel) => this.s.data.get(sel.vector) ?? []);
 
   constructor(private readonly s: EvalSettings) {}
 
@@ -273,6 +275,12 @@ export class Evaluator {
       if (d !== null) return { type: 'scalar', v: d };
     }
     if (!fn) throw execError(`function "${e.func}" is not available`);
+    const fast = this.rateWindows.eval(e, t);
+    if (fast !== null) {
+      if (fast.points > this.s.maxSamples) throw execError(TOO_MANY_SAMPLES);
+      this.addAnnotations(fast.annotations);
+      return { type: 'vector', samples: fast.samples };
+    }
     const args: FnArg[] = e.args.map((a) => this.fnArg(e, a, t));
     const ctx: EngineFnContext = {
       t,

@@ -196,7 +196,7 @@ export function selectInstant(
 /** Stored series without their staleness markers (range selections skip them), built once per series. */
 const withoutStale = new WeakMap<StoredSeries, { t: Float64Array; v: Float64Array }>();
 
-function freshSamples(s: StoredSeries): { t: Float64Array; v: Float64Array } {
+export function freshSamples(s: StoredSeries): { t: Float64Array; v: Float64Array } {
   if (s.stale === null) return s;
   let r = withoutStale.get(s);
   if (!r) {

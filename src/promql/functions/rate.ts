@@ -27,17 +27,37 @@ export function extrapolatedRate(
 ): number | undefined {
   const n = t.length;
   if (n < 2) return undefined;
-  const firstV = v[0]!;
-  let result = v[n - 1]! - firstV;
+  let result = v[n - 1]! - v[0]!;
   if (isCounter) {
     for (let i = 1; i < n; i++) {
       const prev = v[i - 1]!;
       if (v[i]! < prev) result += prev;
     }
   }
-  let durationToStart = (t[0]! - rangeStart) / 1000;
-  let durationToEnd = (rangeEnd - t[n - 1]!) / 1000;
-  const sampledInterval = (t[n - 1]! - t[0]!) / 1000;
+  return extrapolate(t, v, 0, n, result, rangeStart, rangeEnd, isCounter, isRate);
+}
+
+/**
+ * The second half of extrapolatedRate: `result` (the last value minus the first, plus the value
+ * before each counter reset, added in order) extrapolated to the window's edges.
+ */
+export function extrapolate(
+  t: Float64Array,
+  v: Float64Array,
+  lo: number,
+  hi: number,
+  result: number,
+  rangeStart: number,
+  rangeEnd: number,
+  isCounter: boolean,
+  isRate: boolean,
+): number {
+  const n = hi - lo;
+  const last = hi - 1;
+  const firstV = v[lo]!;
+  let durationToStart = (t[lo]! - rangeStart) / 1000;
+  let durationToEnd = (rangeEnd - t[last]!) / 1000;
+  const sampledInterval = (t[last]! - t[lo]!) / 1000;
   const averageDurationBetweenSamples = sampledInterval / (n - 1);
   const extrapolationThreshold = averageDurationBetweenSamples * 1.1;
   if (durationToStart >= extrapolationThreshold) durationToStart = averageDurationBetweenSamples / 2;
@@ -53,7 +73,7 @@ export function extrapolatedRate(
   return result * factor;
 }
 
-const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
+export const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
 
 export function possibleNonCounterInfo(name: string): string {
   return `PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`;
