@@ -92,8 +92,7 @@ export function vectorScalar(
 
 /** The matching signature of a label set. */
 export function signature(m: Labels, matching: VectorMatching): string {
-  if (matching.on) return m.only(matching.labels).key;
-  return m.without([...matching.labels, METRIC_NAME]).key;
+  return m.grouping(matching.labels, !matching.on).key;
 }
 
 /** Go's labels.Labels.String(): `{a="1", b="2"}` with every label, the name included. */
@@ -102,7 +101,7 @@ export function goLabelsString(m: Labels): string {
 }
 
 function matchLabelsString(m: Labels, matching: VectorMatching): string {
-  return goLabelsString(matching.on ? m.only(matching.labels) : m.without([...matching.labels, METRIC_NAME]));
+  return goLabelsString(m.grouping(matching.labels, !matching.on));
 }
 
 export function vectorAnd(lhs: readonly Sample[], rhs: readonly Sample[], matching: VectorMatching): Sample[] {

@@ -55,7 +55,10 @@ const SORT_FUNCS = new Set(['sort', 'sort_desc', 'sort_by_label', 'sort_by_label
 export const TOO_MANY_SAMPLES = 'query processing would load too many samples into memory in query execution';
 export const DUPLICATE_LABELSET = 'vector cannot contain metrics with the same labelset';
 
-const DEFAULT_MATCHING = (card: VectorMatching['card']): VectorMatching => ({ card, on: false, labels: [], include: [] });
+const DEFAULT_MATCHINGS = new Map<VectorMatching['card'], VectorMatching>(
+  (['one-to-one', 'many-to-many'] as const).map((card) => [card, { card, on: false, labels: [], include: [] }]),
+);
+const DEFAULT_MATCHING = (card: VectorMatching['card']): VectorMatching => DEFAULT_MATCHINGS.get(card)!;
 
 export function unwrapParens(e: Expr): Expr {
   let x = e;
