@@ -14,6 +14,8 @@ export function kahanSumInc(inc: number, sum: number, c: number): [number, numbe
   return [t, c + (inc - t + sum)];
 }
 
+const NO_VALUES: number[] = [];
+
 const isInf = (x: number): boolean => x === Infinity || x === -Infinity;
 
 interface Group {
@@ -24,8 +26,8 @@ interface Group {
   kahanC: number;
   count: number;
   incremental: boolean;
+  /** quantile's values (other operators keep none) */
   values: number[];
-  samples: Sample[];
 }
 
 export function groupingKeyLabels(m: Labels, grouping: readonly string[], without: boolean): Labels {
@@ -83,8 +85,7 @@ export function aggregate(inp: AggregateInput): Sample[] {
         kahanC: 0,
         count: 1,
         incremental: false,
-        values: [s.v],
-        samples: [s],
+        values: e.op === 'quantile' ? [s.v] : NO_VALUES,
       };
       if (e.op === 'stddev' || e.op === 'stdvar') g.value = Number.isFinite(s.v) ? 0 : Number.NaN;
       groups.set(metric.key, g);
