@@ -9,6 +9,7 @@ import { quoteIdent, type MemTable } from '../memtable/memtable.ts';
 import { readablePaths, type ObjectStore } from '../storage/object-store.ts';
 import type { StreamState } from '../write/streams.ts';
 import { CHAIN_WINDOW_NS, sqlDecodedSamples } from '../storage/sample-codec.ts';
+import { SHAPE_COLUMN, ShapeSet } from '../storage/json-columns.ts';
 
 export interface RelationDeps {
   catalog: Catalog;
@@ -50,8 +51,10 @@ interface StreamParts {
   tables: readonly MemTable[];
   /** local paths of the Parquet files, in the catalog's order (by min time) */
   paths: string[];
+  /** the catalog rows of `paths` */
+  files: FileRow[];
   /** files of which only some `_timestamp` ranges may hold wanted rows (a pruner said so) */
-  ranged: { path: string; ranges: [bigint, bigint][] }[];
+  ranged: { path: string; file: FileRow; ranges: [bigint, bigint][] }[];
 }
 
 /**
@@ -91,7 +94,9 @@ export async function relationFiles(
  * Drops files that cannot hold a wanted row (e.g. by their token filters) and may narrow a file to
  * `_timestamp` ranges `[start, end)` (null: the whole file); keeps the order.
  */
-export type FilePruner = (files: FileRow[]) => Promise<{ file: FileRow; ranges: [bigint, bigint][] | null }[]>;
+export type FilePruner = (
+  files: FileRow[],
+) => Promise<{ file: FileRow; ranges: [bigint, bigint][] | null }[]>;
 
 async function streamParts(
   deps: RelationDeps,
@@ -114,13 +119,31 @@ async function streamParts(
   return {
     tables,
     paths: local.filter((_, i) => pruned[i]!.ranges === null),
-    ranged: pruned.flatMap((p, i) => (p.ranges === null ? [] : [{ path: local[i]!, ranges: p.ranges }])),
+    files: pruned.filter((p) => p.ranges === null).map((p) => p.file),
+    ranged: pruned.flatMap((p, i) =>
+      p.ranges === null ? [] : [{ path: local[i]!, file: p.file, ranges: p.ranges }],
+    ),
   };
 }
 
 /** The rows of Parquet files as they are stored, by their local paths. */
 export function parquetRelation(paths: readonly string[], where: string): string {
   return `SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)${where}`;
+}
+
+/**
+ * The rows of logs files as every reader sees them: a JSON line stored as columns has its body
+ * rebuilt (storage/json-columns.ts) and its `_json_shape`/`json.*` columns are not shown.
+ */
+export function logsParquetRelation(
+  paths: readonly string[],
+  files: readonly FileRow[],
+  where: string,
+): string {
+  const shapes = ShapeSet.of(files.map((f) => f.jsonShapes));
+  if (shapes.size === 0) return parquetRelation(paths, where);
+  const hidden = [SHAPE_COLUMN, ...shapes.columns()].map(quoteIdent).join(', ');
+  return `SELECT * EXCLUDE (${hidden}) REPLACE (${shapes.bodySql()} AS body) FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)${where}`;
 }
 
 /** The rows of the sample files with their chain columns and file position, from the chain start. */
@@ -149,14 +172,14 @@ export async function streamRelation(
   if (p.paths.length > 0 && s.type === 'metrics') {
     parts.push(`SELECT * FROM (${sqlDecodedSamples(sampleFilesSql(p.paths, startNs, endNs))})${where}`);
   } else if (p.paths.length > 0) {
-    parts.push(parquetRelation(p.paths, where));
+    parts.push(logsParquetRelation(p.paths, p.files, where));
   }
   // one read per range: DuckDB prunes row groups on a range, not on an OR of ranges
-  for (const { path, ranges } of s.type === 'metrics' ? [] : p.ranged) {
+  for (const { path, file, ranges } of s.type === 'metrics' ? [] : p.ranged) {
     for (const [a, b] of ranges) {
       const lo = startNs !== null && startNs > a ? startNs : a;
       const hi = endNs !== null && endNs < b ? endNs : b;
-      if (lo < hi) parts.push(parquetRelation([path], timeWhere(lo, hi)));
+      if (lo < hi) parts.push(logsParquetRelation([path], [file], timeWhere(lo, hi)));
     }
   }
   if (parts.length === 0) return `SELECT * FROM ${quoteIdent(p.tables[0]!.name)} WHERE false`;

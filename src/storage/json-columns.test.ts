@@ -22,7 +22,7 @@ test('flat objects are split into pieces and raw values', () => {
   assert.equal(s?.pieces[0], '{"level":"');
   assert.equal(s?.pieces[1], '","status":');
   assert.equal(s?.pieces.at(-1), '"}');
-  const shape = parseShape(shapeText(s!.pieces));
+  const shape = parseShape(shapeText(s.pieces));
   assert.deepEqual(shape.strings, [true, false, false, false, false, true]);
 });
 
@@ -102,7 +102,9 @@ test('the SQL rebuild gives every line back byte for byte', async () => {
         const k = s.keys.indexOf(c.slice(5));
         return k < 0 ? 'NULL' : `'${s.values[k]!.replace(/'/g, "''")}'`;
       });
-      await conn.run(`INSERT INTO t VALUES (${i}, NULL, ${shapeId(shapeText(s.pieces))}, ${vals.join(', ')})`);
+      await conn.run(
+        `INSERT INTO t VALUES (${i}, NULL, ${shapeId(shapeText(s.pieces))}, ${vals.join(', ')})`,
+      );
     }
     await conn.run(`INSERT INTO t (i, body) VALUES (9, 'kept')`);
     const r = await conn.runAndReadAll(

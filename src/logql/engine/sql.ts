@@ -51,21 +51,22 @@ export function selectorSql(m: Matcher, columns: readonly string[] | undefined):
 
 /**
  * The line filters SQL can apply exactly as the pipeline does (string operands; DuckDB's regexps
- * are RE2, as Go's), as WHERE terms; the others are left to the pipeline.
+ * are RE2, as Go's), as WHERE terms; the others are left to the pipeline. `body`: the line as SQL
+ * (a JSON line stored as columns has it rebuilt: storage/json-columns.ts).
  */
-export function lineFilterSql(f: LineFilterStage): string | null {
+export function lineFilterSql(f: LineFilterStage, body = 'body'): string | null {
   if (f.values.length === 0 || f.values.some((v) => v.kind !== 'string' || v.value === '')) return null;
   const values = f.values.map((v) => v.value);
   const any = (term: (v: string) => string) => `(${values.map(term).join(' OR ')})`;
   switch (f.op) {
     case '|=':
-      return any((v) => `contains(body, ${sqlString(v)})`);
+      return any((v) => `contains(${body}, ${sqlString(v)})`);
     case '!=':
-      return `(body IS NULL OR NOT ${any((v) => `contains(body, ${sqlString(v)})`)})`;
+      return `(${body} IS NULL OR NOT ${any((v) => `contains(${body}, ${sqlString(v)})`)})`;
     case '|~':
-      return any(regexpLineSql);
+      return any((re) => regexpLineSql(re, body));
     case '!~':
-      return `NOT ${any(regexpLineSql)}`;
+      return `NOT ${any((re) => regexpLineSql(re, body))}`;
     case '|>':
     case '!>':
       return null;
@@ -76,10 +77,10 @@ export function lineFilterSql(f: LineFilterStage): string | null {
  * A line regexp as SQL: `contains` on a string every match holds (a literal run of the pattern) is
  * tested first, so that RE2 runs only on lines that hold it.
  */
-function regexpLineSql(re: string): string {
-  const match = `regexp_matches(COALESCE(body, ''), ${sqlString(re)})`;
+function regexpLineSql(re: string, body: string): string {
+  const match = `regexp_matches(COALESCE(${body}, ''), ${sqlString(re)})`;
   const lit = requiredLiteral(re);
-  return lit === null ? match : `(contains(COALESCE(body, ''), ${sqlString(lit)}) AND ${match})`;
+  return lit === null ? match : `(contains(COALESCE(${body}, ''), ${sqlString(lit)}) AND ${match})`;
 }
 
 const PUNCT = /^[!-/:-@[-`{-~]$/;
