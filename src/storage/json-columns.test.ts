@@ -127,6 +127,30 @@ test('the SQL rebuild gives every line back byte for byte', async () => {
       rows.map((x) => x[3]),
       [null, null, null, null],
     );
+    // contains on split rows (from the columns) = contains on the rebuilt line
+    for (const needle of [
+      'info',
+      'level',
+      'lev',
+      '200',
+      '00',
+      '-0',
+      "it's",
+      '😀',
+      'x',
+      'kept',
+      'nul',
+      ' ',
+      '"info"',
+      'n":',
+      '50',
+      'e"',
+    ]) {
+      const q = (w: string) => `SELECT list(i ORDER BY i) FROM t WHERE ${w}`;
+      const fast = await conn.runAndReadAll(q(set.containsSql(needle)));
+      const slow = await conn.runAndReadAll(q(`contains(${set.bodySql()}, '${needle.replace(/'/g, "''")}')`));
+      assert.deepEqual(fast.getRows(), slow.getRows(), needle);
+    }
   } finally {
     conn.closeSync();
   }

@@ -226,6 +226,25 @@ export class ShapeSet {
   }
 
   /**
+   * `contains(<line>, needle)` as SQL, NULL where the line is NULL. On a split row without
+   * rebuilding the line when the needle cannot span a value and the text around it (no quote,
+   * brace, colon, comma, whitespace or control character): it is then in one value or in the
+   * shape (a key).
+   */
+  containsSql(needle: string, bodySql = 'body'): string {
+    const n = sqlString(needle);
+    if (this.byId.size === 0) return `contains(${bodySql}, ${n})`;
+    // eslint-disable-next-line no-control-regex
+    if (/["{}:,\s\u0000-\u001f]/.test(needle)) return `contains(${this.bodySql(bodySql)}, ${n})`;
+    const inShape = [...this.byId.values()].filter((s) => s.text.includes(needle)).map((s) => s.id);
+    const terms = [
+      ...(inShape.length > 0 ? [`${quoteIdent(SHAPE_COLUMN)} IN (${inShape.join(', ')})`] : []),
+      ...this.columns().map((c) => `contains(${quoteIdent(c)}, ${n})`),
+    ];
+    return `(CASE WHEN ${quoteIdent(SHAPE_COLUMN)} IS NULL THEN contains(${bodySql}, ${n}) ELSE COALESCE(${terms.join(' OR ')}, false) END)`;
+  }
+
+  /**
    * The JSON text of key `key`'s value on a split row as SQL (a string quoted again, as
    * `json_extract` gives it); NULL where the row's shape has no such key.
    */

@@ -24,6 +24,7 @@ import { ERROR_DETAILS_LABEL, ERROR_LABEL } from '../pipeline/labels.ts';
 import { quoteIdent } from '../../memtable/memtable.ts';
 import {
   lineFilterSql,
+  lineSqlOf,
   matcherSql,
   metadataLabelSql,
   selectorSql,
@@ -111,14 +112,13 @@ export function pushdownSql(
   shapes: ShapeSet | null = null,
 ): PushdownSql | null {
   const split = shapes !== null && shapes.size > 0;
-  const body = split ? shapes.bodySql() : 'body';
   const where = req.matchers.map((m) => selectorSql(m, mapping.stream.get(m.name)));
   const jsonAt = req.pipeline.findIndex((s) => s.type === 'Json');
   const parsed = jsonAt >= 0;
   const stages = req.pipeline;
   for (const s of stages) {
     if (s.type === 'LineFilter') {
-      const sql = lineFilterSql(s, body);
+      const sql = lineFilterSql(s, split ? lineSqlOf(shapes) : undefined);
       if (sql === null) return null;
       where.push(sql);
     } else if (s.type === 'Json') {

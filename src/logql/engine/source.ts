@@ -38,7 +38,7 @@ import type {
 } from './metric/pushdown-types.ts';
 import { reduceLabels } from './metric/range-common.ts';
 import { pushdownSql, type PushdownSql } from './pushdown-sql.ts';
-import { lineFilterSql, metadataLabelSql, selectorSql, sqlString, streamLabelSql } from './sql.ts';
+import { lineFilterSql, lineSqlOf, metadataLabelSql, selectorSql, sqlString, streamLabelSql } from './sql.ts';
 import type { LogReadRequest, LogSource } from './source-types.ts';
 
 export interface LogSourceDeps {
@@ -377,6 +377,8 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       pruned.map((p) => p.file.key),
     );
     const whole = pruned.map((p, i) => ({ ...p, i })).filter((p) => p.ranges === null);
+    /** the files some part reads (a narrowed file may have no range in this one) */
+    const read: FileRow[] = whole.map((p) => p.file);
     if (whole.length > 0) {
       const paths = whole.map((p) => sqlString(local[p.i]!)).join(', ');
       const part =
@@ -392,6 +394,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
         const lo = startNs > a ? startNs : a;
         const hi = endNs < b ? endNs : b;
         if (lo >= hi) continue;
+        if (read[read.length - 1] !== p.file) read.push(p.file);
         parts.push(
           `SELECT *, ${i}::BIGINT AS __part, file_row_number::BIGINT AS __row FROM read_parquet([${sqlString(local[i]!)}], union_by_name = true)${timeWhere(lo, hi)}`,
         );
@@ -419,7 +422,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     }
     // JSON lines stored as columns (storage/json-columns.ts): the relation has their body NULL and
     // their columns; every line a caller reads is `shapes.bodySql()`
-    const shapes = ShapeSet.of(files.map((f) => f.jsonShapes));
+    const shapes = ShapeSet.of(read.map((f) => f.jsonShapes));
     return { relation, mapping: mapLabelColumns(described.columnNames()), shapes };
   }
 
@@ -440,7 +443,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     const where: string[] = [];
     for (const m of req.matchers) where.push(selectorSql(m, mapping.stream.get(m.name)));
     for (const f of req.lineFilters) {
-      const sql = lineFilterSql(f, body);
+      const sql = lineFilterSql(f, lineSqlOf(shapes));
       if (sql) where.push(sql);
     }
     const streamLabels = [...mapping.stream.keys()];
