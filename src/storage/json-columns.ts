@@ -204,10 +204,13 @@ export class ShapeSet {
     return this.byId.size;
   }
 
-  /** Every `json.*` column the shapes use. */
-  columns(): string[] {
+  /** Every `json.*` column the shapes use (`stringsOnly`: that some shape has a string in). */
+  columns(stringsOnly = false): string[] {
     const out = new Set<string>();
-    for (const s of this.byId.values()) for (const k of s.keys) out.add(jsonColumn(k));
+    for (const s of this.byId.values())
+      s.keys.forEach((k, i) => {
+        if (!stringsOnly || s.strings[i]) out.add(jsonColumn(k));
+      });
     return [...out];
   }
 
@@ -237,11 +240,16 @@ export class ShapeSet {
     // eslint-disable-next-line no-control-regex
     if (/["{}:,\s\u0000-\u001f]/.test(needle)) return `contains(${this.bodySql(bodySql)}, ${n})`;
     const inShape = [...this.byId.values()].filter((s) => s.text.includes(needle)).map((s) => s.id);
+    // a number, true, false or null holds only these characters: other needles are in strings
+    const inScalars =
+      /^[0-9eE.+-]+$/.test(needle) || ['true', 'false', 'null'].some((w) => w.includes(needle));
     const terms = [
       ...(inShape.length > 0 ? [`${quoteIdent(SHAPE_COLUMN)} IN (${inShape.join(', ')})`] : []),
-      ...this.columns().map((c) => `contains(${quoteIdent(c)}, ${n})`),
+      ...this.columns(!inScalars).map((c) => `contains(${quoteIdent(c)}, ${n})`),
     ];
-    return `(CASE WHEN ${quoteIdent(SHAPE_COLUMN)} IS NULL THEN contains(${bodySql}, ${n}) ELSE COALESCE(${terms.join(' OR ')}, false) END)`;
+    // the stored line first: the split test runs only where it is NULL
+    const split = terms.length > 0 ? `COALESCE(${terms.join(' OR ')}, false)` : 'false';
+    return `COALESCE(contains(${bodySql}, ${n}), CASE WHEN ${quoteIdent(SHAPE_COLUMN)} IS NOT NULL THEN ${split} END)`;
   }
 
   /**
