@@ -160,3 +160,45 @@ test('a compaction merge keeps the columns and every line', async () => {
   if (c !== null) assert.deepEqual(c.at(-1), [expected.length, 2 * SPLIT.length]);
   await checkAll();
 });
+
+test('a read with a limit whose token-filter ranges miss its first slice', async () => {
+  // one file over most of an hour; the rare id's 5-minute slice is far from the newest lines, so
+  // the first (newest) slice of the read overlaps the file but none of its ranges
+  const rare = '0af7651916cd43dd8448eb211c80319c';
+  const h = hourStart(nowNs()) - 3n * 3_600_000_000_000n;
+  const minute = 60_000_000_000n;
+  const res = await server.fetch('/loki/api/v1/push', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stream-name': 'jc2' },
+    body: JSON.stringify({
+      streams: [
+        {
+          stream: { job: 'jc2' },
+          values: Array.from({ length: 59 }, (_, i) => [
+            String(h + BigInt(i) * minute),
+            `{"level":"info","i":${i},"trace_id":"${i === 5 ? rare : `${i}`.padStart(32, 'b')}"}`,
+          ]),
+        },
+      ],
+    }),
+  });
+  assert.equal(res.status, 204, await res.text());
+  await flush(server, 'jc2');
+  const params = new URLSearchParams({
+    query: `{job="jc2"} |= "${rare}"`,
+    start: String(h),
+    end: String(h + 3_600_000_000_000n),
+    limit: '10',
+    direction: 'backward',
+  });
+  const r = await server.fetch(`/loki/api/v1/query_range?${params.toString()}`);
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  const values = (
+    JSON.parse(text) as { data: { result: { values: [string, string][] }[] } }
+  ).data.result.flatMap((x) => x.values);
+  assert.deepEqual(
+    values.map((v) => v[1]),
+    [`{"level":"info","i":5,"trace_id":"${rare}"}`],
+  );
+});
