@@ -122,6 +122,20 @@ async function checkAll(): Promise<void> {
   for (const k of Object.keys(hits[0]!)) assert.ok(!k.startsWith('json.') && k !== '_json_shape', k);
   const counted = await searchRows(`SELECT count(*) AS n FROM logs."jc" WHERE body LIKE '%"status":200%'`);
   assert.equal(Number(counted[0]!.n), 4);
+  // the search API's `contains`: in a value, in a key, across a value and its quotes
+  for (const [needle, want] of [
+    ['wörld', [SPLIT[2]!]],
+    ['duration_ms', [SPLIT[0]!, SPLIT[1]!, SPLIT[2]!]],
+    ['"status" : 503', [SPLIT[1]!]],
+  ] as const) {
+    const r = await postJson(server, '/api/default/_search', {
+      sql: 'SELECT body FROM logs."jc"',
+      contains: needle,
+    });
+    assert.equal(r.status, 200, r.text);
+    const got = (r.json() as { hits: { body: string }[] }).hits.map((h) => h.body).sort();
+    assert.deepEqual(got, [...want, ...want].sort(), needle);
+  }
   // `| json` on split rows: the labels come from the columns
   const params = new URLSearchParams({
     query:
