@@ -57,22 +57,25 @@ after(async () => {
 
 const expected = [...LINES, ...LINES];
 
+/** The [ts, line] pairs of a LogQL log query, every stream's. */
+async function logqlValues(params: Record<string, string>): Promise<[string, string][]> {
+  const r = await server.fetch(`/loki/api/v1/query_range?${new URLSearchParams(params).toString()}`);
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  return (JSON.parse(text) as { data: { result: { values: [string, string][] }[] } }).data.result.flatMap(
+    (s) => s.values,
+  );
+}
+
 async function logqlLines(query: string): Promise<string[]> {
-  const params = new URLSearchParams({
+  const values = await logqlValues({
     query,
     start: String(t0 - 1n),
     end: String(t0 + 10_000_000_000n),
     limit: '1000',
     direction: 'forward',
   });
-  const r = await server.fetch(`/loki/api/v1/query_range?${params.toString()}`);
-  const text = await r.text();
-  assert.equal(r.status, 200, text);
-  const streams = (
-    JSON.parse(text) as { data: { result: { stream: unknown; values: [string, string][] }[] } }
-  ).data.result;
-  return streams
-    .flatMap((s) => s.values)
+  return values
     .sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : BigInt(a[0]) > BigInt(b[0]) ? 1 : 0))
     .map((v) => v[1]);
 }
@@ -198,19 +201,13 @@ test('a read with a limit whose token-filter ranges miss its first slice', async
   });
   assert.equal(res.status, 204, await res.text());
   await flush(server, 'jc2');
-  const params = new URLSearchParams({
+  const values = await logqlValues({
     query: `{job="jc2"} |= "${rare}"`,
     start: String(h),
     end: String(h + 3_600_000_000_000n),
     limit: '10',
     direction: 'backward',
   });
-  const r = await server.fetch(`/loki/api/v1/query_range?${params.toString()}`);
-  const text = await r.text();
-  assert.equal(r.status, 200, text);
-  const values = (
-    JSON.parse(text) as { data: { result: { values: [string, string][] }[] } }
-  ).data.result.flatMap((x) => x.values);
   assert.deepEqual(
     values.map((v) => v[1]),
     [`{"level":"info","i":5,"trace_id":"${rare}"}`],
