@@ -5,8 +5,14 @@
  * from the memtable joined with that table: split rows with body NULL, `_json_shape` and their
  * `"json.<key>"` columns; every other row as it is.
  */
-import { BIGINT, DuckDBDataChunk, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
-import { jsonColumn, SHAPE_COLUMN, shapeId, shapeText, splitFlatJson } from '../storage/json-columns.ts';
+import {
+  BIGINT,
+  DuckDBDataChunk,
+  VARCHAR,
+  type DuckDBConnection,
+  type DuckDBListValue,
+} from '@duckdb/node-api';
+import { jsonColumn, parseShape, SHAPE_COLUMN, shapeText, splitFlatJson } from '../storage/json-columns.ts';
 import { fillChunk, type ChunkColumnKind } from './chunk-writer.ts';
 import { quoteIdent } from './memtable.ts';
 
@@ -24,71 +30,106 @@ export function configureJsonColumns(on: boolean): void {
 export const jsonColumnsEnabled = (): boolean => enabled;
 
 export interface JsonSplit {
-  /** the side table: `__rid`, `_json_shape`, `"json.<key>"`… */
+  /** the side table: `__rid` (memtable rowid), `__si` (index into `shapes`), `__vals` (values joined by \x01) */
   table: string;
   shapes: string[];
   rows: number;
 }
 
+/** Joins a row's values in `__vals`: no value holds a control character (json-columns.ts). */
+const SEP = '\u0001';
+
+/** Rows read per group: one string of their bodies and their lengths (one decode, not one per row). */
+const READ_GROUP_ROWS = 2048;
+
+/**
+ * Calls `fn(rowid, body)` for every row of the memtable with a body. The bodies come in groups of
+ * consecutive rowids as one string and their UTF-8 lengths: decoding one long string costs far
+ * less than one per row. A group whose rowids are not consecutive (not expected: memtables are
+ * only appended to) is left out, so its rows keep their bodies.
+ */
+async function forEachBody(
+  conn: DuckDBConnection,
+  memtable: string,
+  fn: (rowid: number, body: string) => void,
+): Promise<void> {
+  const result = await conn.stream(
+    `SELECT min(rowid)::DOUBLE, (max(rowid) - min(rowid) + 1 = count(*))::BOOLEAN, string_agg(body, '' ORDER BY rowid), list(strlen(body)::INTEGER ORDER BY rowid)` +
+      ` FROM ${quoteIdent(memtable)} GROUP BY rowid // ${READ_GROUP_ROWS}`,
+  );
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const firsts = chunk.getColumnValues(0) as number[];
+    const dense = chunk.getColumnValues(1) as boolean[];
+    const texts = chunk.getColumnValues(2) as (string | null)[];
+    const lengths = chunk.getColumnValues(3) as DuckDBListValue[];
+    for (let g = 0; g < chunk.rowCount; g++) {
+      if (!dense[g]) continue;
+      const text = texts[g] ?? '';
+      const lens = lengths[g]!.items as (number | null)[];
+      let bytes = 0;
+      for (const n of lens) bytes += n ?? 0;
+      // ASCII: UTF-8 lengths are string lengths; else cut the UTF-8 bytes
+      const utf8 = bytes === text.length ? null : Buffer.from(text, 'utf8');
+      let at = 0;
+      for (let k = 0; k < lens.length; k++) {
+        const n = lens[k];
+        if (n === null || n === undefined) continue;
+        fn(firsts[g]! + k, utf8 ? utf8.toString('utf8', at, at + n) : text.slice(at, at + n));
+        at += n;
+      }
+    }
+  }
+}
+
 /**
  * Splits the JSON lines of memtable `memtable` into side table `table`; null when no line splits
- * (nothing is created then). The caller drops the table.
+ * (nothing is created then). The caller drops the table. A row's values go into one string (one
+ * append per row, not per value); the flush's SQL splits it (`splitRowsSql`).
  */
 export async function splitJsonBodies(
   conn: DuckDBConnection,
   memtable: string,
   table: string,
 ): Promise<JsonSplit | null> {
-  const rids: bigint[] = [];
-  const shapes: number[] = [];
-  const texts = new Map<string, number>();
-  const keyIndex = new Map<string, number>();
-  /** per split row: value per key index (sparse) */
-  const rowValues: (string | undefined)[][] = [];
-  const result = await conn.stream(`SELECT rowid, body FROM ${quoteIdent(memtable)}`);
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    const ids = chunk.getColumnValues(0) as bigint[];
-    const bodies = chunk.getColumnValues(1) as (string | null)[];
-    for (let i = 0; i < chunk.rowCount; i++) {
-      const body = bodies[i];
-      if (typeof body !== 'string') continue;
-      const s = splitFlatJson(body);
-      if (s === null) continue;
-      const text = shapeText(s.pieces);
-      let id = texts.get(text);
-      if (id === undefined) {
-        if (texts.size >= MAX_JSON_SHAPES) continue;
-        const fresh = s.keys.filter((k) => !keyIndex.has(k)).length;
-        if (keyIndex.size + fresh > MAX_JSON_COLUMNS) continue;
-        for (const k of s.keys) if (!keyIndex.has(k)) keyIndex.set(k, keyIndex.size);
-        id = shapeId(text);
-        texts.set(text, id);
-      }
-      const vals = new Array<string | undefined>(keyIndex.size);
-      for (let k = 0; k < s.keys.length; k++) vals[keyIndex.get(s.keys[k]!)!] = s.values[k];
-      rids.push(ids[i]!);
-      shapes.push(id);
-      rowValues.push(vals);
+  let rids: Uint32Array<ArrayBuffer> = new Uint32Array(4096);
+  let sis: Uint32Array<ArrayBuffer> = new Uint32Array(4096);
+  const vals: string[] = [];
+  const shapeIndex = new Map<string, number>();
+  const keys = new Set<string>();
+  await forEachBody(conn, memtable, (rowid, body) => {
+    const s = splitFlatJson(body);
+    if (s === null) return;
+    const text = shapeText(s.pieces);
+    let si = shapeIndex.get(text);
+    if (si === undefined) {
+      if (shapeIndex.size >= MAX_JSON_SHAPES) return;
+      const fresh = s.keys.filter((k) => !keys.has(k)).length;
+      if (keys.size + fresh > MAX_JSON_COLUMNS) return;
+      for (const k of s.keys) keys.add(k);
+      si = shapeIndex.size;
+      shapeIndex.set(text, si);
     }
-  }
-  if (rids.length === 0) return null;
-  const keys = [...keyIndex.keys()];
-  const columns = [
-    `__rid BIGINT`,
-    `${quoteIdent(SHAPE_COLUMN)} BIGINT`,
-    ...keys.map((k) => `${quoteIdent(jsonColumn(k))} VARCHAR`),
-  ];
+    const r = vals.length;
+    if (r === rids.length) {
+      rids = grow(rids);
+      sis = grow(sis);
+    }
+    rids[r] = rowid;
+    sis[r] = si;
+    vals.push(s.values.join(SEP));
+  });
+  if (vals.length === 0) return null;
   await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`); // left by a failed flush
-  await conn.run(`CREATE TABLE ${quoteIdent(table)} (${columns.join(', ')})`);
-  const types = [BIGINT, BIGINT, ...keys.map(() => VARCHAR)];
-  const kinds: ChunkColumnKind[] = ['BIGINT', 'BIGINT', ...keys.map((): ChunkColumnKind => 'VARCHAR')];
-  const sources: unknown[][] = [rids, shapes, ...keys.map((_, k) => rowValues.map((v) => v[k]))];
+  await conn.run(`CREATE TABLE ${quoteIdent(table)} (__rid BIGINT, __si BIGINT, __vals VARCHAR)`);
+  const types = [BIGINT, BIGINT, VARCHAR];
+  const kinds: ChunkColumnKind[] = ['BIGINT', 'BIGINT', 'VARCHAR'];
+  const sources = [rids, sis, vals];
   const appender = await conn.createAppender(table);
   try {
-    for (let start = 0; start < rids.length; start += CHUNK_ROWS) {
-      const end = Math.min(rids.length, start + CHUNK_ROWS);
+    for (let start = 0; start < vals.length; start += CHUNK_ROWS) {
+      const end = Math.min(vals.length, start + CHUNK_ROWS);
       const chunk = DuckDBDataChunk.create(types, end - start);
       fillChunk(chunk, kinds, sources, start, end, () => {
         throw new Error('unreachable: no nested column');
@@ -99,16 +140,32 @@ export async function splitJsonBodies(
   } finally {
     appender.closeSync();
   }
-  return { table, shapes: [...texts.keys()], rows: rids.length };
+  return { table, shapes: [...shapeIndex.keys()], rows: vals.length };
+}
+
+function grow(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /**
- * The memtable's rows with the split applied, for a flush's COPY: `__mrid` (the memtable rowid,
- * for the layout's order) in place of `rowid`.
+ * The memtable's rows with the split applied, for a flush's COPY: split rows with body NULL, their
+ * shape id and `"json.<key>"` columns (from the row's values by the key's place in its shape);
+ * `__mrid` (the memtable rowid, for the layout's order) in place of `rowid`.
  */
 export function splitRowsSql(memtable: string, split: JsonSplit): string {
-  return (
-    `SELECT m.* REPLACE (CASE WHEN j.${quoteIdent(SHAPE_COLUMN)} IS NULL THEN m.body END AS body), m.rowid AS __mrid, j.* EXCLUDE (__rid)` +
-    ` FROM ${quoteIdent(memtable)} m LEFT JOIN ${quoteIdent(split.table)} j ON m.rowid = j.__rid`
-  );
+  const shapes = split.shapes.map(parseShape);
+  const keys = [...new Set(shapes.flatMap((s) => s.keys))];
+  const columns = keys.map((k) => {
+    const whens = shapes.flatMap((s, si) => {
+      const at = s.keys.indexOf(k);
+      return at < 0 ? [] : [`WHEN ${si} THEN __l[${at + 1}]`];
+    });
+    return `CASE __si ${whens.join(' ')} END AS ${quoteIdent(jsonColumn(k))}`;
+  });
+  const joined =
+    `SELECT m.* REPLACE (CASE WHEN j.__si IS NULL THEN m.body END AS body), m.rowid AS __mrid, j.__si, string_split(j.__vals, chr(1)) AS __l` +
+    ` FROM ${quoteIdent(memtable)} m LEFT JOIN ${quoteIdent(split.table)} j ON m.rowid = j.__rid`;
+  return `SELECT * EXCLUDE (__si, __l), ([${shapes.map((s) => s.id).join(', ')}])[__si + 1] AS ${quoteIdent(SHAPE_COLUMN)}, ${columns.join(', ')} FROM (${joined})`;
 }
