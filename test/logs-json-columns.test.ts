@@ -213,3 +213,17 @@ test('a read with a limit whose token-filter ranges miss its first slice', async
     [`{"level":"info","i":5,"trace_id":"${rare}"}`],
   );
 });
+
+test('a delete by line filter rewrites the file: split lines matched on their text, the rest intact', async () => {
+  // the split lines holding "wörld" and a kept line holding "escaped", in both batches
+  const r = await postJson(server, '/api/default/_delete', {
+    stream: 'jc',
+    query: '{job="jc"} |~ "wörld|escaped"',
+  });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json().rows, 4);
+  const left = expected.filter((l) => !l.includes('wörld') && !l.includes('escaped'));
+  assert.deepEqual(await logqlLines('{job="jc"}'), left);
+  const hits = await searchRows('SELECT body FROM logs."jc"');
+  assert.deepEqual(hits.map((h) => h.body as string).sort(), [...left].sort());
+});
