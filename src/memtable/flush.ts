@@ -177,10 +177,17 @@ export class Flusher implements FlushBacklog {
     if (t.rows > 0) {
       const conn = await engine.connect();
       let split: JsonSplit | null = null;
+      const splitTable = s.type === 'logs' && jsonColumnsEnabled() ? `${t.name}_jsplit` : null;
       try {
         // JSON lines as columns (storage/json-columns.ts): one pass over the bodies for every file
-        if (s.type === 'logs' && jsonColumnsEnabled())
-          split = await splitJsonBodies(conn, t.name, `${t.name}_jsplit`);
+        if (splitTable !== null) {
+          const appendConn = await engine.connect();
+          try {
+            split = await splitJsonBodies(conn, appendConn, t.name, splitTable);
+          } finally {
+            appendConn.closeSync();
+          }
+        }
         const hours = await conn.runAndReadAll(
           `SELECT DISTINCT _timestamp // ${HOUR_NS} AS h FROM ${quoteIdent(t.name)} ORDER BY h`,
         );
@@ -262,7 +269,7 @@ export class Flusher implements FlushBacklog {
           });
         }
       } finally {
-        if (split) await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(split.table)}`);
+        if (splitTable !== null) await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(splitTable)}`);
         conn.closeSync();
       }
     }

@@ -85,68 +85,68 @@ async function forEachBody(
 
 /**
  * Splits the JSON lines of memtable `memtable` into side table `table`; null when no line splits
- * (nothing is created then). The caller drops the table. A row's values go into one string (one
- * append per row, not per value); the flush's SQL splits it (`splitRowsSql`).
+ * (the table is dropped then; else the caller drops it). A row's values go into one string (one
+ * append per row, not per value); the flush's SQL splits it (`splitRowsSql`). Rows are appended
+ * through `appendConn` (another connection: `conn` streams the bodies meanwhile) a chunk at a
+ * time, so memory holds one chunk of values, not the table's.
  */
 export async function splitJsonBodies(
   conn: DuckDBConnection,
+  appendConn: DuckDBConnection,
   memtable: string,
   table: string,
 ): Promise<JsonSplit | null> {
-  let rids: Uint32Array<ArrayBuffer> = new Uint32Array(4096);
-  let sis: Uint32Array<ArrayBuffer> = new Uint32Array(4096);
+  const rids = new Uint32Array(CHUNK_ROWS);
+  const sis = new Uint32Array(CHUNK_ROWS);
   const vals: string[] = [];
+  let rows = 0;
   const shapeIndex = new Map<string, number>();
   const keys = new Set<string>();
-  await forEachBody(conn, memtable, (rowid, body) => {
-    const s = splitFlatJson(body);
-    if (s === null) return;
-    const text = shapeText(s.pieces);
-    let si = shapeIndex.get(text);
-    if (si === undefined) {
-      if (shapeIndex.size >= MAX_JSON_SHAPES) return;
-      const fresh = s.keys.filter((k) => !keys.has(k)).length;
-      if (keys.size + fresh > MAX_JSON_COLUMNS) return;
-      for (const k of s.keys) keys.add(k);
-      si = shapeIndex.size;
-      shapeIndex.set(text, si);
-    }
-    const r = vals.length;
-    if (r === rids.length) {
-      rids = grow(rids);
-      sis = grow(sis);
-    }
-    rids[r] = rowid;
-    sis[r] = si;
-    vals.push(s.values.join(SEP));
-  });
-  if (vals.length === 0) return null;
   await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`); // left by a failed flush
   await conn.run(`CREATE TABLE ${quoteIdent(table)} (__rid BIGINT, __si BIGINT, __vals VARCHAR)`);
+  const appender = await appendConn.createAppender(table);
   const types = [BIGINT, BIGINT, VARCHAR];
   const kinds: ChunkColumnKind[] = ['BIGINT', 'BIGINT', 'VARCHAR'];
   const sources = [rids, sis, vals];
-  const appender = await conn.createAppender(table);
+  const appendHeld = () => {
+    if (vals.length === 0) return;
+    const chunk = DuckDBDataChunk.create(types, vals.length);
+    fillChunk(chunk, kinds, sources, 0, vals.length, () => {
+      throw new Error('unreachable: no nested column');
+    });
+    appender.appendDataChunk(chunk);
+    rows += vals.length;
+    vals.length = 0;
+  };
   try {
-    for (let start = 0; start < vals.length; start += CHUNK_ROWS) {
-      const end = Math.min(vals.length, start + CHUNK_ROWS);
-      const chunk = DuckDBDataChunk.create(types, end - start);
-      fillChunk(chunk, kinds, sources, start, end, () => {
-        throw new Error('unreachable: no nested column');
-      });
-      appender.appendDataChunk(chunk);
-    }
+    await forEachBody(conn, memtable, (rowid, body) => {
+      const s = splitFlatJson(body);
+      if (s === null) return;
+      const text = shapeText(s.pieces);
+      let si = shapeIndex.get(text);
+      if (si === undefined) {
+        if (shapeIndex.size >= MAX_JSON_SHAPES) return;
+        const fresh = s.keys.filter((k) => !keys.has(k)).length;
+        if (keys.size + fresh > MAX_JSON_COLUMNS) return;
+        for (const k of s.keys) keys.add(k);
+        si = shapeIndex.size;
+        shapeIndex.set(text, si);
+      }
+      rids[vals.length] = rowid;
+      sis[vals.length] = si;
+      vals.push(s.values.join(SEP));
+      if (vals.length === CHUNK_ROWS) appendHeld();
+    });
+    appendHeld();
     appender.flushSync();
   } finally {
     appender.closeSync();
   }
-  return { table, shapes: [...shapeIndex.keys()], rows: vals.length };
-}
-
-function grow(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
-  const b = new Uint32Array(a.length * 2);
-  b.set(a);
-  return b;
+  if (rows === 0) {
+    await conn.run(`DROP TABLE ${quoteIdent(table)}`);
+    return null;
+  }
+  return { table, shapes: [...shapeIndex.keys()], rows };
 }
 
 /**
