@@ -49,6 +49,7 @@ import { MetricsRegistry, createServerMetrics } from './lib/metrics.ts';
 import { metricsHandler, registerSelfMetrics } from './server/self-metrics.ts';
 import { Flusher, configureParquetBloomColumns, removeOrphans } from './memtable/flush.ts';
 import { configureTokenFilters, tokenFilterCache } from './storage/token-filter.ts';
+import { configureJsonColumns } from './memtable/json-split.ts';
 import { EnginePool } from './memtable/org-engine.ts';
 import { flushDirtyAppenders, setAppendFailureHandler } from './memtable/memtable.ts';
 import { QueryExecutor } from './query/executor.ts';
@@ -229,6 +230,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   configureTokenFilters(config.streams.tokenFilterFields);
   configureParquetBloomColumns(config.streams.parquetBloomColumns);
+  configureJsonColumns(config.streams.jsonColumns);
   const spanMetrics = config.spanMetrics.enabled
     ? new SpanMetricsRuntime({
         writePath,

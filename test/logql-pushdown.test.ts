@@ -3,7 +3,7 @@
  * recorded conformance query, and `| json` queries over lines made to trip each proof the SQL path
  * relies on (duplicate keys, nested and lookalike keys, NaN, trailing commas, -0, 1.50, escapes),
  * run against two real servers holding the same rows (memtables and Parquet), one with the
- * pushdown off.
+ * pushdown off and every body stored as it came (the other stores flat JSON lines as columns).
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -93,7 +93,10 @@ before(async () => {
   const env = { MOLESIGNAL_LOGQL_MAX_QUERY_SERIES: '100000' };
   [on, off] = await Promise.all([
     startServer({ env }),
-    startServer({ env: { ...env, MOLESIGNAL_LOGQL_PUSHDOWN: 'false' } }),
+    // the reference: the JS pipeline over bodies stored as they came (no JSON columns)
+    startServer({
+      env: { ...env, MOLESIGNAL_LOGQL_PUSHDOWN: 'false', MOLESIGNAL_STREAMS_JSON_COLUMNS: 'false' },
+    }),
   ]);
   try {
     conformanceDir = sharedOrSkip({ skip: () => {} }, 'conformance/logql');

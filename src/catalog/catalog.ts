@@ -74,6 +74,11 @@ export interface FileRow {
   /** column → [min, max] as strings, for the planner */
   columnStats: Record<string, [string | null, string | null]>;
   createdAtMs: number;
+  /**
+   * Logs: the shapes of the JSON lines the file stores as columns (storage/json-columns.ts);
+   * absent when it stores every body. Kept in the `column_stats` text under `$json_shapes`.
+   */
+  jsonShapes?: string[];
 }
 export interface StreamStats {
   type: StreamType;

@@ -126,6 +126,9 @@ export const fieldParams = (org: OrgId, type: StreamType, stream: string, f: Str
   f.placement,
   f.position,
 ];
+/** Where `FileRow.jsonShapes` lives in the `column_stats` text (no column is named with a `$`). */
+const JSON_SHAPES_KEY = '$json_shapes';
+
 export const fileParams = (org: OrgId, type: StreamType, stream: string, f: FileRow) => [
   f.id,
   org,
@@ -136,7 +139,9 @@ export const fileParams = (org: OrgId, type: StreamType, stream: string, f: File
   f.maxTs,
   f.rows,
   f.bytes,
-  JSON.stringify(f.columnStats),
+  JSON.stringify(
+    f.jsonShapes?.length ? { ...f.columnStats, [JSON_SHAPES_KEY]: f.jsonShapes } : f.columnStats,
+  ),
   f.createdAtMs,
 ];
 export const raiseFlushedSeqParams = (org: OrgId, type: StreamType, stream: string, seq: number) => [
@@ -205,19 +210,30 @@ export const toField = (r: Row): StreamFieldRow => ({
   placement: r.placement as 'column' | 'overflow',
   position: Number(r.position),
 });
-export const toFile = (r: Row): FileRow => ({
-  id: r.id as string,
-  org: asOrgId(r.org_id as string),
-  type: r.type as StreamType,
-  stream: r.stream as string,
-  key: r.object_key as string,
-  minTs: BigInt(r.min_ts as bigint),
-  maxTs: BigInt(r.max_ts as bigint),
-  rows: Number(r.rows),
-  bytes: Number(r.bytes),
-  columnStats: JSON.parse(r.column_stats as string) as FileRow['columnStats'],
-  createdAtMs: Number(r.created_at_ms),
-});
+function withStats(f: Omit<FileRow, 'columnStats'>, text: string): FileRow {
+  const stats = JSON.parse(text) as FileRow['columnStats'] & { [JSON_SHAPES_KEY]?: string[] };
+  const shapes = stats[JSON_SHAPES_KEY];
+  if (shapes === undefined) return { ...f, columnStats: stats };
+  delete stats[JSON_SHAPES_KEY];
+  return { ...f, columnStats: stats, jsonShapes: shapes };
+}
+
+export const toFile = (r: Row): FileRow =>
+  withStats(
+    {
+      id: r.id as string,
+      org: asOrgId(r.org_id as string),
+      type: r.type as StreamType,
+      stream: r.stream as string,
+      key: r.object_key as string,
+      minTs: BigInt(r.min_ts as bigint),
+      maxTs: BigInt(r.max_ts as bigint),
+      rows: Number(r.rows),
+      bytes: Number(r.bytes),
+      createdAtMs: Number(r.created_at_ms),
+    },
+    r.column_stats as string,
+  );
 export const toStreamStats = (r: Row): StreamStats => ({
   type: r.type as StreamType,
   name: r.name as string,

@@ -480,7 +480,7 @@ export class Compactor {
               continue;
             }
             const path = await store.readablePath(f.key);
-            const relation = s.type === 'metrics' ? samplesRelation([path]) : filesRelation([path]);
+            const relation = s.type === 'metrics' ? samplesRelation([path]) : filesRelation([path], [f]);
             const whereSql = sel.where ? await sel.where.sqlFor(conn, relation) : null;
             const cond = `COALESCE((${[...range, ...(whereSql ? [`(${whereSql})`] : [])].join(' AND ') || 'true'}), false)`;
             const n = Number(

@@ -25,6 +25,7 @@ import { sqlDecodedSamples } from '../storage/sample-codec.ts';
 import { writeSamplesParquet } from '../storage/sample-parquet.ts';
 import { TokenFilterBuilder, tokenFilterFields, tokenFilterKey } from '../storage/token-filter.ts';
 import { sampleFilesSql } from '../query/stream-relation.ts';
+import { JSON_COLUMN_PREFIX, SHAPE_COLUMN, ShapeSet } from '../storage/json-columns.ts';
 import type { StreamState } from '../write/streams.ts';
 
 export const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -34,11 +35,20 @@ export const POSITION_COLUMNS = '__fi, __frn';
 
 /**
  * The rows of logs or traces files with their positions; the files in arrival order (their ids are
- * time-ordered), so `(__fi, __frn)` orders rows of one timestamp as they arrived.
+ * time-ordered), so `(__fi, __frn)` orders rows of one timestamp as they arrived. `files`: their
+ * catalog rows, for the bodies of JSON lines stored as columns (rebuilt here, so that conditions
+ * see every line; storage/json-columns.ts).
  */
-export function filesRelation(paths: readonly string[]): string {
-  return `SELECT *, file_index::BIGINT AS __fi, file_row_number::BIGINT AS __frn FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)`;
+export function filesRelation(paths: readonly string[], files: readonly FileRow[]): string {
+  const shapes = ShapeSet.of(files.map((f) => f.jsonShapes));
+  const star = shapes.size > 0 ? `* REPLACE (${shapes.bodySql()} AS body)` : '*';
+  return `SELECT ${star}, file_index::BIGINT AS __fi, file_row_number::BIGINT AS __frn FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)`;
 }
+
+/** The shape texts of files, each once. */
+const shapesOf = (files: readonly FileRow[]): string[] => [
+  ...new Set(files.flatMap((f) => f.jsonShapes ?? [])),
+];
 
 /** Decoded metric samples (`_timestamp, series_id, value, stale`) of sample files. */
 export function samplesRelation(paths: readonly string[]): string {
@@ -71,7 +81,13 @@ async function statsOf(
   const statCols = described
     .getRows()
     .map((r) => ({ name: String(r[0]), type: String(r[1]) }))
-    .filter((c) => STATS_TYPES.has(c.type) && !c.name.startsWith('__'))
+    .filter(
+      (c) =>
+        STATS_TYPES.has(c.type) &&
+        !c.name.startsWith('__') &&
+        c.name !== SHAPE_COLUMN &&
+        !c.name.startsWith(JSON_COLUMN_PREFIX),
+    )
     .slice(0, MAX_STATS_COLUMNS);
   const statSql = statCols
     .map(
@@ -98,6 +114,7 @@ async function sidecarOf(
   conn: DuckDBConnection,
   path: string,
   hourStartNs: bigint,
+  shapes: ShapeSet,
 ): Promise<Uint8Array | null> {
   const described = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(path)})`);
   const have = new Set(described.getRows().map((r) => String(r[0])));
@@ -105,7 +122,7 @@ async function sidecarOf(
   if (fields.length === 0) return null;
   const builder = new TokenFilterBuilder();
   const result = await conn.stream(
-    `SELECT _timestamp, ${fields.map((f) => `${quoteIdent(f)}::VARCHAR`).join(', ')} FROM read_parquet(${sqlString(path)})`,
+    `SELECT _timestamp, ${fields.map((f) => `${f === 'body' ? shapes.bodySql() : quoteIdent(f)}::VARCHAR`).join(', ')} FROM read_parquet(${sqlString(path)})`,
   );
   for (;;) {
     const chunk = await result.fetchChunk();
@@ -137,6 +154,8 @@ async function rewriteLeased(deps: Deps, input: RewriteInput): Promise<FileRow[]
   const where = input.keep ? ` WHERE ${input.keep}` : '';
   const outDir = join(stagingDir, `compact_${timeOrderedId()}`);
   const written: string[] = [];
+  const shapeTexts = s.type === 'logs' ? shapesOf(input.files) : [];
+  const shapes = ShapeSet.of([shapeTexts]);
   try {
     if (s.type === 'metrics') {
       // one file per bucket: the sample codec writes a single file
@@ -149,7 +168,7 @@ async function rewriteLeased(deps: Deps, input: RewriteInput): Promise<FileRow[]
         written.push(path);
       }
     } else {
-      const relation = `SELECT * FROM (${filesRelation(paths)})${where}`;
+      const relation = `SELECT * FROM (${filesRelation(paths, input.files)})${where}`;
       const described = await conn.runAndReadAll(`DESCRIBE ${relation}`);
       const columns = described.getRows().map((r) => ({ name: String(r[0]) }));
       const layout = rowLayout(s.type, columns);
@@ -166,11 +185,16 @@ async function rewriteLeased(deps: Deps, input: RewriteInput): Promise<FileRow[]
         : [];
       const bloomStats: FileRow['columnStats'] = {};
       bloomCols.forEach((c, i) => (bloomStats[c] = [(present[i] as string | null) ?? null, null]));
+      // JSON lines stored as columns stay so: the rebuilt body is stored NULL again
+      const restored =
+        shapes.size > 0
+          ? ` REPLACE (CASE WHEN ${quoteIdent(SHAPE_COLUMN)} IS NULL THEN body END AS body)`
+          : '';
       const copy = async (extra: string) => {
         await rm(outDir, { recursive: true, force: true });
         await mkdir(outDir, { recursive: true });
         await conn.run(
-          `COPY (SELECT * EXCLUDE (${POSITION_COLUMNS}) FROM (${relation}) ORDER BY ${order}) TO ${sqlString(outDir)} (FORMAT parquet, ${layout.options}${extra}, FILE_SIZE_BYTES ${input.targetFileBytes}, OVERWRITE_OR_IGNORE true)`,
+          `COPY (SELECT * EXCLUDE (${POSITION_COLUMNS})${restored} FROM (${relation}) ORDER BY ${order}) TO ${sqlString(outDir)} (FORMAT parquet, ${layout.options}${extra}, FILE_SIZE_BYTES ${input.targetFileBytes}, OVERWRITE_OR_IGNORE true)`,
         );
       };
       const bloom = parquetBloomOption(bloomStats, layout.rowGroupSize);
@@ -195,7 +219,7 @@ async function rewriteLeased(deps: Deps, input: RewriteInput): Promise<FileRow[]
         const id = timeOrderedId(ms++);
         const key = parquetKey(s.org, s.type, s.name, input.hourStartNs, id);
         if (s.type === 'logs') {
-          const sidecar = await sidecarOf(conn, path, input.hourStartNs);
+          const sidecar = await sidecarOf(conn, path, input.hourStartNs, shapes);
           if (sidecar) {
             const sidecarStaging = join(stagingDir, `${id}.bloom.tmp`);
             await writeFile(sidecarStaging, sidecar);
@@ -213,6 +237,7 @@ async function rewriteLeased(deps: Deps, input: RewriteInput): Promise<FileRow[]
           ...st,
           bytes,
           createdAtMs: Date.now(),
+          ...(shapeTexts.length > 0 ? { jsonShapes: shapeTexts } : {}),
         });
       }
     } catch (e) {

@@ -25,6 +25,7 @@ export interface Config {
     defaultRetentionDays: number;
     tokenFilterFields: string[];
     parquetBloomColumns: string[];
+    jsonColumns: boolean;
   };
   storage: {
     backend: 'local' | 's3';

@@ -234,6 +234,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
     help: "Id columns that get Parquet bloom filters (an equality lookup such as `trace_id = '…'` skips row groups). DuckDB writes them only for dictionary-encoded columns, so files that have one of these columns are written with a dictionary for every string column (about 10 % larger). A comma-separated list (YAML: a list); empty: none.",
   },
   {
+    key: 'streams.jsonColumns',
+    schema: bool,
+    default: true,
+    help: 'Store log lines that are flat JSON objects as columns: a flush keeps their values in `json.<key>` columns and their layout as a shape, and every reader gets the very same line back (docs/logs.md, "Storage of JSON lines"). Smaller files, and `| json` reads the columns instead of parsing lines. Lines of any other form keep their text.',
+  },
+  {
     key: 'storage.backend',
     schema: z.enum(['local', 's3']),
     default: 'local',

@@ -23,6 +23,7 @@ import type { FlushBacklog } from '../write/write-path.ts';
 import { quoteIdent, type MemTable } from './memtable.ts';
 import type { EnginePool } from './org-engine.ts';
 import { Mutex } from '../lib/mutex.ts';
+import { jsonColumnsEnabled, splitJsonBodies, splitRowsSql, type JsonSplit } from './json-split.ts';
 
 export interface FlushPolicy {
   maxRows: number;
@@ -175,7 +176,18 @@ export class Flusher implements FlushBacklog {
     const files: FileRow[] = [];
     if (t.rows > 0) {
       const conn = await engine.connect();
+      let split: JsonSplit | null = null;
+      const splitTable = s.type === 'logs' && jsonColumnsEnabled() ? `${t.name}_jsplit` : null;
       try {
+        // JSON lines as columns (storage/json-columns.ts): one pass over the bodies for every file
+        if (splitTable !== null) {
+          const appendConn = await engine.connect();
+          try {
+            split = await splitJsonBodies(conn, appendConn, t.name, splitTable);
+          } finally {
+            appendConn.closeSync();
+          }
+        }
         const hours = await conn.runAndReadAll(
           `SELECT DISTINCT _timestamp // ${HOUR_NS} AS h FROM ${quoteIdent(t.name)} ORDER BY h`,
         );
@@ -215,10 +227,11 @@ export class Flusher implements FlushBacklog {
             // rowid breaks ties: rows with one timestamp keep their arrival order (LogQL answers
             // equal-timestamp lines in push order, and DuckDB's sort is not stable)
             const layout = rowLayout(s.type, t.columns);
+            const rows = split
+              ? `SELECT * EXCLUDE (__mrid) FROM (${splitRowsSql(t.name, split)}) WHERE ${where} ORDER BY ${layout.order.replace(/\browid$/, '__mrid')}`
+              : `SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY ${layout.order}`;
             const copy = (extra: string) =>
-              conn.run(
-                `COPY (SELECT * FROM ${quoteIdent(t.name)} WHERE ${where} ORDER BY ${layout.order}) TO ${sqlString(staging)} (FORMAT parquet, ${layout.options}${extra})`,
-              );
+              conn.run(`COPY (${rows}) TO ${sqlString(staging)} (FORMAT parquet, ${layout.options}${extra})`);
             const bloomOption = parquetBloomOption(columnStats, layout.rowGroupSize);
             try {
               await copy(bloomOption);
@@ -252,9 +265,11 @@ export class Flusher implements FlushBacklog {
             bytes,
             columnStats,
             createdAtMs: Date.now(),
+            ...(split ? { jsonShapes: split.shapes } : {}),
           });
         }
       } finally {
+        if (splitTable !== null) await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(splitTable)}`);
         conn.closeSync();
       }
     }

@@ -67,8 +67,6 @@ export interface QueryConfig {
   disableValidator: boolean;
 }
 
-const sqlString = (v: string) => `'${v.replace(/'/g, "''")}'`;
-
 export const relationName = (type: StreamType, stream: string) => `q_${type}__${stream}`;
 
 export class QueryExecutor {
@@ -247,9 +245,17 @@ export class QueryExecutor {
   ): Promise<void> {
     const needles = s.type === 'logs' && req.contains?.length ? req.contains : null;
     const prune = needles ? tokenPruner(this.deps.store, needles) : undefined;
-    let relation = await streamRelation(this.deps, s, tables, req.startNs, req.endNs, stats, prune);
-    if (needles)
-      relation = `SELECT * FROM (${relation}) AS __r WHERE ${needles.map((n) => `contains(body, ${sqlString(n)})`).join(' AND ')}`;
+    // each part tests the needles (a JSON line stored as columns is not rebuilt for them)
+    const relation = await streamRelation(
+      this.deps,
+      s,
+      tables,
+      req.startNs,
+      req.endNs,
+      stats,
+      prune,
+      needles ?? [],
+    );
     await conn.run(`CREATE TEMP VIEW ${quoteIdent(relationName(s.type, s.name))} AS ${relation}`);
   }
 }

@@ -9,6 +9,7 @@ import { quoteIdent, type MemTable } from '../memtable/memtable.ts';
 import { readablePaths, type ObjectStore } from '../storage/object-store.ts';
 import type { StreamState } from '../write/streams.ts';
 import { CHAIN_WINDOW_NS, sqlDecodedSamples } from '../storage/sample-codec.ts';
+import { SHAPE_COLUMN, ShapeSet } from '../storage/json-columns.ts';
 
 export interface RelationDeps {
   catalog: Catalog;
@@ -50,8 +51,10 @@ interface StreamParts {
   tables: readonly MemTable[];
   /** local paths of the Parquet files, in the catalog's order (by min time) */
   paths: string[];
+  /** the catalog rows of `paths` */
+  files: FileRow[];
   /** files of which only some `_timestamp` ranges may hold wanted rows (a pruner said so) */
-  ranged: { path: string; ranges: [bigint, bigint][] }[];
+  ranged: { path: string; file: FileRow; ranges: [bigint, bigint][] }[];
 }
 
 /**
@@ -91,7 +94,9 @@ export async function relationFiles(
  * Drops files that cannot hold a wanted row (e.g. by their token filters) and may narrow a file to
  * `_timestamp` ranges `[start, end)` (null: the whole file); keeps the order.
  */
-export type FilePruner = (files: FileRow[]) => Promise<{ file: FileRow; ranges: [bigint, bigint][] | null }[]>;
+export type FilePruner = (
+  files: FileRow[],
+) => Promise<{ file: FileRow; ranges: [bigint, bigint][] | null }[]>;
 
 async function streamParts(
   deps: RelationDeps,
@@ -114,13 +119,41 @@ async function streamParts(
   return {
     tables,
     paths: local.filter((_, i) => pruned[i]!.ranges === null),
-    ranged: pruned.flatMap((p, i) => (p.ranges === null ? [] : [{ path: local[i]!, ranges: p.ranges }])),
+    files: pruned.filter((p) => p.ranges === null).map((p) => p.file),
+    ranged: pruned.flatMap((p, i) =>
+      p.ranges === null ? [] : [{ path: local[i]!, file: p.file, ranges: p.ranges }],
+    ),
   };
 }
 
 /** The rows of Parquet files as they are stored, by their local paths. */
 export function parquetRelation(paths: readonly string[], where: string): string {
   return `SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)${where}`;
+}
+
+/** `where` (a WHERE clause or '') with more conditions ANDed. */
+const andWhere = (where: string, conds: readonly string[]): string =>
+  conds.length === 0 ? where : `${where ? `${where} AND` : ' WHERE'} ${conds.join(' AND ')}`;
+
+/**
+ * The rows of logs files as every reader sees them: a JSON line stored as columns has its body
+ * rebuilt (storage/json-columns.ts) and its `_json_shape`/`json.*` columns are not shown.
+ * `contains`: strings every line holds (tested on the stored columns, without rebuilding lines).
+ */
+export function logsParquetRelation(
+  paths: readonly string[],
+  files: readonly FileRow[],
+  where: string,
+  contains: readonly string[] = [],
+): string {
+  const shapes = ShapeSet.of(files.map((f) => f.jsonShapes));
+  const filtered = andWhere(
+    where,
+    contains.map((n) => shapes.containsSql(n)),
+  );
+  if (shapes.size === 0) return parquetRelation(paths, filtered);
+  const hidden = [SHAPE_COLUMN, ...shapes.columns()].map(quoteIdent).join(', ');
+  return `SELECT * EXCLUDE (${hidden}) REPLACE (${shapes.bodySql()} AS body) FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)${filtered}`;
 }
 
 /** The rows of the sample files with their chain columns and file position, from the chain start. */
@@ -132,7 +165,10 @@ export function sampleFilesSql(paths: string[], startNs: bigint | null, endNs: b
   );
 }
 
-/** `startNs` inclusive, `endNs` exclusive; null = unbounded. `prune` may drop files (not memtables). */
+/**
+ * `startNs` inclusive, `endNs` exclusive; null = unbounded. `prune` may drop files (not memtables).
+ * `contains` (logs): strings every line of the relation holds.
+ */
 export async function streamRelation(
   deps: RelationDeps,
   s: StreamState,
@@ -141,22 +177,27 @@ export async function streamRelation(
   endNs: bigint | null,
   stats: RelationStats,
   prune?: FilePruner,
+  contains: readonly string[] = [],
 ): Promise<string> {
   const where = timeWhere(startNs, endNs);
   const p = await streamParts(deps, s, tables, startNs, endNs, stats, prune);
+  const inTables = andWhere(
+    where,
+    contains.map((n) => `contains(body, ${sqlString(n)})`),
+  );
   // the active memtable first: it carries the stream's full, current column list
-  const parts = [...p.tables].reverse().map((t) => `SELECT * FROM ${quoteIdent(t.name)}${where}`);
+  const parts = [...p.tables].reverse().map((t) => `SELECT * FROM ${quoteIdent(t.name)}${inTables}`);
   if (p.paths.length > 0 && s.type === 'metrics') {
     parts.push(`SELECT * FROM (${sqlDecodedSamples(sampleFilesSql(p.paths, startNs, endNs))})${where}`);
   } else if (p.paths.length > 0) {
-    parts.push(parquetRelation(p.paths, where));
+    parts.push(logsParquetRelation(p.paths, p.files, where, contains));
   }
   // one read per range: DuckDB prunes row groups on a range, not on an OR of ranges
-  for (const { path, ranges } of s.type === 'metrics' ? [] : p.ranged) {
+  for (const { path, file, ranges } of s.type === 'metrics' ? [] : p.ranged) {
     for (const [a, b] of ranges) {
       const lo = startNs !== null && startNs > a ? startNs : a;
       const hi = endNs !== null && endNs < b ? endNs : b;
-      if (lo < hi) parts.push(parquetRelation([path], timeWhere(lo, hi)));
+      if (lo < hi) parts.push(logsParquetRelation([path], [file], timeWhere(lo, hi), contains));
     }
   }
   if (parts.length === 0) return `SELECT * FROM ${quoteIdent(p.tables[0]!.name)} WHERE false`;

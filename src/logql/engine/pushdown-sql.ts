@@ -21,8 +21,18 @@
 import type { Grouping, LabelFilterExpr, Matcher, PipelineStage, UnwrapStage } from '../ast.ts';
 import { compileMatcher } from '../pipeline/index.ts';
 import { ERROR_DETAILS_LABEL, ERROR_LABEL } from '../pipeline/labels.ts';
-import { lineFilterSql, matcherSql, metadataLabelSql, selectorSql, sqlString, streamLabelSql } from './sql.ts';
+import { quoteIdent } from '../../memtable/memtable.ts';
+import {
+  lineFilterSql,
+  lineSqlOf,
+  matcherSql,
+  metadataLabelSql,
+  selectorSql,
+  sqlString,
+  streamLabelSql,
+} from './sql.ts';
 import type { StreamLabelColumns } from './labels-mapping.ts';
+import { SHAPE_COLUMN, type ShapeSet } from '../../storage/json-columns.ts';
 
 /** Any label that is not parsed, NULL when absent (Loki has no empty label values). */
 function plainLabelSql(mapping: StreamLabelColumns, name: string): string {
@@ -91,15 +101,24 @@ interface PlanRequest {
   unwrap?: UnwrapStage;
 }
 
-/** The pushdown SQL for one stream's columns, or null when the request is outside what SQL does exactly. */
-export function pushdownSql(req: PlanRequest, mapping: StreamLabelColumns): PushdownSql | null {
+/**
+ * The pushdown SQL for one stream's columns, or null when the request is outside what SQL does
+ * exactly. `shapes`: the shapes of the JSON lines the read files store as columns
+ * (storage/json-columns.ts); on those rows `| json` reads the columns, the body is not rebuilt.
+ */
+export function pushdownSql(
+  req: PlanRequest,
+  mapping: StreamLabelColumns,
+  shapes: ShapeSet | null = null,
+): PushdownSql | null {
+  const split = shapes !== null && shapes.size > 0;
   const where = req.matchers.map((m) => selectorSql(m, mapping.stream.get(m.name)));
   const jsonAt = req.pipeline.findIndex((s) => s.type === 'Json');
   const parsed = jsonAt >= 0;
   const stages = req.pipeline;
   for (const s of stages) {
     if (s.type === 'LineFilter') {
-      const sql = lineFilterSql(s);
+      const sql = lineFilterSql(s, split ? lineSqlOf(shapes) : undefined);
       if (sql === null) return null;
       where.push(sql);
     } else if (s.type === 'Json') {
@@ -157,6 +176,8 @@ export function pushdownSql(req: PlanRequest, mapping: StreamLabelColumns): Push
     `NOT regexp_matches(body, ${sqlString(LENIENT_JSON)})`,
   ];
   const simple: string[] = ['__j IS NOT NULL'];
+  /** the same tests on a split row: flat, keys unique and column-like, values raw (no -0 issue) */
+  const splitSimple: string[] = ['__j IS NOT NULL'];
   const jsonValue = new Map<string, string>();
   for (const [k, name] of jsonNames.entries()) {
     const anchor = anchorPart(name);
@@ -174,12 +195,18 @@ export function pushdownSql(req: PlanRequest, mapping: StreamLabelColumns): Push
     if (unwrap && name === unwrap.label) {
       // a number gives its value (DuckDB's text of a double reads back to the same double);
       // a missing key, null or an array no sample; anything else (strings, booleans) goes to JS
-      simple.push(`(${e} IS NULL OR ${e}[1] IN ('n', '[') OR isfinite(TRY_CAST(${e} AS DOUBLE)))`);
+      const term = `(${e} IS NULL OR ${e}[1] IN ('n', '[') OR isfinite(TRY_CAST(${e} AS DOUBLE)))`;
+      simple.push(term);
+      splitSimple.push(term);
       continue;
     }
     simple.push(
       `(${unless}${e} IS NULL OR ${e} IN ('true', 'false', 'null') OR ${e}[1] = '[' OR (${e}[1] = '"' AND ${e} <> '""') OR ` +
         `(regexp_full_match(${e}, '-?[0-9]+') AND (${e} <> '0' OR NOT contains(body, '-0'))))`,
+    );
+    splitSimple.push(
+      `(${unless}${e} IS NULL OR ${e} IN ('true', 'false', 'null') OR (${e}[1] = '"' AND ${e} <> '""') OR ` +
+        `(regexp_full_match(${e}, '-?[0-9]+') AND ${e} <> '-0'))`,
     );
     jsonValue.set(
       name,
@@ -213,15 +240,23 @@ export function pushdownSql(req: PlanRequest, mapping: StreamLabelColumns): Push
     value = `(CASE WHEN ${e} IS NULL OR ${e}[1] IN ('n', '[') THEN NULL ELSE TRY_CAST(${e} AS DOUBLE) END)`;
     for (const f of unwrap.postFilters) keep.push(filterSql(f, labelSql));
   }
+  const json =
+    paths.length > 0
+      ? `TRY(json_extract(body, [${paths.join(', ')}]))::VARCHAR[]`
+      : `CASE WHEN json_valid(body) THEN []::VARCHAR[] END`;
+  const guard = guardTerms.join(' AND ');
+  // split rows: the values from their columns; the others (body stored) as above
+  const isSplit = `${quoteIdent(SHAPE_COLUMN)} IS NOT NULL`;
   return {
     where,
     keep,
-    simple: simple.join(' AND '),
-    json:
-      paths.length > 0
-        ? `TRY(json_extract(body, [${paths.join(', ')}]))::VARCHAR[]`
-        : `CASE WHEN json_valid(body) THEN []::VARCHAR[] END`,
-    guard: guardTerms.join(' AND '),
+    simple: split
+      ? `(CASE WHEN ${isSplit} THEN ${splitSimple.join(' AND ')} ELSE ${simple.join(' AND ')} END)`
+      : simple.join(' AND '),
+    json: split
+      ? `(CASE WHEN ${isSplit} THEN [${jsonNames.map((n) => shapes.valueJsonSql(n)).join(', ')}]::VARCHAR[] ELSE ${json} END)`
+      : json,
+    guard: split ? `(${isSplit} OR (${guard}))` : guard,
     labels: [...needed].filter((n) => n !== unwrap?.label).map((name) => ({ name, sql: labelSql(name) })),
     value,
   };

@@ -21,6 +21,7 @@ import { quoteIdent, type MemTable } from '../../memtable/memtable.ts';
 import type { EnginePool } from '../../memtable/org-engine.ts';
 import { relationFiles, timeWhere } from '../../query/stream-relation.ts';
 import { lineFilterRequirements, pruneByTokens } from '../../storage/token-filter.ts';
+import { ShapeSet } from '../../storage/json-columns.ts';
 import { readablePaths, type ObjectStore } from '../../storage/object-store.ts';
 import type { OrgId } from '../../tenancy/org-id.ts';
 import type { StreamRegistry, StreamState } from '../../write/streams.ts';
@@ -37,7 +38,7 @@ import type {
 } from './metric/pushdown-types.ts';
 import { reduceLabels } from './metric/range-common.ts';
 import { pushdownSql, type PushdownSql } from './pushdown-sql.ts';
-import { lineFilterSql, metadataLabelSql, selectorSql, sqlString, streamLabelSql } from './sql.ts';
+import { lineFilterSql, lineSqlOf, metadataLabelSql, selectorSql, sqlString, streamLabelSql } from './sql.ts';
 import type { LogReadRequest, LogSource } from './source-types.ts';
 
 export interface LogSourceDeps {
@@ -359,7 +360,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     startNs: bigint,
     endNs: bigint,
     lineFilters: readonly LineFilterStage[],
-  ): Promise<{ relation: string; mapping: StreamLabelColumns } | null> {
+  ): Promise<{ relation: string; mapping: StreamLabelColumns; shapes: ShapeSet } | null> {
     const inRange = listed.filter((f) => f.minTs < endNs && f.maxTs >= startNs);
     // full-text pruning (docs/format/token-filter.md): files whose token filters rule out a `|=`
     // string are not read, others only in the time ranges that may match
@@ -376,6 +377,8 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       pruned.map((p) => p.file.key),
     );
     const whole = pruned.map((p, i) => ({ ...p, i })).filter((p) => p.ranges === null);
+    /** the files some part reads (a narrowed file may have no range in this one) */
+    const read: FileRow[] = whole.map((p) => p.file);
     if (whole.length > 0) {
       const paths = whole.map((p) => sqlString(local[p.i]!)).join(', ');
       const part =
@@ -391,6 +394,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
         const lo = startNs > a ? startNs : a;
         const hi = endNs < b ? endNs : b;
         if (lo >= hi) continue;
+        if (read[read.length - 1] !== p.file) read.push(p.file);
         parts.push(
           `SELECT *, ${i}::BIGINT AS __part, file_row_number::BIGINT AS __row FROM read_parquet([${sqlString(local[i]!)}], union_by_name = true)${timeWhere(lo, hi)}`,
         );
@@ -416,7 +420,10 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       this.counted.add(t);
       this.stats.memtable_rows += t.rows;
     }
-    return { relation, mapping: mapLabelColumns(described.columnNames()) };
+    // JSON lines stored as columns (storage/json-columns.ts): the relation has their body NULL and
+    // their columns; every line a caller reads is `shapes.bodySql()`
+    const shapes = ShapeSet.of(read.map((f) => f.jsonShapes));
+    return { relation, mapping: mapLabelColumns(described.columnNames()), shapes };
   }
 
   private async openCursor(
@@ -429,20 +436,21 @@ export class StorageLogSource implements LogSource, MetricPushdown {
   ): Promise<StreamCursor | null> {
     const rel = await this.relationOf(conn, s, tables, listed, req.startNs, req.endNs, req.lineFilters);
     if (rel === null) return null;
-    const { mapping } = rel;
-    const relation = narrow ? narrow(rel.relation, mapping) : rel.relation;
+    const { mapping, shapes } = rel;
+    const relation = narrow ? narrow(rel.relation, mapping, shapes) : rel.relation;
     if (relation === null) return null;
+    const body = shapes.bodySql();
     const where: string[] = [];
     for (const m of req.matchers) where.push(selectorSql(m, mapping.stream.get(m.name)));
     for (const f of req.lineFilters) {
-      const sql = lineFilterSql(f);
+      const sql = lineFilterSql(f, lineSqlOf(shapes));
       if (sql) where.push(sql);
     }
     const streamLabels = [...mapping.stream.keys()];
     const metadataLabels = [...mapping.metadata.keys()];
     const select = [
       '_timestamp',
-      'body',
+      body === 'body' ? body : `${body} AS body`,
       '__part',
       '__row',
       streamHashSql(mapping),
@@ -504,10 +512,10 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       const listed = await relationFiles(this.deps, p.s, p.tables, startNs, endNs);
       const rel = await this.relationOf(p.conn, p.s, p.tables, listed, startNs, endNs, []);
       if (rel === null) continue;
-      const { relation, mapping } = rel;
-      const sql = pushdownSql(req, mapping);
+      const { relation, mapping, shapes } = rel;
+      const sql = pushdownSql(req, mapping, shapes);
       if (sql === null) return null;
-      out.push({ ...p, relation, mapping, sql, rows: simpleRows(relation, sql) });
+      out.push({ ...p, relation, mapping, shapes, sql, rows: simpleRows(relation, sql) });
     }
     return out;
   }
@@ -530,7 +538,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
             ...labels.map((l, k) => `CASE WHEN __s THEN ${l.sql} END AS __l${k}`),
             `((_timestamp - ${req.originNs} - 1) // ${req.bucketNs})::BIGINT AS __b`,
             'count(*)::BIGINT AS __n',
-            `${req.withBytes ? 'COALESCE(sum(strlen(body)), 0)' : '0'}::BIGINT AS __bytes`,
+            `${req.withBytes ? `COALESCE(sum(strlen(${p.shapes.bodySql()})), 0)` : '0'}::BIGINT AS __bytes`,
             'min(_timestamp) AS __first',
           ].join(', ')} FROM (${p.rows})` +
           `${p.sql.keep.length > 0 ? ` WHERE NOT __s OR (${p.sql.keep.join(' AND ')})` : ''} GROUP BY ALL`;
@@ -584,8 +592,8 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       if (st.type !== 'LineFilter') break;
       leading.push(st);
     }
-    const narrow: Narrow = (relation, mapping) => {
-      const sql = pushdownSql(req, mapping);
+    const narrow: Narrow = (relation, mapping, shapes) => {
+      const sql = pushdownSql(req, mapping, shapes);
       return sql === null ? null : notSimpleRows(relation, sql);
     };
     const read = this.readRows(
@@ -732,7 +740,7 @@ function inFirstSeenOrder(rows: BucketRow[], firsts: bigint[]): BucketRow[] {
 }
 
 /** A stream's rows narrowed (SQL over its relation), or null to read none of them. */
-type Narrow = (relation: string, mapping: StreamLabelColumns) => string | null;
+type Narrow = (relation: string, mapping: StreamLabelColumns, shapes: ShapeSet) => string | null;
 
 type PushdownRequest = Parameters<typeof pushdownSql>[0];
 

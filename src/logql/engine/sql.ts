@@ -6,6 +6,7 @@
 import type { LineFilterStage, Matcher } from '../ast.ts';
 import { quoteIdent } from '../../memtable/memtable.ts';
 import type { StreamLabelColumns } from './labels-mapping.ts';
+import type { ShapeSet } from '../../storage/json-columns.ts';
 
 export const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
@@ -49,23 +50,39 @@ export function selectorSql(m: Matcher, columns: readonly string[] | undefined):
   return matcherSql(m, streamLabelSql(columns));
 }
 
+/** How SQL reads the line of a row (storage/json-columns.ts: a JSON line stored as columns). */
+export interface LineSql {
+  /** the line as SQL */
+  body: string;
+  /** `contains(<line>, needle)` as SQL (NULL where the line is NULL) */
+  contains: (needle: string) => string;
+}
+
+const STORED_LINE: LineSql = { body: 'body', contains: (v) => `contains(body, ${sqlString(v)})` };
+
+/** The line of rows read from files that may store JSON lines as columns (`shapes`). */
+export const lineSqlOf = (shapes: ShapeSet): LineSql =>
+  shapes.size === 0 ? STORED_LINE : { body: shapes.bodySql(), contains: (v) => shapes.containsSql(v) };
+
 /**
  * The line filters SQL can apply exactly as the pipeline does (string operands; DuckDB's regexps
  * are RE2, as Go's), as WHERE terms; the others are left to the pipeline.
  */
-export function lineFilterSql(f: LineFilterStage): string | null {
+export function lineFilterSql(f: LineFilterStage, line: LineSql = STORED_LINE): string | null {
   if (f.values.length === 0 || f.values.some((v) => v.kind !== 'string' || v.value === '')) return null;
   const values = f.values.map((v) => v.value);
   const any = (term: (v: string) => string) => `(${values.map(term).join(' OR ')})`;
   switch (f.op) {
     case '|=':
-      return any((v) => `contains(body, ${sqlString(v)})`);
+      return any(line.contains);
     case '!=':
-      return `(body IS NULL OR NOT ${any((v) => `contains(body, ${sqlString(v)})`)})`;
+      return line === STORED_LINE
+        ? `(body IS NULL OR NOT ${any(line.contains)})`
+        : `NOT COALESCE(${any(line.contains)}, false)`;
     case '|~':
-      return any(regexpLineSql);
+      return any((re) => regexpLineSql(re, line));
     case '!~':
-      return `NOT ${any(regexpLineSql)}`;
+      return `NOT ${any((re) => regexpLineSql(re, line))}`;
     case '|>':
     case '!>':
       return null;
@@ -76,10 +93,15 @@ export function lineFilterSql(f: LineFilterStage): string | null {
  * A line regexp as SQL: `contains` on a string every match holds (a literal run of the pattern) is
  * tested first, so that RE2 runs only on lines that hold it.
  */
-function regexpLineSql(re: string): string {
-  const match = `regexp_matches(COALESCE(body, ''), ${sqlString(re)})`;
+function regexpLineSql(re: string, line: LineSql): string {
+  const match = `regexp_matches(COALESCE(${line.body}, ''), ${sqlString(re)})`;
   const lit = requiredLiteral(re);
-  return lit === null ? match : `(contains(COALESCE(body, ''), ${sqlString(lit)}) AND ${match})`;
+  if (lit === null) return match;
+  const has =
+    line === STORED_LINE
+      ? `contains(COALESCE(body, ''), ${sqlString(lit)})`
+      : `COALESCE(${line.contains(lit)}, false)`;
+  return `(${has} AND ${match})`;
 }
 
 const PUNCT = /^[!-/:-@[-`{-~]$/;
