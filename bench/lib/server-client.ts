@@ -204,3 +204,9 @@ export async function sendUntilQueryable(o: {
   process.stderr.write(`\r  queryable after ${(queryableMs / 1000).toFixed(1)} s (${visible} ${o.what})\n`);
   return { sentMs, queryableMs, cpu, visible };
 }
+
+/** Extra node flags for a benched MoleSignal server from `MOLESIGNAL_BENCH_NODE_ARGS` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`). */
+export function benchNodeArgs(): { nodeArgs?: string[] } {
+  const args = process.env.MOLESIGNAL_BENCH_NODE_ARGS?.split(' ').filter(Boolean);
+  return args?.length ? { nodeArgs: args } : {};
+}

@@ -16,7 +16,7 @@
  */
 import { ROOT_AUTH, removeDir, startServer } from '../../test/harness.ts';
 import { generateLogsWorkload, type LogsWorkload } from '../lib/loki-logs-data.ts';
-import { diskUse, peakRss, sendUntilQueryable } from '../lib/server-client.ts';
+import { benchNodeArgs, diskUse, peakRss, sendUntilQueryable } from '../lib/server-client.ts';
 import type { BenchResult } from '../run.ts';
 import {
   fmtInt,
@@ -120,7 +120,7 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
     `${((performance.now() - g0) / 1000).toFixed(1)} s: ${(w.rawBytes / 1e6).toFixed(1)} MB raw, ${w.lanes.reduce((n, l) => n + l.length, 0)} pushes, ${(w.wireBytes / 1e6).toFixed(1)} MB on the wire\n`,
   );
 
-  const server = await startServer({ env });
+  const server = await startServer({ env, ...benchNodeArgs() });
   const figures: Record<string, string> = {};
   const rows: string[][] = [];
   const row = (metric: string, loki: string, ours: string, ratio: string, check = '') =>

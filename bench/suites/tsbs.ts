@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { ROOT_AUTH, startServer } from '../../test/harness.ts';
 import type { BenchResult } from '../run.ts';
 import { freePort } from '../../test/peers.ts';
-import { cpuSeconds, dirBytes, peakRss, postRemoteWrite } from '../lib/server-client.ts';
+import { benchNodeArgs, cpuSeconds, dirBytes, peakRss, postRemoteWrite } from '../lib/server-client.ts';
 import {
   FIELDS,
   encodeBackfill,
@@ -158,9 +158,7 @@ async function startTarget(name: TargetName): Promise<Target> {
 
 async function startTargetRaw(name: TargetName): Promise<Target> {
   if (name === 'molesignal') {
-    // MOLESIGNAL_BENCH_NODE_ARGS: extra node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`
-    const nodeArgs = process.env.MOLESIGNAL_BENCH_NODE_ARGS?.split(' ').filter(Boolean);
-    const server = await startServer(nodeArgs ? { nodeArgs } : {});
+    const server = await startServer(benchNodeArgs());
     const pid = server.proc.pid!;
     return {
       name,
