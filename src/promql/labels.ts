@@ -86,6 +86,8 @@ export class Labels {
    * and the metric name. An aggregation asks with the same array at every step: remembered by it.
    */
   grouping(names: readonly string[], without: boolean): Labels {
+    // `without ()` (every set operator's default matching): one cached copy per label set
+    if (without && names.length === 0) return this.withoutName();
     if (names === this.groupingNames && without === this.groupingWithout) return this.groupingOut!;
     const out = without ? this.without([...names, METRIC_NAME]) : this.only(names);
     this.groupingNames = names;
