@@ -7,22 +7,11 @@ import { Labels } from '../labels.ts';
 import type { StoredSeries } from '../storage.ts';
 import { RateWindows, rateWindowSelector } from './rate-windows.ts';
 import { selectRange } from './selectors.ts';
-
-/** A deterministic PRNG (mulberry32), so a failure is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../wal/wal-test-helpers.ts';
 
 /** Counters with resets, gaps, jittered times and staleness markers. */
 function series(n: number, seed: number, name: string): StoredSeries[] {
-  const r = rng(seed);
+  const r = prng(seed);
   return Array.from({ length: n }, (_, k) => {
     const t: number[] = [];
     const v: number[] = [];
