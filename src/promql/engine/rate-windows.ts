@@ -6,8 +6,8 @@
  * point, as the windows reach it, into a per-series list: a window adds the values before its
  * resets from that list, in order, exactly the additions of Prometheus' loop.
  */
-import type { Call, Expr, MatrixSelector } from '../ast.ts';
-import { annotate, derived, metricName } from '../functions/common.ts';
+import type { Call, MatrixSelector } from '../ast.ts';
+import { annotate, derived, metricName, unwrapParens } from '../functions/common.ts';
 import { COUNTER_SUFFIXES, extrapolate, possibleNonCounterInfo } from '../functions/rate.ts';
 import type { StoredSeries } from '../storage.ts';
 import type { Annotation, Sample } from '../value.ts';
@@ -38,17 +38,11 @@ interface Prepared {
   cursors: Cursors;
 }
 
-function unwrapParens(e: Expr): Expr {
-  let x = e;
-  while (x.type === 'ParenExpr') x = x.expr;
-  return x;
-}
-
 /** The matrix selector of a call this path evaluates, else null. */
 export function rateWindowSelector(e: Call): MatrixSelector | null {
   if (!KINDS.has(e.func) || e.args.length !== 1) return null;
-  const a = unwrapParens(e.args[0]!);
-  return a.type === 'MatrixSelector' && a.vector.at === null ? a : null;
+  const a = unwrapParens(e.args[0]);
+  return a?.type === 'MatrixSelector' && a.vector.at === null ? a : null;
 }
 
 export class RateWindows {
