@@ -92,7 +92,7 @@ describe('LogQL limits: series, regexps, shared query slots', () => {
         const probes = await Promise.all([
           server.fetch('/api/default/_search', {
             method: 'POST',
-            body: JSON.stringify({ sql: 'SELECT count(*) AS n FROM "logs/default"' }),
+            body: JSON.stringify({ sql: 'SELECT count(*) AS n FROM logs.default' }),
           }),
           server.fetch(`/loki/api/v1/labels?start=${T0}&end=${T0 + HOUR_NS}`),
           server.fetch(rangePath('{job="web", host="a"}')),
