@@ -72,3 +72,50 @@ test('millisecond timestamps become exact int64 nanoseconds without BigInt, incl
   conn.closeSync();
   db.closeSync();
 });
+
+test('a column that is NULL or one shared string on every row of the window is written as a constant', async () => {
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  await conn.run(
+    'CREATE TABLE t (i BIGINT, n INTEGER, s VARCHAR, label VARCHAR, short VARCHAR, absent VARCHAR)',
+  );
+  const kinds: ChunkColumnKind[] = ['BIGINT', 'INTEGER', 'VARCHAR', 'VARCHAR', 'VARCHAR', 'VARCHAR'];
+  const rows = 40;
+  const cols: (readonly unknown[])[] = [
+    Array.from({ length: rows }, (_, i) => (i < 10 ? BigInt(i) : null)),
+    Array.from({ length: rows }, () => undefined),
+    Array.from({ length: rows }, (_, i) => `line ${i}`),
+    // one label for rows 10..39, another before: the window [10, 40) sees a single value
+    Array.from({ length: rows }, (_, i) => (i < 10 ? 'stream-a' : 'stream-b')),
+    Array.from({ length: rows }, (_, i) => (i < 35 ? 'x' : 'y')),
+    [], // a column the batch does not have
+  ];
+  const appender = await conn.createAppender('t');
+  for (const [start, end] of [
+    [0, 10],
+    [10, 40],
+  ] as const) {
+    const chunk = DuckDBDataChunk.create([BIGINT, INTEGER, VARCHAR, VARCHAR, VARCHAR, VARCHAR], end - start);
+    fillChunk(chunk, kinds, cols, start, end, () => assert.fail('no nested columns here'));
+    appender.appendDataChunk(chunk);
+  }
+  appender.closeSync();
+  const got = (await conn.runAndReadAll('SELECT * FROM t')).getRowsJS();
+  assert.equal(got.length, rows);
+  got.forEach((row, i) => {
+    assert.deepEqual(
+      row,
+      [
+        i < 10 ? BigInt(i) : null,
+        null,
+        `line ${i}`,
+        i < 10 ? 'stream-a' : 'stream-b',
+        i < 35 ? 'x' : 'y',
+        null,
+      ],
+      `row ${i}`,
+    );
+  });
+  conn.closeSync();
+  db.closeSync();
+});

@@ -71,6 +71,11 @@ export function fillChunk(
       continue;
     }
     const vec = bindings.data_chunk_get_vector(raw, j);
+    const constant = constantOf(src, start, end, kind);
+    if (constant !== undefined) {
+      bindings.vector_reference_value(vec, constant);
+      continue;
+    }
     let validity: Uint8Array<ArrayBuffer> | null = null;
     const setNull = (i: number) => {
       if (validity === null) validity = new Uint8Array(words * 8).fill(0xff);
@@ -119,6 +124,31 @@ export function fillChunk(
     }
   }
 }
+
+/**
+ * The one value of rows [start, end) as a DuckDB value when they all hold it: a column the batch
+ * does not have (NULL) or a string shared by a run of rows (a stream's labels). A constant vector
+ * is one call where filling costs one call per row, the most expensive part of a chunk of log
+ * lines (four label columns beside the line). Else undefined.
+ */
+function constantOf(
+  src: readonly unknown[],
+  start: number,
+  end: number,
+  kind: ChunkColumnKind,
+): bindings.Value | undefined {
+  const first = src[start];
+  if (first === null || first === undefined) {
+    for (let i = start + 1; i < end; i++) if (src[i] !== null && src[i] !== undefined) return undefined;
+    return bindings.create_null_value();
+  }
+  if (kind !== 'VARCHAR' || typeof first !== 'string' || end - start < MIN_CONSTANT_ROWS) return undefined;
+  for (let i = start + 1; i < end; i++) if (src[i] !== first) return undefined;
+  return bindings.create_varchar(first);
+}
+
+/** Below this many rows a shared string is written row by row (a value costs about as much). */
+const MIN_CONSTANT_ROWS = 8;
 
 /**
  * A typed column straight into vector j: the same element type is one copy of its bytes; a

@@ -64,9 +64,11 @@ const MAX_SORT_COLUMNS = 16;
  * that a stream selector skips the row groups of other streams (and their line bodies) by the
  * columns' statistics, as Loki reads only the chunks of matching streams, while a time slice of a
  * search still reads about one row group per stream; Parquet V2 (timestamps DELTA_BINARY_PACKED)
- * and zstd level 6: ~11% fewer bytes per line than V1 at the default level (level 9: ~14%, but
- * ~2.7× the write time of the time-sorted V1 file; level 6 with the sort ~2×). Traces: by time,
- * in large row groups.
+ * and zstd level 1. With JSON lines stored as columns (json-columns.ts) the levels hardly differ
+ * in size: on a flushed file of `npm run bench -- logs` level 6 gave 40.5 bytes per line, level
+ * 1 41.4 (+2 %), level 3 42.7, level 9 40.3, while level 6 took ~1.8× the CPU of level 1 for the
+ * whole COPY (~1 µs more per line: an eighth of the ingest CPU). Traces: by time, in large row
+ * groups.
  */
 export function rowLayout(
   type: StreamState['type'],
@@ -85,7 +87,7 @@ export function rowLayout(
     .slice(0, MAX_SORT_COLUMNS);
   return {
     order: [...resource.map(quoteIdent), '_timestamp', 'rowid'].join(', '),
-    options: 'COMPRESSION zstd, COMPRESSION_LEVEL 6, PARQUET_VERSION V2, ROW_GROUP_SIZE 4096',
+    options: 'COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, ROW_GROUP_SIZE 4096',
     rowGroupSize: 4096,
   };
 }

@@ -12,7 +12,7 @@ import {
   type DuckDBConnection,
   type DuckDBListValue,
 } from '@duckdb/node-api';
-import { jsonColumn, parseShape, SHAPE_COLUMN, shapeText, splitFlatJson } from '../storage/json-columns.ts';
+import { FlatJsonSplitter, jsonColumn, parseShape, SHAPE_COLUMN } from '../storage/json-columns.ts';
 import { fillChunk, type ChunkColumnKind } from './chunk-writer.ts';
 import { quoteIdent } from './memtable.ts';
 
@@ -100,8 +100,8 @@ export async function splitJsonBodies(
   const sis = new Uint32Array(CHUNK_ROWS);
   const vals: string[] = [];
   let rows = 0;
-  const shapeIndex = new Map<string, number>();
-  const keys = new Set<string>();
+  const splitter = new FlatJsonSplitter(MAX_JSON_SHAPES, MAX_JSON_COLUMNS);
+  const values: string[] = [];
   await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`); // left by a failed flush
   await conn.run(`CREATE TABLE ${quoteIdent(table)} (__rid BIGINT, __si BIGINT, __vals VARCHAR)`);
   const appender = await appendConn.createAppender(table);
@@ -120,21 +120,11 @@ export async function splitJsonBodies(
   };
   try {
     await forEachBody(conn, memtable, (rowid, body) => {
-      const s = splitFlatJson(body);
-      if (s === null) return;
-      const text = shapeText(s.pieces);
-      let si = shapeIndex.get(text);
-      if (si === undefined) {
-        if (shapeIndex.size >= MAX_JSON_SHAPES) return;
-        const fresh = s.keys.filter((k) => !keys.has(k)).length;
-        if (keys.size + fresh > MAX_JSON_COLUMNS) return;
-        for (const k of s.keys) keys.add(k);
-        si = shapeIndex.size;
-        shapeIndex.set(text, si);
-      }
+      const si = splitter.split(body, values);
+      if (si < 0) return;
       rids[vals.length] = rowid;
       sis[vals.length] = si;
-      vals.push(s.values.join(SEP));
+      vals.push(values.join(SEP));
       if (vals.length === CHUNK_ROWS) appendHeld();
     });
     appendHeld();
@@ -146,7 +136,7 @@ export async function splitJsonBodies(
     await conn.run(`DROP TABLE ${quoteIdent(table)}`);
     return null;
   }
-  return { table, shapes: [...shapeIndex.keys()], rows };
+  return { table, shapes: splitter.shapes, rows };
 }
 
 /**

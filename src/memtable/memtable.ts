@@ -92,6 +92,43 @@ export interface MemTable {
 
 const NO_VALUES: readonly unknown[] = [];
 
+/** A run of equal label values at least this long starts a chunk of its own. */
+const MIN_RUN_ROWS = 256;
+
+/**
+ * Where to cut a batch into chunks so that long runs of equal values in its string columns (the
+ * rows of one stream: Loki push and OTLP send a stream's or resource's records together) fill a
+ * chunk of their own, written as constant vectors (chunk-writer.ts). Columns that change more
+ * often than every 16 rows on average (bodies, ids) are ignored; runs shorter than MIN_RUN_ROWS
+ * are not cut out, so interleaved streams keep full chunks. Sorted row indexes.
+ */
+export function runCuts(
+  sources: readonly ColumnSource[],
+  kinds: readonly ChunkColumnKind[],
+  n: number,
+): number[] {
+  if (n < 2 * MIN_RUN_ROWS) return [];
+  const changes = new Set<number>();
+  for (let j = 0; j < sources.length; j++) {
+    const src = sources[j];
+    if (kinds[j] !== 'VARCHAR' || !Array.isArray(src) || src.length < n) continue;
+    const mine: number[] = [];
+    for (let i = 1; i < n && mine.length * 16 <= n; i++) if (src[i] !== src[i - 1]) mine.push(i);
+    if (mine.length * 16 > n) continue;
+    for (const i of mine) changes.add(i);
+  }
+  if (changes.size === 0) return [];
+  const starts = [0, ...[...changes].sort((a, b) => a - b), n];
+  const cuts: number[] = [];
+  for (let k = 0; k + 1 < starts.length; k++) {
+    const [a, b] = [starts[k]!, starts[k + 1]!];
+    if (b - a < MIN_RUN_ROWS) continue;
+    if (a > 0 && cuts[cuts.length - 1] !== a) cuts.push(a);
+    if (b < n) cuts.push(b);
+  }
+  return cuts;
+}
+
 /** The source array of each table column (no per-value copy except nested and overflow columns). */
 function columnSources(batch: ColumnBatch, table: MemTable, schema: StreamSchema): ColumnSource[] {
   const n = batch.rowCount;
@@ -226,11 +263,14 @@ export class StreamMemtables {
     if (batch.rowCount > 0) {
       const sources = columnSources(batch, t, schema);
       const kinds = t.columns.map(chunkKind);
-      for (let start = 0; start < batch.rowCount; start += CHUNK_ROWS) {
-        const end = Math.min(batch.rowCount, start + CHUNK_ROWS);
+      const cuts = runCuts(sources, kinds, batch.rowCount);
+      for (let start = 0, c = 0; start < batch.rowCount;) {
+        while (c < cuts.length && cuts[c]! <= start) c++;
+        const end = Math.min(batch.rowCount, start + CHUNK_ROWS, cuts[c] ?? Infinity);
         const chunk = DuckDBDataChunk.create(t.types, end - start);
         fillChunk(chunk, kinds, sources, start, end, (j, values) => chunk.setColumnValues(j, values));
         guarded(t, () => t.appender.appendDataChunk(chunk));
+        start = end;
       }
       markDirty(t);
       const tokens = (t.tokens ??= TokenFilterBuilder.forBatch(batch));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { parseShape, shapeId, shapeText, ShapeSet, splitFlatJson } from './json-columns.ts';
+import { FlatJsonSplitter, parseShape, shapeId, shapeText, ShapeSet, splitFlatJson } from './json-columns.ts';
 
 /** Either split exactly (the parts give the line back) or kept (null). */
 function roundTrip(line: string): boolean {
@@ -73,6 +73,48 @@ test('other lines keep their body', () => {
   ]) {
     assert.equal(roundTrip(line), false, line);
   }
+});
+
+test('FlatJsonSplitter gives each line the values and the shape splitFlatJson gives it', () => {
+  const lines = [
+    '{"level":"info","status":200}',
+    '{"ab":1}',
+    '{"cd":1}', // the same piece lengths as the line before, other keys
+    '{"level":"warn","status":404}',
+    '{"cd":22}',
+    '{"a":1,"a":2}', // duplicate key: kept, and so is every line of that shape
+    '{"a":3,"a":4}',
+    'plain text',
+    '{ "ab" : 1 }',
+    '{"level":"info","status":200,"x":true}',
+  ];
+  const splitter = new FlatJsonSplitter(128, 64);
+  const values: string[] = [];
+  for (const line of lines) {
+    const want = splitFlatJson(line);
+    const si = splitter.split(line, values);
+    if (want === null) {
+      assert.equal(si, -1, line);
+      continue;
+    }
+    assert.ok(si >= 0, line);
+    assert.equal(splitter.shapes[si], shapeText(want.pieces), line);
+    assert.deepEqual(values, want.values, line);
+  }
+  assert.equal(splitter.shapes.length, 5);
+  assert.deepEqual([...splitter.keys].sort(), ['ab', 'cd', 'level', 'status', 'x']);
+});
+
+test('FlatJsonSplitter keeps the body of lines past its limits of shapes and keys', () => {
+  const splitter = new FlatJsonSplitter(2, 3);
+  const values: string[] = [];
+  assert.equal(splitter.split('{"a":1,"b":2}', values), 0);
+  assert.equal(splitter.split('{"c":1}', values), 1);
+  assert.equal(splitter.split('{"d":1}', values), -1, 'a third shape');
+  const keys = new FlatJsonSplitter(8, 3);
+  assert.equal(keys.split('{"a":1,"b":2}', values), 0);
+  assert.equal(keys.split('{"c":1,"d":2}', values), -1, 'a fourth key');
+  assert.equal(keys.split('{"a":1,"c":2}', values), 1);
 });
 
 test('shape ids are stable and distinct', () => {

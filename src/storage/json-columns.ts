@@ -71,32 +71,31 @@ function numberEnd(s: string, i: number): number {
 const literalEnd = (s: string, i: number, word: string) => (s.startsWith(word, i) ? i + word.length : -1);
 
 /**
- * The pieces and values of a flat JSON object line, or null when the line must keep its body (not
- * such an object, no value, an escape, a nested value, a duplicate or odd key, too long).
+ * Scans a flat JSON object line into `bounds` (value k spans `[bounds[2k], bounds[2k+1])`, the
+ * text between values is the shape) and answers the number of values, or -1 when the line must
+ * keep its body (not such an object, no value, an escape, a nested value, an odd key, too many
+ * keys, too long). The values and the text around them are consecutive ranges that cover the whole
+ * line, so they always give it back (the invariant above holds by construction). Unique keys are
+ * checked per shape (`FlatJsonSplitter`, `splitFlatJson`), not per line.
  */
-export function splitFlatJson(line: string): SplitLine | null {
+function scanFlatJson(line: string, bounds: Int32Array): number {
   const n = line.length;
-  if (n < 2 || n > MAX_SPLIT_LINE_CHARS) return null;
+  if (n < 2 || n > MAX_SPLIT_LINE_CHARS) return -1;
   let i = 0;
   while (i < n && isWs(line.charCodeAt(i))) i++;
-  if (line.charCodeAt(i) !== 123) return null; // {
+  if (line.charCodeAt(i) !== 123) return -1; // {
   i++;
-  const pieces: string[] = [];
-  const keys: string[] = [];
-  const values: string[] = [];
-  let pieceStart = 0;
+  let k = 0;
   for (;;) {
     while (i < n && isWs(line.charCodeAt(i))) i++;
-    if (line.charCodeAt(i) !== 34) return null; // a key (an empty object has no value to store)
+    if (line.charCodeAt(i) !== 34) return -1; // a key (an empty object has no value to store)
     const ks = ++i;
-    if (!isKeyStart(line.charCodeAt(i))) return null;
+    if (!isKeyStart(line.charCodeAt(i))) return -1;
     while (i < n && isKeyChar(line.charCodeAt(i))) i++;
-    if (line.charCodeAt(i) !== 34 || i - ks > MAX_KEY_CHARS) return null;
-    const key = line.slice(ks, i);
-    if (keys.includes(key) || keys.length >= MAX_KEYS_PER_LINE) return null;
+    if (line.charCodeAt(i) !== 34 || i - ks > MAX_KEY_CHARS || k >= MAX_KEYS_PER_LINE) return -1;
     i++;
     while (i < n && isWs(line.charCodeAt(i))) i++;
-    if (line.charCodeAt(i) !== 58) return null; // :
+    if (line.charCodeAt(i) !== 58) return -1; // :
     i++;
     while (i < n && isWs(line.charCodeAt(i))) i++;
     const c = line.charCodeAt(i);
@@ -105,10 +104,10 @@ export function splitFlatJson(line: string): SplitLine | null {
     if (c === 34) {
       vs = ++i;
       for (;;) {
-        if (i >= n) return null;
+        if (i >= n) return -1;
         const d = line.charCodeAt(i);
         if (d === 34) break;
-        if (d === 92 || d < 32) return null; // an escape or a raw control character
+        if (d === 92 || d < 32) return -1; // an escape or a raw control character
         i++;
       }
       ve = i++;
@@ -118,27 +117,144 @@ export function splitFlatJson(line: string): SplitLine | null {
       else if (c === 102) ve = literalEnd(line, i, 'false');
       else if (c === 110) ve = literalEnd(line, i, 'null');
       else ve = numberEnd(line, i);
-      if (ve < 0) return null;
+      if (ve < 0) return -1;
       i = ve;
     }
-    pieces.push(line.slice(pieceStart, vs));
-    keys.push(key);
-    values.push(line.slice(vs, ve));
-    pieceStart = ve;
+    bounds[2 * k] = vs;
+    bounds[2 * k + 1] = ve;
+    k++;
     while (i < n && isWs(line.charCodeAt(i))) i++;
     const sep = line.charCodeAt(i);
     i++;
     if (sep === 44) continue; // ,
-    if (sep !== 125) return null; // }
+    if (sep !== 125) return -1; // }
     break;
   }
   while (i < n && isWs(line.charCodeAt(i))) i++;
-  if (i !== n) return null;
-  pieces.push(line.slice(pieceStart));
-  // the invariant, checked: the parts give back the line
-  let rebuilt = pieces[0]!;
-  for (let k = 0; k < values.length; k++) rebuilt += values[k]! + pieces[k + 1]!;
-  return rebuilt === line ? { pieces, keys, values } : null;
+  return i === n ? k : -1;
+}
+
+/** The pieces (the text around the values) of a scanned line. */
+function piecesOf(line: string, bounds: Int32Array, count: number): string[] {
+  const pieces: string[] = [];
+  let at = 0;
+  for (let k = 0; k < count; k++) {
+    pieces.push(line.slice(at, bounds[2 * k]));
+    at = bounds[2 * k + 1]!;
+  }
+  pieces.push(line.slice(at));
+  return pieces;
+}
+
+const hasDuplicate = (keys: readonly string[]) => new Set(keys).size !== keys.length;
+
+/**
+ * The pieces and values of a flat JSON object line, or null when the line must keep its body (see
+ * `scanFlatJson`; also a duplicate key).
+ */
+export function splitFlatJson(line: string): SplitLine | null {
+  const bounds = new Int32Array(2 * MAX_KEYS_PER_LINE);
+  const count = scanFlatJson(line, bounds);
+  if (count < 0) return null;
+  const pieces = piecesOf(line, bounds, count);
+  const { keys } = parseShape(shapeText(pieces));
+  if (hasDuplicate(keys)) return null;
+  const values: string[] = [];
+  for (let k = 0; k < count; k++) values.push(line.slice(bounds[2 * k], bounds[2 * k + 1]));
+  return { pieces, keys, values };
+}
+
+/**
+ * Splits the lines of one flush: each line's values and the index of its shape among the shapes
+ * seen so far. Lines of one stream share a few shapes, so a line's shape is found by the lengths
+ * of its pieces and then compared in place (no piece is cut out of the line, no shape text is built
+ * and hashed); only a new shape is parsed.
+ */
+export class FlatJsonSplitter {
+  /** the shape texts, by index */
+  readonly shapes: string[] = [];
+  /** keys of every shape */
+  readonly keys = new Set<string>();
+  /** every shape met: its pieces and its index in `shapes` (-1: a duplicate key, lines keep their body) */
+  private readonly met: { pieces: string[]; index: number }[] = [];
+  private readonly byText = new Map<string, number>();
+  /** indexes into `met` by the lengths of their pieces */
+  private readonly byLengths = new Map<number, number[]>();
+  private readonly bounds = new Int32Array(2 * MAX_KEYS_PER_LINE);
+
+  constructor(
+    private readonly maxShapes: number,
+    private readonly maxKeys: number,
+  ) {}
+
+  /** The shape index of `line` with its raw values in `values` (cleared first), or -1: keep the body. */
+  split(line: string, values: string[]): number {
+    const b = this.bounds;
+    const count = scanFlatJson(line, b);
+    if (count < 0) return -1;
+    let sig = count;
+    let at = 0;
+    for (let k = 0; k < count; k++) {
+      sig = (Math.imul(sig, 31) + (b[2 * k]! - at)) | 0;
+      at = b[2 * k + 1]!;
+    }
+    sig = (Math.imul(sig, 31) + (line.length - at)) | 0;
+    let m = -1;
+    const candidates = this.byLengths.get(sig);
+    if (candidates)
+      for (const c of candidates)
+        if (this.matches(line, count, c)) {
+          m = c;
+          break;
+        }
+    if (m < 0) {
+      m = this.add(piecesOf(line, b, count), sig);
+      if (m < 0) return -1;
+    }
+    const si = this.met[m]!.index;
+    if (si < 0) return -1;
+    values.length = 0;
+    for (let k = 0; k < count; k++) values.push(line.slice(b[2 * k], b[2 * k + 1]));
+    return si;
+  }
+
+  private matches(line: string, count: number, m: number): boolean {
+    const { pieces } = this.met[m]!;
+    if (pieces.length !== count + 1) return false;
+    const b = this.bounds;
+    let at = 0;
+    for (let k = 0; k <= count; k++) {
+      const piece = pieces[k]!;
+      const end = k < count ? b[2 * k]! : line.length;
+      if (end - at !== piece.length || !line.startsWith(piece, at)) return false;
+      at = b[2 * k + 1]!;
+    }
+    return true;
+  }
+
+  /** The new shape's place in `met`, or -1 when the limits of shapes or keys are reached. */
+  private add(pieces: string[], sig: number): number {
+    const text = shapeText(pieces);
+    const known = this.byText.get(text);
+    if (known !== undefined) return known;
+    if (this.shapes.length >= this.maxShapes || this.met.length >= 2 * this.maxShapes) return -1;
+    const { keys } = parseShape(text);
+    let index = -1;
+    if (!hasDuplicate(keys)) {
+      const fresh = keys.filter((k) => !this.keys.has(k)).length;
+      if (this.keys.size + fresh > this.maxKeys) return -1;
+      for (const k of keys) this.keys.add(k);
+      index = this.shapes.length;
+      this.shapes.push(text);
+    }
+    const m = this.met.length;
+    this.met.push({ pieces, index });
+    this.byText.set(text, m);
+    const list = this.byLengths.get(sig);
+    if (list) list.push(m);
+    else this.byLengths.set(sig, [m]);
+    return m;
+  }
 }
 
 /** The shape text of split pieces. */
