@@ -99,6 +99,10 @@ test('needle runs: which ones are checked', () => {
   // a run with separators on both sides is a whole token
   assert.equal(needleRequirements(' GET ').length, 1);
   assert.equal(needleRequirements('"level":"error"').length, 2); // level, error; the edges are empty
+  // ...when shorter than GRAM: a longer one (an id) is indexed and checked by its grams from 0
+  const id = '4bf92f3577b34da6a3ce929d0e0e4736';
+  assert.deepEqual(needleRequirements(`"${id}"`), needleRequirements(` ${id}`));
+  assert.equal(needleRequirements(`"${id}"`)[0]![0]!.length, 3);
   // a prefix run (separator before it) needs ≥ GRAM characters
   assert.equal(needleRequirements(' ' + 'a'.repeat(GRAM - 1)).length, 0);
   assert.equal(needleRequirements(' ' + 'a'.repeat(GRAM)).length, 1);
@@ -141,14 +145,14 @@ test('sidecar round trip; a foreign or truncated one reads as none', () => {
 
 test('HashSet32 keeps distinct values across growth', () => {
   const s = new HashSet32();
-  for (let i = 1; i <= 5000; i++) {
+  for (let i = 1; i <= 50_000; i++) {
     s.add(Math.imul(i, 2654435761));
     s.add(Math.imul(i, 2654435761));
   }
-  assert.equal(s.size, 5000);
+  assert.equal(s.size, 50_000);
   let n = 0;
   s.forEach(() => n++);
-  assert.equal(n, 5000);
+  assert.equal(n, 50_000);
 });
 
 function logBatch(rows: [bigint, string | null][]): ColumnBatch {

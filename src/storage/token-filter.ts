@@ -52,27 +52,26 @@ function emitGrams(s: string, start: number, end: number, emit: (h: number) => v
   }
 }
 
-/** Calls `emit` with the hash of every entry of `s` (tokens and their aligned grams). */
+/**
+ * Calls `emit` with the hash of every entry of `s`: its tokens shorter than GRAM, and the aligned
+ * grams of the longer ones (a long token is found through its grams: `needleRequirements`).
+ */
 export function forEachEntry(s: string, emit: (h: number) => void): void {
-  let tok = FNV_OFFSET;
-  let start = -1;
   const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (TOKEN_CHAR[c] === 1) {
+  let i = 0;
+  for (;;) {
+    let c = 0;
+    while (i < n && TOKEN_CHAR[(c = s.charCodeAt(i))] === 0) i++;
+    if (i >= n) return;
+    const start = i;
+    let tok = FNV_OFFSET;
+    do {
       tok = Math.imul(tok ^ c, FNV_PRIME);
-      if (start < 0) start = i;
-    } else if (start >= 0) {
-      emit(nonZero(tok));
-      // long tokens (ids) are rare: their grams are hashed in a second pass over the token
-      if (i - start >= GRAM) emitGrams(s, start, i, emit);
-      tok = FNV_OFFSET;
-      start = -1;
-    }
-  }
-  if (start >= 0) {
-    emit(nonZero(tok));
-    if (n - start >= GRAM) emitGrams(s, start, n, emit);
+      i++;
+    } while (i < n && TOKEN_CHAR[(c = s.charCodeAt(i))] === 1);
+    // long tokens (ids) are rare: their grams are hashed in a second pass over the token
+    if (i - start >= GRAM) emitGrams(s, start, i, emit);
+    else emit(nonZero(tok));
   }
 }
 
@@ -104,8 +103,9 @@ export function needleRequirements(needle: string): number[][][] {
       for (let p = from; p + GRAM <= run.length; p += STEP) hs.push(hashOf(run.slice(p, p + GRAM)));
       return hs;
     };
-    if (left && right) out.push([[hashOf(run)]]);
+    if (left && right && run.length < GRAM) out.push([[hashOf(run)]]);
     else if (left) {
+      // a long token is indexed by its grams only
       if (run.length >= GRAM) out.push([grams(0)]);
     } else if (run.length >= GRAM + STEP - 1) {
       // the run starts anywhere in a token: one alternative per alignment of the token's grams
@@ -119,7 +119,8 @@ export function needleRequirements(needle: string): number[][][] {
 
 /** A growable open-addressing set of non-zero 32-bit hashes. */
 export class HashSet32 {
-  private slots = new Uint32Array(1024);
+  /** a 5-minute slice of a busy stream holds tens of thousands of entries: fewer doublings */
+  private slots = new Uint32Array(16384);
   /** a direct-mapped cache of recent values: frequent words skip the probe into the large table */
   private readonly recent = new Uint32Array(4096);
   size = 0;
