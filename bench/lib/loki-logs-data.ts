@@ -165,6 +165,55 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const FIVE_XX = /" 5[0-9][0-9] /;
 const HEX4 = Array.from({ length: 65536 }, (_, i) => i.toString(16).padStart(4, '0'));
 
+/** Shannon entropy (bits) of a distribution given as [value, probability] pairs. */
+const entropyBits = (table: readonly (readonly [unknown, number])[]) =>
+  -table.reduce((h, [, p]) => (p > 0 ? h + p * Math.log2(p) : h), 0);
+
+/**
+ * The information the generator puts into an average line, in bytes: the entropy of its random
+ * choices that the line and its nanosecond timestamp show (ids, numbers, picks from the tables
+ * above, the timestamp's offset in its slot), each recoverable from what is stored. No lossless
+ * store can keep the lines and timestamps in fewer bytes on average (Shannon's source coding
+ * theorem), whatever its compression.
+ */
+export function informationBytesPerLine(options: Pick<LogsWorkloadOptions, 'lines' | 'windowMs'>): number {
+  const streams = logStreams();
+  const stepNs = (options.windowMs * 1e6) / (options.lines / streams.length);
+  const timestamp = Math.log2(0.8 * stepNs); // uniform over 80 % of the stream's slot
+  const n = Math.log2(99_000); // a {n} in a template
+  const fill = (tpl: string) => (tpl.includes('{n}') ? n : tpl.includes('{h}') ? 32 : 0);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const bool = (p: number) =>
+    entropyBits([
+      [true, p],
+      [false, 1 - p],
+    ]);
+  let app = entropyBits(LEVELS) + 128 + bool(0.8) + 0.8 * 64 + Math.log2(900_000) + entropyBits(METHODS);
+  app += Math.log2(APP_PATHS.length) + mean(APP_PATHS.map(fill)) + timestamp;
+  for (const [level, p] of LEVELS) {
+    const msgs = MSGS[level]!;
+    // error: uniform in [200, 5000) to 2 decimals; else e^(1+5u) to 2 decimals, whose differential
+    // entropy is log2(5) + 3.5·log2(e) bits, plus log2(100) for the 0.01 grid
+    const duration =
+      level === 'error' ? Math.log2(4800 * 100) : Math.log2(5) + 3.5 * Math.LOG2E + Math.log2(100);
+    app += p * (Math.log2(msgs.length) + mean(msgs.map(fill)) + entropyBits(APP_STATUS[level]!) + duration);
+  }
+  const noSize = NGINX_STATUS.filter(([s]) => s === 304 || s === 204).reduce((a, [, p]) => a + p, 0);
+  const path = Math.log2(NGINX_PATHS.length) + mean(NGINX_PATHS.map(fill));
+  const nginx =
+    18 + // 10.<0-3>.<0-255>.<0-255>
+    entropyBits(METHODS) +
+    entropyBits(NGINX_STATUS) +
+    (1 - noSize) * Math.log2(60_000) +
+    bool(0.6) +
+    0.4 * path + // the referrer
+    path +
+    Math.log2(UAS.length) +
+    timestamp;
+  const appStreams = streams.filter((s) => s.job === 'app').length;
+  return (appStreams * app + (streams.length - appStreams) * nginx) / streams.length / 8;
+}
+
 /** The 32 streams: 8 nginx (4 hosts × 2 envs), 24 app (6 services × 2 hosts × 2 envs). */
 export function logStreams(): LogStream[] {
   const out: LogStream[] = [];

@@ -15,7 +15,7 @@
  *        --runs N (5) --env KEY=VALUE,... (server settings) --queries 0 (ingest only)
  */
 import { ROOT_AUTH, removeDir, startServer } from '../../test/harness.ts';
-import { generateLogsWorkload, type LogsWorkload } from '../lib/loki-logs-data.ts';
+import { generateLogsWorkload, informationBytesPerLine, type LogsWorkload } from '../lib/loki-logs-data.ts';
 import { benchNodeArgs, cpuSeconds, diskUse, peakRss, sendUntilQueryable } from '../lib/server-client.ts';
 import type { BenchResult } from '../run.ts';
 import {
@@ -95,7 +95,6 @@ const QUERIES: LogQuery[] = [
   },
 ];
 
-
 export async function run(args: Record<string, string>): Promise<BenchResult> {
   const lines = Number(args.lines ?? 2_000_000);
   const runs = Number(args.runs ?? 5);
@@ -168,6 +167,8 @@ export async function run(args: Record<string, string>): Promise<BenchResult> {
     const perLine = (d.parquet + d.sidecars) / w.lines;
     figures['bytes/line on disk'] =
       `${perLine.toFixed(1)} (Parquet ${(d.parquet / w.lines).toFixed(1)} + token-filter sidecars ${(d.sidecars / w.lines).toFixed(2)}; ${d.files} Parquet files, ${(d.parquet / 1e6).toFixed(1)} MB, ${(w.rawBytes / (d.parquet + d.sidecars)).toFixed(1)}x compression of the raw lines; catalog ${(d.catalog / 1e6).toFixed(2)} MB and WAL/rest of the data dir ${(d.rest / 1e6).toFixed(1)} MB not counted; flush answered ${flushed})`;
+    figures['information in the lines (lower bound for any lossless store)'] =
+      `${informationBytesPerLine(w.options).toFixed(1)} bytes/line (entropy of the generator's random choices: ids, numbers, picks, ns timestamps)`;
     row(
       'bytes/line on disk',
       `${LOKI.bytesPerLine} (chunks, index excluded)`,
