@@ -247,6 +247,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
     process.execPath,
     [
       '--max-old-space-size=768',
+      '--max-semi-space-size=64', // as bin/molesignal.js and `npm start` run it
       ...(opts.nodeArgs ?? []),
       join(ROOT_DIR, 'bin', 'molesignal.js'),
       'start',
