@@ -243,6 +243,8 @@ export class StreamMemtables {
   active: MemTable;
   readonly frozen: MemTable[] = [];
   private generation = 0;
+  /** entries per token-filter slice in this stream's last flush (storage/token-filter.ts) */
+  private readonly tokenSetSizes = new Map<string, number>();
 
   private constructor(
     private readonly engine: OrgEngine,
@@ -273,7 +275,7 @@ export class StreamMemtables {
         start = end;
       }
       markDirty(t);
-      const tokens = (t.tokens ??= TokenFilterBuilder.forBatch(batch));
+      const tokens = (t.tokens ??= TokenFilterBuilder.forBatch(batch, this.tokenSetSizes));
       if (tokens) {
         tokens.add(batch, (name) => {
           const src = sources[t.columns.findIndex((c) => c.name === name)];

@@ -155,6 +155,27 @@ test('HashSet32 keeps distinct values across growth', () => {
   assert.equal(n, 50_000);
 });
 
+test('HashSet32 is sized for the values it expects; builders size new slices after the last filters', () => {
+  assert.equal(new HashSet32().bytes, 16384 * 4);
+  assert.equal(new HashSet32(100_000).bytes, 262_144 * 4);
+  const sizes = new Map<string, number>();
+  const first = new TokenFilterBuilder(sizes);
+  const t0 = 1_700_000_000n * 1_000_000_000n;
+  const lo = t0 - (t0 % HOUR_NS);
+  const lines = Array.from({ length: 30_000 }, (_, i) => `w${i}`);
+  first.addValues(
+    'body',
+    lines.map(() => lo),
+    lines,
+    lines.length,
+  );
+  assert.ok(first.sidecar(lo));
+  assert.equal(sizes.get('body'), 30_000);
+  const next = new TokenFilterBuilder(sizes);
+  next.addValues('body', [lo], ['x'], 1);
+  assert.equal(next.bytes, 65_536 * 4);
+});
+
 function logBatch(rows: [bigint, string | null][]): ColumnBatch {
   return {
     signal: 'logs',

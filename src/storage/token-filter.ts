@@ -117,13 +117,22 @@ export function needleRequirements(needle: string): number[][][] {
   return out;
 }
 
+const MIN_SLOTS = 16384;
+const MAX_INITIAL_SLOTS = 1 << 22;
+
 /** A growable open-addressing set of non-zero 32-bit hashes. */
 export class HashSet32 {
-  /** a 5-minute slice of a busy stream holds tens of thousands of entries: fewer doublings */
-  private slots = new Uint32Array(16384);
+  private slots: Uint32Array;
   /** a direct-mapped cache of recent values: frequent words skip the probe into the large table */
   private readonly recent = new Uint32Array(4096);
   size = 0;
+
+  /** `expected`: the number of values it will likely hold (sized for it: no doubling on the way) */
+  constructor(expected = 0) {
+    let n = MIN_SLOTS;
+    while (n < 2 * expected && n < MAX_INITIAL_SLOTS) n *= 2;
+    this.slots = new Uint32Array(n);
+  }
 
   /** `h` is taken as a uint32; 0 counts as 1 */
   add(h: number): void {
@@ -327,9 +336,18 @@ const floorSlice = (ts: bigint) => ts - (((ts % SLICE_NS) + SLICE_NS) % SLICE_NS
 export class TokenFilterBuilder {
   private readonly slices = new Map<bigint, Map<string, HashSet32>>();
 
+  /**
+   * `sizes`: per field, how many entries a slice held in this stream's last filters: new sets are
+   * sized for it (a busy stream's slice holds hundreds of thousands, and doubling up to that
+   * rehashes every entry once more). Updated when the sidecars are built.
+   */
+  constructor(private readonly sizes = new Map<string, number>()) {}
+  /** per field, the most entries one of this builder's slices holds */
+  private readonly largest = new Map<string, number>();
+
   /** null when no field is configured or the batch is not logs */
-  static forBatch(batch: ColumnBatch): TokenFilterBuilder | null {
-    return batch.signal === 'logs' && indexedFields.length > 0 ? new TokenFilterBuilder() : null;
+  static forBatch(batch: ColumnBatch, sizes?: Map<string, number>): TokenFilterBuilder | null {
+    return batch.signal === 'logs' && indexedFields.length > 0 ? new TokenFilterBuilder(sizes) : null;
   }
 
   /** `columnValues(name)`: the batch's values of a table column (undefined when absent). */
@@ -358,10 +376,17 @@ export class TokenFilterBuilder {
         let byField = this.slices.get(lo);
         if (!byField) this.slices.set(lo, (byField = new Map<string, HashSet32>()));
         set = byField.get(field);
-        if (!set) byField.set(field, (set = new HashSet32()));
+        if (!set) byField.set(field, (set = new HashSet32(this.sizes.get(field))));
       }
       forEachEntry(v, emit);
     }
+  }
+
+  /** Bytes the entry sets hold. */
+  get bytes(): number {
+    let n = 0;
+    for (const byField of this.slices.values()) for (const set of byField.values()) n += set.bytes;
+    return n;
   }
 
   /** The sidecar of the file holding hour `[lo, lo + 1 h)`; null when nothing was indexed there. */
@@ -375,8 +400,10 @@ export class TokenFilterBuilder {
         let list = fields.get(f);
         if (!list) fields.set(f, (list = []));
         list.push({ startNs: start, endNs: start + SLICE_NS, bloom: Bloom.build(set) });
+        this.largest.set(f, Math.max(this.largest.get(f) ?? 0, set.size));
       }
     }
+    for (const [f, n] of this.largest) this.sizes.set(f, n);
     return fields.size > 0 ? encodeSidecar(fields) : null;
   }
 }
