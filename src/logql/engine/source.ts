@@ -33,11 +33,14 @@ import type {
   BucketAggregationRequest,
   BucketRow,
   MetricPushdown,
+  SampleAggregationRequest,
   SampleReadRequest,
   SampleSeries,
+  WindowAggregation,
 } from './metric/pushdown-types.ts';
 import { reduceLabels } from './metric/range-common.ts';
-import { pushdownSql, type PushdownSql } from './pushdown-sql.ts';
+import { notSimpleRowsSql, pushdownRowsSql, pushdownSql } from './pushdown-sql.ts';
+import { sampleWindows } from './sample-windows.ts';
 import { lineFilterSql, lineSqlOf, metadataLabelSql, selectorSql, sqlString, streamLabelSql } from './sql.ts';
 import type { LogReadRequest, LogSource } from './source-types.ts';
 
@@ -515,7 +518,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       const { relation, mapping, shapes } = rel;
       const sql = pushdownSql(req, mapping, shapes);
       if (sql === null) return null;
-      out.push({ ...p, relation, mapping, shapes, sql, rows: simpleRows(relation, sql) });
+      out.push({ ...p, relation, mapping, shapes, sql, rows: pushdownRowsSql(relation, sql) });
     }
     return out;
   }
@@ -594,7 +597,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     }
     const narrow: Narrow = (relation, mapping, shapes) => {
       const sql = pushdownSql(req, mapping, shapes);
-      return sql === null ? null : notSimpleRows(relation, sql);
+      return sql === null ? null : notSimpleRowsSql(relation, sql);
     };
     const read = this.readRows(
       {
@@ -621,6 +624,20 @@ export class StorageLogSource implements LogSource, MetricPushdown {
         firsts.push(e.ts);
       }
     }
+  }
+
+  async aggregateSamples(req: SampleAggregationRequest): Promise<WindowAggregation | null> {
+    if (!this.pushdown) return null;
+    const startNs = req.originNs + 1n;
+    const endNs = req.originNs + BigInt(req.windowCount - 1) * req.stepNs + req.rangeNs + 1n;
+    return this.withStreams(req.signal, async (streams) => {
+      const plans = await this.plans(streams, req, startNs, endNs);
+      if (plans === null) return null;
+      return sampleWindows(
+        plans.map((p) => ({ ...p, stream: streamValuesSql(p.mapping) })),
+        req,
+      );
+    });
   }
 
   async readSamples(req: SampleReadRequest): Promise<readonly SampleSeries[] | null> {
@@ -747,23 +764,15 @@ type PushdownRequest = Parameters<typeof pushdownSql>[0];
 /** Marks a bucket row that stands for lines SQL left to the pipeline. */
 const FALLBACK: Readonly<Record<string, string>> = Object.freeze({});
 
+/** A row's stream label values as SQL, `NULL` first (so that a stream without labels has one). */
+function streamValuesSql(mapping: StreamLabelColumns): string {
+  const values = [...mapping.stream.keys()].map((l) => streamLabelSql(mapping.stream.get(l)));
+  return ['NULL', ...values].join(', ');
+}
+
 /** The hash of a row's stream label values (the label set's identity within one logs stream). */
 function streamHashSql(mapping: StreamLabelColumns): string {
-  const values = [...mapping.stream.keys()].map((l) => streamLabelSql(mapping.stream.get(l)));
-  return `hash(${['NULL', ...values].join(', ')})::UBIGINT`;
-}
-
-/** The rows of a relation that pass `where`, with the parsed JSON `__j` and the flag `__s`. */
-function simpleRows(relation: string, sql: PushdownSql): string {
-  const where = sql.where.length > 0 ? ` WHERE ${sql.where.join(' AND ')}` : '';
-  if (sql.json === null) return `SELECT *, true AS __s FROM (${relation})${where}`;
-  const j = sql.guard === null ? sql.json : `CASE WHEN ${sql.guard} THEN ${sql.json} END`;
-  return `SELECT *, COALESCE(${sql.simple}, false) AS __s FROM (SELECT *, ${j} AS __j FROM (${relation})${where})`;
-}
-
-/** The rows SQL leaves to the pipeline, in the relation's columns. */
-function notSimpleRows(relation: string, sql: PushdownSql): string {
-  return `SELECT * EXCLUDE (__s, __j) FROM (${simpleRows(relation, sql)}) WHERE NOT __s`;
+  return `hash(${streamValuesSql(mapping)})::UBIGINT`;
 }
 
 /**

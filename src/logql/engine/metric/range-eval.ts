@@ -14,6 +14,7 @@ import type { LogSource } from '../source-types.ts';
 import { ERROR_LABEL, LabelSet, LabelSetInterner } from './labels.ts';
 import type { MetricPushdown } from './pushdown-types.ts';
 import { aggregateWithBuckets, canPushDown } from './pushdown.ts';
+import { aggregateWithWindows, canAggregateSamples } from './pushdown-samples.ts';
 import {
   absentLabels,
   lineGrouping,
@@ -151,7 +152,11 @@ export async function evalRangeAggregation(e: RangeAggregationExpr, ctx: RangeCo
   const span = rangeSpan(e, ctx.grid);
   const steps: Sample[][] = Array.from({ length: span.count }, () => []);
   const source = ctx.source;
-  const pushed = canPushDown(e, source) ? await aggregateWithBuckets(e, source, ctx, span, steps) : false;
+  const pushed = canPushDown(e, source)
+    ? await aggregateWithBuckets(e, source, ctx, span, steps)
+    : canAggregateSamples(e, source)
+      ? await aggregateWithWindows(e, source, ctx, span, steps)
+      : false;
   if (!pushed) {
     const series = await collectSeries(e, ctx, span);
     for (const s of series) windowSeries(e, ctx, span, s, steps);
