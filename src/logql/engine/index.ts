@@ -91,7 +91,7 @@ function countingSource(source: CountableSource, stats: LogQLStats): CountableSo
   if (aggregateSamples)
     counted.aggregateSamples = async (req) => {
       const got = await aggregateSamples.call(source, req);
-      stats.linesProcessed += got?.samples ?? 0;
+      if (typeof got === 'object') stats.linesProcessed += got?.samples ?? 0;
       return got;
     };
   if (readSamples)

@@ -7,7 +7,12 @@
  * windows.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { SampleAggregationRequest, WindowAggregation, WindowRow } from './metric/pushdown-types.ts';
+import {
+  READ_LINES,
+  type SampleAggregationRequest,
+  type WindowAggregation,
+  type WindowRow,
+} from './metric/pushdown-types.ts';
 import type { PushdownSql } from './pushdown-sql.ts';
 import { windowAggregateSql, windowsPerSample } from './sample-windows-sql.ts';
 
@@ -32,7 +37,7 @@ const INTERPOLATED = new Set(['sum', 'avg', 'stdvar', 'quantile']);
 export async function sampleWindows(
   plans: readonly SamplePlan[],
   req: SampleAggregationRequest,
-): Promise<WindowAggregation | null> {
+): Promise<WindowAggregation | typeof READ_LINES | null> {
   if (windowsPerSample(req) > MAX_WINDOWS_PER_SAMPLE) return null;
   if (plans.length === 0) return { rows: [], samples: 0 };
   // one query over every logs stream's rows, its labels in the same columns by name
@@ -57,7 +62,7 @@ export async function sampleWindows(
   const n = names.length;
   for (const r of result.getRows()) {
     // a row SQL cannot answer exactly: the whole request goes to the line path
-    if (r[n + 1] !== true) return null;
+    if (r[n + 1] !== true) return READ_LINES;
     const [a, , c, d] = r.slice(n + 5, n + 9);
     const value = a as number;
     if ((req.aggregate === 'first' || req.aggregate === 'last') && c !== d) return null;

@@ -33,6 +33,7 @@ import type {
   BucketAggregationRequest,
   BucketRow,
   MetricPushdown,
+  READ_LINES,
   SampleAggregationRequest,
   SampleReadRequest,
   SampleSeries,
@@ -626,7 +627,9 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     }
   }
 
-  async aggregateSamples(req: SampleAggregationRequest): Promise<WindowAggregation | null> {
+  async aggregateSamples(
+    req: SampleAggregationRequest,
+  ): Promise<WindowAggregation | typeof READ_LINES | null> {
     if (!this.pushdown) return null;
     const startNs = req.originNs + 1n;
     const endNs = req.originNs + BigInt(req.windowCount - 1) * req.stepNs + req.rangeNs + 1n;

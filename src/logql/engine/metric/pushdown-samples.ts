@@ -10,7 +10,7 @@ import type { RangeAggregationExpr, RangeOp } from '../../ast.ts';
 import type { LogSource } from '../source-types.ts';
 import { pipelineError } from './errors.ts';
 import { ERROR_LABEL, LabelSet } from './labels.ts';
-import type { MetricPushdown, SampleAggregate, WindowRow } from './pushdown-types.ts';
+import { READ_LINES, type MetricPushdown, type SampleAggregate, type WindowRow } from './pushdown-types.ts';
 import { lineGrouping, type RangeContext, type RangeSpan } from './range-common.ts';
 import type { Sample } from './values.ts';
 
@@ -56,17 +56,20 @@ interface WindowSeries {
   rows: WindowRow[];
 }
 
-/** Fills `steps` and answers true, or answers false when the source declines. */
+/**
+ * Fills `steps` and answers 'pushed'; or answers 'declined' when the source declines, 'lines'
+ * when it declines because a line needs the JS pipeline (no pushdown can answer).
+ */
 export async function aggregateWithWindows(
   e: RangeAggregationExpr,
   source: LogSource & Pick<MetricPushdown, 'aggregateSamples'>,
   ctx: RangeContext,
   span: RangeSpan,
   steps: Sample[][],
-): Promise<boolean> {
+): Promise<'pushed' | 'declined' | 'lines'> {
   const unwrap = e.unwrap;
   const aggregate = AGGREGATES[e.op];
-  if (unwrap === null || aggregate === undefined) return false;
+  if (unwrap === null || aggregate === undefined) return 'declined';
   const constant = aggregate === 'quantile' ? constantQuantile(e.param ?? Number.NaN) : null;
   const got = await source.aggregateSamples({
     matchers: e.selector.matchers,
@@ -82,7 +85,8 @@ export async function aggregateWithWindows(
     windowCount: span.count,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
-  if (got === null) return false;
+  if (got === null) return 'declined';
+  if (got === READ_LINES) return 'lines';
 
   const byKey = new Map<string, WindowSeries>();
   for (const row of got.rows) {
@@ -111,5 +115,5 @@ export async function aggregateWithWindows(
       steps[row.window]?.push({ labels: s.labels, value });
     }
   }
-  return true;
+  return 'pushed';
 }

@@ -126,8 +126,14 @@ export interface WindowAggregation {
   samples: number;
 }
 
+/**
+ * `aggregateSamples`' answer when a selected line needs the JS pipeline (SQL cannot prove it
+ * simple): no pushdown can answer, the lines are read. (null: declined for another reason.)
+ */
+export const READ_LINES = 'read-lines';
+
 export interface MetricPushdown {
   aggregateBuckets(req: BucketAggregationRequest): Promise<readonly BucketRow[] | null>;
-  aggregateSamples(req: SampleAggregationRequest): Promise<WindowAggregation | null>;
+  aggregateSamples(req: SampleAggregationRequest): Promise<WindowAggregation | typeof READ_LINES | null>;
   readSamples(req: SampleReadRequest): Promise<readonly SampleSeries[] | null>;
 }
