@@ -59,8 +59,9 @@ const TRICKY_QUERIES = [
 
 /**
  * A generated set for the unwrap aggregations: three streams of flat JSON lines (`kind="clean"`,
- * some timestamps shared by two streams, some lines without the key or with null) and one with
- * non-JSON lines, nested values and values that do not convert (`kind="dirty"`).
+ * some timestamps shared by two streams, some lines without the key or with null), one with
+ * non-JSON lines, nested values and values that do not convert (`kind="dirty"`), one with lines
+ * that cannot hold the unwrapped field among JSON lines (`kind="mixed"`).
  */
 function unwrapPush(): string {
   let seed = 7;
@@ -70,6 +71,7 @@ function unwrapPush(): string {
     { job: 'gen', kind: 'clean', host: 'h2', service: 'a' },
     { job: 'gen', kind: 'clean', host: 'h3', service: 'b' },
     { job: 'gen', kind: 'dirty', host: 'h4', service: 'b' },
+    { job: 'gen', kind: 'mixed', host: 'h5', service: 'c' },
   ].map((stream, h) => {
     const values: [string, string][] = [];
     for (let k = 0; k < 90; k++) {
@@ -87,6 +89,11 @@ function unwrapPush(): string {
         if (k % 5 === 2) line = `{"level":"info","duration_ms":"${k % 2 ? 'abc' : duration}"}`;
         if (k % 5 === 3)
           line = `{"level":"info","nested":{"duration_ms":${duration}},"duration_ms":${duration}}`;
+      }
+      if (stream.kind === 'mixed') {
+        // lines that cannot hold the field: no sample, whatever they are
+        if (k % 4 === 1) line = `plain text line ${k} status=500 took 3ms`;
+        if (k % 4 === 2) line = `{"level":"info","status":1.50,"msg":"no field","x":{"y":1}}`;
       }
       values.push([String(ts), line]);
     }
@@ -118,6 +125,9 @@ const UNWRAP_QUERIES = [
   `avg_over_time({job="gen"} ${UNWRAP} | __error__="" [2m]) by (service)`,
   `sum by (service) (sum_over_time({job="gen"} ${UNWRAP} [2m]))`,
   `quantile_over_time(0.9, {job="gen", kind="dirty"} ${UNWRAP} [2m]) by (host)`,
+  `quantile_over_time(0.9, {job="gen", kind=~"clean|mixed"} ${UNWRAP} [2m]) by (service)`,
+  `sum by (status) (sum_over_time({job="gen", kind="mixed"} ${UNWRAP} [1m]))`,
+  `last_over_time({job="gen", kind="mixed"} | json | level="info" | unwrap duration_ms [30s]) by (host)`,
 ];
 
 function trickyPush(): string {

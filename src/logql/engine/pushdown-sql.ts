@@ -17,6 +17,8 @@
  * Values: a string (not empty) is its text; true/false; an integer is its text when DuckDB's text
  * is the raw one (no `.`/`e`, and not `0` from `-0`); null and arrays set no label; other numbers
  * make the line not simple (DuckDB re-serialises doubles: `1.50` → `1.5`), except as unwrap values.
+ * With an unwrap, a line without backslash and without S of the unwrapped label is simple too, JSON
+ * or not: it gives no sample (a line without the label gives none, and has no other effect).
  */
 import type { Grouping, LabelFilterExpr, Matcher, PipelineStage, UnwrapStage } from '../ast.ts';
 import { compileMatcher } from '../pipeline/index.ts';
@@ -265,7 +267,13 @@ export function pushdownSql(
     layers.push(`TRY_CAST(__j${jsonNames.indexOf(unwrap.label) + 1} AS DOUBLE) AS __d`);
     derived.push('__d');
   }
-  const bodySimple = simple.join(' AND ');
+  let bodySimple = simple.join(' AND ');
+  if (unwrap) {
+    // A line that cannot hold the unwrapped label gives no sample (nothing else of it counts),
+    // whether it is JSON or not: no backslash and no S of the label (see above) in it.
+    const part = sqlString(anchorPart(unwrap.label)!.part);
+    bodySimple = `((${bodySimple}) OR (NOT contains(body, '\\') AND NOT contains(body, ${part})))`;
+  }
   return {
     where,
     keep,
