@@ -18,9 +18,11 @@ import { windowAggregateSql, windowsPerSample } from './sample-windows-sql.ts';
 
 /**
  * A sample in more windows than this (range / step) is left to the line path: every copy is a
- * row in DuckDB (and a list entry for quantiles), where the line path slides over each sample once.
+ * row in DuckDB, where the line path slides over each sample once. Quantiles keep every copy in
+ * memory until their window is done (a holistic aggregate), so they get a lower bound.
  */
 export const MAX_WINDOWS_PER_SAMPLE = 32;
+export const MAX_WINDOWS_PER_QUANTILE_SAMPLE = 8;
 
 export interface SamplePlan {
   conn: DuckDBConnection;
@@ -38,7 +40,8 @@ export async function sampleWindows(
   plans: readonly SamplePlan[],
   req: SampleAggregationRequest,
 ): Promise<WindowAggregation | typeof READ_LINES | null> {
-  if (windowsPerSample(req) > MAX_WINDOWS_PER_SAMPLE) return null;
+  const maxWindows = req.aggregate === 'quantile' ? MAX_WINDOWS_PER_QUANTILE_SAMPLE : MAX_WINDOWS_PER_SAMPLE;
+  if (windowsPerSample(req) > maxWindows) return null;
   if (plans.length === 0) return { rows: [], samples: 0 };
   // one query over every logs stream's rows, its labels in the same columns by name
   const names = [...new Set(plans.flatMap((p) => p.sql.labels.map((l) => l.name)))];
