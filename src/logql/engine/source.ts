@@ -322,10 +322,11 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       // a read with a limit (a search) goes slice by slice from the end it starts at, so that
       // the newest (oldest) lines are found without scanning the whole range
       const sliced = req.limit !== undefined && narrow === null;
+      const first = sliced ? firstSliceNs(listed.flat(), req) : span;
       let covered = 0n;
       let found = 0;
       while (covered < span) {
-        const next = sliced ? nextCover(span, covered, req.limit!, found) : span;
+        const next = sliced ? nextCover(span, covered, req.limit!, found, first) : span;
         const [lo, hi] = backward
           ? [req.endNs - next, req.endNs - covered]
           : [req.startNs + covered, req.startNs + next];
@@ -717,23 +718,61 @@ export class StorageLogSource implements LogSource, MetricPushdown {
   }
 }
 
-/** The first slice of a read with a limit: this part of the range, and at least FIRST_SLICE_MIN_NS. */
+/** The first slice of a read with a limit when the files say nothing: this part of the range. */
 const FIRST_SLICE_PART = 128n;
 const FIRST_SLICE_MIN_NS = 1_000_000_000n;
+/**
+ * Rows the first slice should hold per line asked for: with a line filter, enough when one line in
+ * 160 matches (one pass for the logs bench's "error", 1.6 %); without one, most lines are answers.
+ */
+const FIRST_SLICE_ROWS_PER_LINE = { filtered: 160, unfiltered: 4 };
+
+/**
+ * The first slice of a read with a limit (ns): about the rows the limit needs at the range's mean
+ * density of stored rows (the files' rows, prorated to the range), at least FIRST_SLICE_MIN_NS;
+ * 1/128 of the range when no file holds rows of it (memtables only: their slices are cheap).
+ *
+ * Why rows and not time: a slice is a pass over every row group of the files it overlaps (each
+ * holds one stream over the file's whole time span, so a few seconds of a file cost nearly what a
+ * minute does); a first slice sized for the limit usually makes the search one pass, where a
+ * slice too thin needs a second (the logs bench: 7 s then 49 s before, about 60 s now), and a
+ * fixed part of a long range would read hours of files.
+ */
+export function firstSliceNs(
+  files: readonly Pick<FileRow, 'minTs' | 'maxTs' | 'rows'>[],
+  req: Pick<LogReadRequest, 'startNs' | 'endNs' | 'limit' | 'lineFilters'>,
+): bigint {
+  const span = req.endNs - req.startNs;
+  let rows = 0;
+  for (const f of files) {
+    const lo = f.minTs > req.startNs ? f.minTs : req.startNs;
+    const hi = f.maxTs + 1n < req.endNs ? f.maxTs + 1n : req.endNs;
+    if (hi > lo) rows += (f.rows * Number(hi - lo)) / Number(f.maxTs + 1n - f.minTs);
+  }
+  if (!(rows >= 1) || span <= 0n) return span / FIRST_SLICE_PART;
+  const perLine =
+    req.lineFilters.length > 0 ? FIRST_SLICE_ROWS_PER_LINE.filtered : FIRST_SLICE_ROWS_PER_LINE.unfiltered;
+  const wanted = (req.limit ?? 1) * perLine;
+  const ns = BigInt(Math.ceil((Number(span) * wanted) / rows));
+  return ns < span ? ns : span;
+}
 
 /**
  * How much of a range of `span` ns a read with a limit covers after its next slice, having covered
- * `covered` ns (0: none yet) and found `found` entries there: the first slice is 1/128 of the
- * range, each next one wide enough, at the rate seen so far, for twice the missing lines (×2 to
- * ×16). Each slice is a pass over the files it overlaps, and a pass costs nearly the same for a
- * few seconds as for a minute of a file (its row groups each hold one stream over the file's
- * whole time span, so every one is read): fewer, wider slices win (the logs bench's search
- * "error" limit 100 over 2 h: one pass of 56 s instead of 7 s then 49 s).
+ * `covered` ns (0: none yet) and found `found` entries there: the first slice is `firstNs`
+ * (firstSliceNs; at least FIRST_SLICE_MIN_NS), each next one wide enough, at the rate seen so
+ * far, for twice the missing lines (×2 to ×16).
  */
-export function nextCover(span: bigint, covered: bigint, limit: number, found: number): bigint {
+export function nextCover(
+  span: bigint,
+  covered: bigint,
+  limit: number,
+  found: number,
+  firstNs: bigint = span / FIRST_SLICE_PART,
+): bigint {
   let next: bigint;
   if (covered === 0n) {
-    next = span / FIRST_SLICE_PART;
+    next = firstNs;
     if (next < FIRST_SLICE_MIN_NS) next = FIRST_SLICE_MIN_NS;
   } else {
     const factor = found === 0 ? 16 : Math.min(16, Math.max(2, Math.ceil((2 * limit) / found)));
