@@ -2,6 +2,8 @@
  * The SQL of `aggregateSamples` (engine/metric/pushdown-types.ts) over rows that already carry
  * their sample: one aggregate per (label set, step window), computed in DuckDB.
  *
+ * Two ways (windowAggregateSql's `unit`): per bucket of gcd(step, range), which tile every window,
+ * combined into windows in JS (sample-windows.ts; every aggregate but quantiles), or per window.
  * A row at `r = _timestamp - originNs` (1 ≤ r ≤ (count-1)*step + range) is in the windows i with
  * `i*step < r <= i*step + range`: from `ceil((r - range) / step)` (0 when r ≤ range) to
  * `min(count - 1, (r - 1) // step)`, in integers (DuckDB's `//` truncates, so only non-negative
@@ -81,13 +83,40 @@ function aggregateColumns(agg: SampleAggregate, quantile: number): string[] {
   }
 }
 
+/** The width of the buckets that tile every window: gcd(step, range); the range for one window. */
+export function bucketWidthNs(g: WindowGrid): bigint {
+  let [a, b] = [g.stepNs, g.rangeNs];
+  if (a === 0n) return b;
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+/** How many buckets tile `(originNs, originNs + (count-1)*step + range]`. */
+export function bucketCount(g: WindowGrid): number {
+  return Number((BigInt(g.windowCount - 1) * g.stepNs + g.rangeNs) / bucketWidthNs(g));
+}
+
+/**
+ * What a bucket keeps so that windows can be combined from buckets (sample-windows.ts): sums
+ * for sum/avg, extremes, first/last as above, and for the variance each bucket's mean and
+ * population variance (merged with Chan's formula).
+ */
+function bucketColumns(agg: SampleAggregate): string[] {
+  if (agg === 'avg') return ['fsum(__x)'];
+  if (agg === 'stdvar') return ['favg(__x)', 'var_pop(__x)'];
+  return aggregateColumns(agg, 0);
+}
+
 /**
  * `rows` has the columns `__s` (false: a row SQL leaves to the pipeline), `__l0..` (labels),
  * `_timestamp`, `__part`, `__row`, `__src` (the row's stream) and `__x` (its sample; NULL: none).
- * The answer has one row per (labels, window) with a sample or a row that is not simple:
- * `__l0..`, `__w`, `__ok` (every row simple), `__first` (least timestamp), `__n` (samples),
- * `__lines` (samples whose first window this is), `__a`..`__d`. For quantiles `__a`/`__b` are
- * the sorted window's values at floor(φ·(n−1)) and the next one.
+ * The answer has one row per (labels, unit) with a sample or a row that is not simple:
+ * `__l0..`, `__w` (the unit), `__ok` (every row simple), `__first` (least timestamp), `__n`
+ * (samples), `__lines` (samples whose first unit this is), `__a`..`__d`.
+ *
+ * Units: `windows` aggregates each step window (a sample repeated per window it is in);
+ * `buckets` each bucket of bucketWidthNs (`(r - 1) // width`), which every window is a whole
+ * number of, with bucketColumns (quantiles have no bucket form).
  */
 export function windowAggregateSql(
   rows: string,
@@ -95,14 +124,20 @@ export function windowAggregateSql(
   g: WindowGrid,
   agg: SampleAggregate,
   quantile: number,
+  unit: 'windows' | 'buckets' = 'windows',
 ): string {
   const labels = Array.from({ length: labelCount }, (_, k) => `__l${k}`);
   const { first, last } = windowBoundsSql('_timestamp', g);
-  const windowed =
-    windowsPerSample(g) > 1
-      ? `SELECT *, unnest(range(${first}, ${last} + 1)) AS __w, ${first} AS __w0 FROM (${rows})`
-      : `SELECT *, CASE WHEN ${first} <= ${last} THEN ${last} ELSE -1 END AS __w, __w AS __w0 FROM (${rows})`;
-  const cols = aggregateColumns(agg, quantile);
+  let windowed: string;
+  if (unit === 'buckets') {
+    const bucket = g.stepNs === 0n ? '0' : `(_timestamp - ${g.originNs} - 1) // ${bucketWidthNs(g)}`;
+    windowed = `SELECT *, ${bucket} AS __w, __w AS __w0 FROM (${rows})`;
+  } else if (windowsPerSample(g) > 1) {
+    windowed = `SELECT *, unnest(range(${first}, ${last} + 1)) AS __w, ${first} AS __w0 FROM (${rows})`;
+  } else {
+    windowed = `SELECT *, CASE WHEN ${first} <= ${last} THEN ${last} ELSE -1 END AS __w, __w AS __w0 FROM (${rows})`;
+  }
+  const cols = unit === 'buckets' ? bucketColumns(agg) : aggregateColumns(agg, quantile);
   while (cols.length < 4) cols.push('NULL::DOUBLE');
   const grouped =
     `SELECT ${[
