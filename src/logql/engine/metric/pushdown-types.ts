@@ -9,8 +9,9 @@
  * - `aggregateBuckets` — `count_over_time`, `rate`, `bytes_over_time`, `bytes_rate`,
  *   `absent_over_time` without unwrap: counts and byte sums per label set per time bucket;
  *   every step's window is a whole number of buckets (bucket width = gcd(step, range)).
- * - `aggregateSamples` — the unwrap ops but rate_counter and absent_over_time: one aggregate per
- *   label set per step window (quantiles are not decomposable, so windows, not buckets).
+ * - `aggregateSamples` — the unwrap ops but rate_counter and absent_over_time: one value per
+ *   label set per step window, answered whole (quantiles are not decomposable: a source that
+ *   aggregates buckets combines them itself, for the ops that allow it).
  * - `readSamples` — the unwrap ops: (timestamp, value) pairs per label set, so that a source
  *   with the unwrapped field in a column skips the per-line parse.
  *
