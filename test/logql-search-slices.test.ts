@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { labelsString, nextCover } from '../src/logql/engine/source.ts';
+import { contains } from '../src/logql/engine/metric/test-helpers.ts';
+import { firstSliceNs, labelsString, nextCover } from '../src/logql/engine/source.ts';
 import { removeDir, startServer, type ServerProcess } from './harness.ts';
 
 const T0 = 1_767_225_600_000_000_000n; // 2026-01-01T00:00:00Z
@@ -131,13 +132,37 @@ test('a search with a limit answers the first lines of the whole range in Loki o
   }
 });
 
+test('firstSliceNs: the rows the limit needs at the mean density of the files, prorated to the range', () => {
+  const hour = 3600n * SEC;
+  const req = { startNs: T0, endNs: T0 + 2n * hour, limit: 100, lineFilters: [contains('error')] };
+  // 2,000,000 rows over the 2 hours in 4 files: 16,000 rows wanted = 57.6 s
+  const files = [0n, 1n, 2n, 3n].map((k) => ({
+    minTs: T0 + (k * hour) / 2n,
+    maxTs: T0 + ((k + 1n) * hour) / 2n - 1n,
+    rows: 500_000,
+  }));
+  assert.equal(firstSliceNs(files, req), 57_600_000_000n);
+  // without a line filter most lines are answers: 400 rows
+  assert.equal(firstSliceNs(files, { ...req, lineFilters: [] }), 1_440_000_000n);
+  // a file half outside the range counts half its rows
+  assert.equal(
+    firstSliceNs([{ minTs: T0 - hour, maxTs: T0 + hour - 1n, rows: 2_000_000 }], req),
+    115_200_000_000n,
+  );
+  // no file: a part of the range (memtables are cheap to slice); never past the range
+  assert.equal(firstSliceNs([], req), (2n * hour) / 128n);
+  assert.equal(firstSliceNs([{ minTs: T0, maxTs: T0 + 1n, rows: 10 }], req), 2n * hour);
+});
+
 test('nextCover: a small first slice, then wider at the rate found, never past the range', () => {
   const span = 3600n * SEC;
-  assert.equal(nextCover(span, 0n, 100, 0), span / 1024n);
-  assert.equal(nextCover(10n * SEC, 0n, 100, 0), SEC); // at least a second
+  assert.equal(nextCover(span, 0n, 100, 0), span / 128n);
+  assert.equal(nextCover(100n * SEC, 0n, 100, 0), SEC); // at least a second
   assert.equal(nextCover(SEC / 2n, 0n, 100, 0), SEC / 2n); // not past the range
   assert.equal(nextCover(span, 10n * SEC, 100, 0), 160n * SEC); // nothing found: ×16
   assert.equal(nextCover(span, 10n * SEC, 100, 50), 40n * SEC); // half found: ×4
   assert.equal(nextCover(span, 10n * SEC, 100, 500), 20n * SEC); // at least ×2
   assert.equal(nextCover(span, 1000n * SEC, 100, 1), span);
+  assert.equal(nextCover(span, 0n, 100, 0, 90n * SEC), 90n * SEC); // firstSliceNs
+  assert.equal(nextCover(span, 0n, 100, 0, 1000n), SEC);
 });

@@ -78,7 +78,7 @@ function countingSource(source: CountableSource, stats: LogQLStats): CountableSo
       }
     },
   };
-  const { aggregateBuckets, readSamples } = source;
+  const { aggregateBuckets, aggregateSamples, readSamples } = source;
   if (aggregateBuckets)
     counted.aggregateBuckets = async (req) => {
       const rows = await aggregateBuckets.call(source, req);
@@ -87,6 +87,12 @@ function countingSource(source: CountableSource, stats: LogQLStats): CountableSo
         stats.bytesProcessed += req.withBytes ? r.bytes : 0;
       }
       return rows;
+    };
+  if (aggregateSamples)
+    counted.aggregateSamples = async (req) => {
+      const got = await aggregateSamples.call(source, req);
+      if (typeof got === 'object') stats.linesProcessed += got?.samples ?? 0;
+      return got;
     };
   if (readSamples)
     counted.readSamples = async (req) => {

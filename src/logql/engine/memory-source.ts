@@ -17,10 +17,15 @@ import type {
   BucketAggregationRequest,
   BucketRow,
   MetricPushdown,
+  SampleAggregate,
+  SampleAggregationRequest,
   SampleReadRequest,
   SampleSeries,
+  WindowAggregation,
+  WindowRow,
 } from './metric/pushdown-types.ts';
 import { reduceLabels } from './metric/range-common.ts';
+import { VALUE_FUNCTIONS } from './metric/range-functions.ts';
 import type { LogReadRequest, LogSource } from './source-types.ts';
 
 export interface LokiPushBody {
@@ -46,6 +51,17 @@ function matchesAll(labels: Readonly<Record<string, string>>, matchers: readonly
   });
 }
 
+const WINDOW_FUNCTIONS = {
+  sum: 'sum_over_time',
+  avg: 'avg_over_time',
+  min: 'min_over_time',
+  max: 'max_over_time',
+  stdvar: 'stdvar_over_time',
+  quantile: 'quantile_over_time',
+  first: 'first_over_time',
+  last: 'last_over_time',
+} as const satisfies Record<SampleAggregate, keyof typeof VALUE_FUNCTIONS>;
+
 type PushdownRequest = Pick<BucketAggregationRequest, 'matchers' | 'pipeline' | 'grouping'>;
 
 export class MemoryLogSource implements LogSource, MetricPushdown {
@@ -55,6 +71,7 @@ export class MemoryLogSource implements LogSource, MetricPushdown {
   reads = 0;
   bucketReads = 0;
   sampleReads = 0;
+  windowReads = 0;
 
   constructor(body: LokiPushBody) {
     const entries: LogEntry[] = [];
@@ -158,8 +175,41 @@ export class MemoryLogSource implements LogSource, MetricPushdown {
     return Promise.resolve([...rows.values()].flatMap((byBucket) => [...byBucket.values()]));
   }
 
+  /** readSamples, then each window through the line path's functions (range-functions.ts). */
+  aggregateSamples(req: SampleAggregationRequest): Promise<WindowAggregation | null> {
+    this.windowReads++;
+    const endNs = req.originNs + BigInt(req.windowCount - 1) * req.stepNs + req.rangeNs;
+    const series = this.samplesOf({ ...req, startNs: req.originNs + 1n, endNs: endNs + 1n });
+    const fn = VALUE_FUNCTIONS[WINDOW_FUNCTIONS[req.aggregate]]!;
+    const rows: WindowRow[] = [];
+    let samples = 0;
+    for (const s of series) {
+      const ts = Array.from(s.timestampsNs, (t) => Number(t - req.originNs));
+      const values = Array.from(s.values);
+      samples += ts.length;
+      let inNone = ts.length > 0;
+      for (let i = 0; i < req.windowCount; i++) {
+        const a = i * Number(req.stepNs);
+        const b = a + Number(req.rangeNs);
+        const lo = ts.findIndex((t) => t > a);
+        let hi = lo;
+        while (hi >= 0 && hi < ts.length && (ts[hi] as number) <= b) hi++;
+        if (lo < 0 || hi === lo) continue;
+        inNone = false;
+        const value = fn({ ts, values, lo, hi, rangeMs: 0, param: req.quantile });
+        rows.push({ labels: s.labels, window: i, value, firstNs: s.timestampsNs[0] as bigint });
+      }
+      if (inNone) rows.push({ labels: s.labels, window: -1, value: 0, firstNs: s.timestampsNs[0] as bigint });
+    }
+    return Promise.resolve({ rows, samples });
+  }
+
   readSamples(req: SampleReadRequest): Promise<readonly SampleSeries[] | null> {
     this.sampleReads++;
+    return Promise.resolve(this.samplesOf(req));
+  }
+
+  private samplesOf(req: SampleReadRequest): SampleSeries[] {
     const pick = this.selected({ matchers: req.matchers, lineFilters: [] }, 0, this.entries.length);
     const extractor = compileExtractor(req.pipeline, req.unwrap);
     const interner = new LabelSetInterner();
@@ -175,12 +225,10 @@ export class MemoryLogSource implements LogSource, MetricPushdown {
       s.ts.push(e.ts);
       s.values.push(out.value);
     }
-    return Promise.resolve(
-      [...series].map(([labels, s]) => ({
-        labels: labels.toRecord(),
-        timestampsNs: BigInt64Array.from(s.ts),
-        values: Float64Array.from(s.values),
-      })),
-    );
+    return [...series].map(([labels, s]) => ({
+      labels: labels.toRecord(),
+      timestampsNs: BigInt64Array.from(s.ts),
+      values: Float64Array.from(s.values),
+    }));
   }
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { PipelineStage } from '../ast.ts';
 import { parseLogQL } from '../parser/index.ts';
 import { mapLabelColumns } from './labels-mapping.ts';
-import { pushdownSql } from './pushdown-sql.ts';
+import { pushdownRowsSql, pushdownSql } from './pushdown-sql.ts';
 
 const mapping = mapLabelColumns(['_timestamp', 'body', 'resource.job', "resource.it's", 'attr.trace_id']);
 
@@ -32,12 +32,12 @@ test('label values, line filters and regexps are quoted as SQL strings and run i
   assert.ok(p);
   const conn = await (await DuckDBInstance.create(':memory:')).connect();
   const rel = `SELECT 'a''b' AS "resource.job", NULL::VARCHAR AS "resource.it's", NULL::VARCHAR AS "attr.trace_id", 1::BIGINT AS _timestamp, '{"status":"o''k","x":"it''s 12''"}' AS body`;
-  const sql = `SELECT ${p.labels.map((l) => l.sql).join(', ')}, ${p.simple}, ${p.keep.join(' AND ')} FROM (SELECT *, CASE WHEN ${p.guard} THEN ${p.json} END AS __j FROM (${rel}) WHERE ${p.where.join(' AND ')})`;
+  const sql = `SELECT ${p.labels.map((l) => l.sql).join(', ')}, __s, ${p.keep.join(' AND ')} FROM (${pushdownRowsSql(rel, p)})`;
   const rows = (await conn.runAndReadAll(sql)).getRows();
   // job=~"x'|y.*" does not match a'b: no row
   assert.equal(rows.length, 0);
   const p2 = plan(`count_over_time({job="a'b"} |= "it's" |~ "\\\\d+'" | json | status="o'k" [1m])`)!;
-  const sql2 = `SELECT ${p2.labels.map((l) => l.sql).join(', ')}, ${p2.simple}, ${p2.keep.join(' AND ')} FROM (SELECT *, CASE WHEN ${p2.guard} THEN ${p2.json} END AS __j FROM (${rel}) WHERE ${p2.where.join(' AND ')})`;
+  const sql2 = `SELECT ${p2.labels.map((l) => l.sql).join(', ')}, __s, ${p2.keep.join(' AND ')} FROM (${pushdownRowsSql(rel, p2)})`;
   assert.deepEqual((await conn.runAndReadAll(sql2)).getRows(), [["o'k", "a'b", true, true]]);
 });
 

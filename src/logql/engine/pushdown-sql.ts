@@ -17,6 +17,8 @@
  * Values: a string (not empty) is its text; true/false; an integer is its text when DuckDB's text
  * is the raw one (no `.`/`e`, and not `0` from `-0`); null and arrays set no label; other numbers
  * make the line not simple (DuckDB re-serialises doubles: `1.50` → `1.5`), except as unwrap values.
+ * With an unwrap, a line without backslash and without S of the unwrapped label is simple too, JSON
+ * or not: it gives no sample (a line without the label gives none, and has no other effect).
  */
 import type { Grouping, LabelFilterExpr, Matcher, PipelineStage, UnwrapStage } from '../ast.ts';
 import { compileMatcher } from '../pipeline/index.ts';
@@ -47,11 +49,15 @@ export interface PushdownSql {
   /** the pipeline's own test of a row in SQL, for the rows where `simple` holds */
   keep: string[];
   /**
-   * `| json`: the parsed values, a list of JSON texts, computed as `__j` (after `where`, only
-   * where `guard` holds, NULL elsewhere) for `simple`, `keep`, `labels` and `value` to read
+   * `| json`: select lists computed one after the other over the rows that pass `where` (each
+   * `SELECT *, <layer> FROM (...)`, see pushdownRowsSql), adding the columns `derived`: the
+   * parsed values' JSON texts `__j1..` (NULL when absent), `__jok` (the line parsed), and for an
+   * unwrap `__d`, its value as a DOUBLE, read by `simple`, `keep`, `labels` and `value`. One
+   * column per value, each computed once: DuckDB does not share a repeated expression between
+   * projections, and a split row's values are its columns (no list is built).
    */
-  json: string | null;
-  guard: string | null;
+  layers: string[];
+  derived: string[];
   /** true on the rows whose result SQL computes exactly; the others go through the JS pipeline */
   simple: string;
   /** output label name → SQL value (NULL = no label) */
@@ -158,8 +164,8 @@ export function pushdownSql(
     return {
       where,
       keep,
-      json: null,
-      guard: null,
+      layers: [],
+      derived: [],
       simple: 'true',
       labels: [...needed].map((name) => ({ name, sql: plainLabelSql(mapping, name) })),
       value: null,
@@ -175,16 +181,16 @@ export function pushdownSql(
     `NOT contains(body, '\\')`,
     `NOT regexp_matches(body, ${sqlString(LENIENT_JSON)})`,
   ];
-  const simple: string[] = ['__j IS NOT NULL'];
+  const simple: string[] = ['__jok'];
   /** the same tests on a split row: flat, keys unique and column-like, values raw (no -0 issue) */
-  const splitSimple: string[] = ['__j IS NOT NULL'];
+  const splitSimple: string[] = [];
   const jsonValue = new Map<string, string>();
   for (const [k, name] of jsonNames.entries()) {
     const anchor = anchorPart(name);
     if (anchor === null) return null;
-    const e = `__j[${k + 1}]`;
+    const e = `__j${k + 1}`;
     // S absent, or once (LIKE: no second S)
-    // and inside a top-level key "L" (a nested "L" or a string "L" leaves __j[k] NULL)
+    // and inside a top-level key "L" (a nested "L" or a string "L" leaves __jk NULL)
     const part = sqlString(anchor.part);
     // a stream label of the line keeps its name: the key is then `<name>_extracted`, not read
     const stream = mapping.stream.get(name);
@@ -195,7 +201,7 @@ export function pushdownSql(
     if (unwrap && name === unwrap.label) {
       // a number gives its value (DuckDB's text of a double reads back to the same double);
       // a missing key, null or an array no sample; anything else (strings, booleans) goes to JS
-      const term = `(${e} IS NULL OR ${e}[1] IN ('n', '[') OR isfinite(TRY_CAST(${e} AS DOUBLE)))`;
+      const term = `(isfinite(__d) OR ${e} IS NULL OR ${e}[1] IN ('n', '['))`;
       simple.push(term);
       splitSimple.push(term);
       continue;
@@ -236,8 +242,8 @@ export function pushdownSql(
   }
   let value: string | null = null;
   if (unwrap) {
-    const e = `__j[${jsonNames.indexOf(unwrap.label) + 1}]`;
-    value = `(CASE WHEN ${e} IS NULL OR ${e}[1] IN ('n', '[') THEN NULL ELSE TRY_CAST(${e} AS DOUBLE) END)`;
+    // on a simple row the unwrapped text is absent, null, an array (no sample) or a finite number
+    value = `(CASE WHEN isfinite(__d) THEN __d END)`;
     for (const f of unwrap.postFilters) keep.push(filterSql(f, labelSql));
   }
   const json =
@@ -245,19 +251,52 @@ export function pushdownSql(
       ? `TRY(json_extract(body, [${paths.join(', ')}]))::VARCHAR[]`
       : `CASE WHEN json_valid(body) THEN []::VARCHAR[] END`;
   const guard = guardTerms.join(' AND ');
-  // split rows: the values from their columns; the others (body stored) as above
+  // split rows: the values from their columns; the others (body stored) from json_extract's list
   const isSplit = `${quoteIdent(SHAPE_COLUMN)} IS NOT NULL`;
+  const values = jsonNames.map((n, k) =>
+    split
+      ? `CASE WHEN ${isSplit} THEN ${shapes.valueJsonSql(n)} ELSE __jl[${k + 1}] END AS __j${k + 1}`
+      : `__jl[${k + 1}] AS __j${k + 1}`,
+  );
+  const layers = [
+    `CASE WHEN ${split ? `NOT ${isSplit} AND ` : ''}${guard} THEN ${json} END AS __jl`,
+    [...values, `${split ? `${isSplit} OR ` : ''}__jl IS NOT NULL AS __jok`].join(', '),
+  ];
+  const derived = ['__jl', ...jsonNames.map((_, k) => `__j${k + 1}`), '__jok'];
+  if (unwrap) {
+    layers.push(`TRY_CAST(__j${jsonNames.indexOf(unwrap.label) + 1} AS DOUBLE) AS __d`);
+    derived.push('__d');
+  }
+  let bodySimple = simple.join(' AND ');
+  if (unwrap) {
+    // A line that cannot hold the unwrapped label gives no sample (nothing else of it counts),
+    // whether it is JSON or not: no backslash and no S of the label (see above) in it.
+    const part = sqlString(anchorPart(unwrap.label)!.part);
+    bodySimple = `((${bodySimple}) OR (NOT contains(body, '\\') AND NOT contains(body, ${part})))`;
+  }
   return {
     where,
     keep,
     simple: split
-      ? `(CASE WHEN ${isSplit} THEN ${splitSimple.join(' AND ')} ELSE ${simple.join(' AND ')} END)`
-      : simple.join(' AND '),
-    json: split
-      ? `(CASE WHEN ${isSplit} THEN [${jsonNames.map((n) => shapes.valueJsonSql(n)).join(', ')}]::VARCHAR[] ELSE ${json} END)`
-      : json,
-    guard: split ? `(${isSplit} OR (${guard}))` : guard,
+      ? `(CASE WHEN ${isSplit} THEN ${splitSimple.length > 0 ? splitSimple.join(' AND ') : 'true'} ELSE ${bodySimple} END)`
+      : bodySimple,
+    layers,
+    derived,
     labels: [...needed].filter((n) => n !== unwrap?.label).map((name) => ({ name, sql: labelSql(name) })),
     value,
   };
+}
+
+/** The rows of a relation that pass `where`, with the pipeline's columns and the flag `__s` (a simple row). */
+export function pushdownRowsSql(relation: string, sql: PushdownSql): string {
+  const where = sql.where.length > 0 ? ` WHERE ${sql.where.join(' AND ')}` : '';
+  if (sql.layers.length === 0) return `SELECT *, true AS __s FROM (${relation})${where}`;
+  let rows = `SELECT * FROM (${relation})${where}`;
+  for (const layer of sql.layers) rows = `SELECT *, ${layer} FROM (${rows})`;
+  return `SELECT *, COALESCE(${sql.simple}, false) AS __s FROM (${rows})`;
+}
+
+/** The rows SQL leaves to the pipeline, in the relation's columns. */
+export function notSimpleRowsSql(relation: string, sql: PushdownSql): string {
+  return `SELECT * EXCLUDE (${['__s', ...sql.derived].join(', ')}) FROM (${pushdownRowsSql(relation, sql)}) WHERE NOT __s`;
 }

@@ -33,11 +33,15 @@ import type {
   BucketAggregationRequest,
   BucketRow,
   MetricPushdown,
+  READ_LINES,
+  SampleAggregationRequest,
   SampleReadRequest,
   SampleSeries,
+  WindowAggregation,
 } from './metric/pushdown-types.ts';
 import { reduceLabels } from './metric/range-common.ts';
-import { pushdownSql, type PushdownSql } from './pushdown-sql.ts';
+import { notSimpleRowsSql, pushdownRowsSql, pushdownSql } from './pushdown-sql.ts';
+import { sampleWindows } from './sample-windows.ts';
 import { lineFilterSql, lineSqlOf, metadataLabelSql, selectorSql, sqlString, streamLabelSql } from './sql.ts';
 import type { LogReadRequest, LogSource } from './source-types.ts';
 
@@ -318,10 +322,11 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       // a read with a limit (a search) goes slice by slice from the end it starts at, so that
       // the newest (oldest) lines are found without scanning the whole range
       const sliced = req.limit !== undefined && narrow === null;
+      const first = sliced ? firstSliceNs(listed.flat(), req) : span;
       let covered = 0n;
       let found = 0;
       while (covered < span) {
-        const next = sliced ? nextCover(span, covered, req.limit!, found) : span;
+        const next = sliced ? nextCover(span, covered, req.limit!, found, first) : span;
         const [lo, hi] = backward
           ? [req.endNs - next, req.endNs - covered]
           : [req.startNs + covered, req.startNs + next];
@@ -465,7 +470,9 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       select,
       where.join(' AND '),
       req.direction === 'backward',
-      req.limit,
+      // one row past the limit: when it has another timestamp than the last one answered, the
+      // merge knows that timestamp's group is complete without a query for its ties
+      req.limit === undefined ? undefined : req.limit + 1,
       this.batchRows,
       this.stats,
     );
@@ -515,7 +522,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
       const { relation, mapping, shapes } = rel;
       const sql = pushdownSql(req, mapping, shapes);
       if (sql === null) return null;
-      out.push({ ...p, relation, mapping, shapes, sql, rows: simpleRows(relation, sql) });
+      out.push({ ...p, relation, mapping, shapes, sql, rows: pushdownRowsSql(relation, sql) });
     }
     return out;
   }
@@ -594,7 +601,7 @@ export class StorageLogSource implements LogSource, MetricPushdown {
     }
     const narrow: Narrow = (relation, mapping, shapes) => {
       const sql = pushdownSql(req, mapping, shapes);
-      return sql === null ? null : notSimpleRows(relation, sql);
+      return sql === null ? null : notSimpleRowsSql(relation, sql);
     };
     const read = this.readRows(
       {
@@ -621,6 +628,22 @@ export class StorageLogSource implements LogSource, MetricPushdown {
         firsts.push(e.ts);
       }
     }
+  }
+
+  async aggregateSamples(
+    req: SampleAggregationRequest,
+  ): Promise<WindowAggregation | typeof READ_LINES | null> {
+    if (!this.pushdown) return null;
+    const startNs = req.originNs + 1n;
+    const endNs = req.originNs + BigInt(req.windowCount - 1) * req.stepNs + req.rangeNs + 1n;
+    return this.withStreams(req.signal, async (streams) => {
+      const plans = await this.plans(streams, req, startNs, endNs);
+      if (plans === null) return null;
+      return sampleWindows(
+        plans.map((p) => ({ ...p, stream: streamValuesSql(p.mapping) })),
+        req,
+      );
+    });
   }
 
   async readSamples(req: SampleReadRequest): Promise<readonly SampleSeries[] | null> {
@@ -695,20 +718,61 @@ export class StorageLogSource implements LogSource, MetricPushdown {
   }
 }
 
-/** The first slice of a read with a limit: this part of the range, and at least FIRST_SLICE_MIN_NS. */
-const FIRST_SLICE_PART = 1024n;
+/** The first slice of a read with a limit when the files say nothing: this part of the range. */
+const FIRST_SLICE_PART = 128n;
 const FIRST_SLICE_MIN_NS = 1_000_000_000n;
+/**
+ * Rows the first slice should hold per line asked for: with a line filter, enough when one line in
+ * 160 matches (one pass for the logs bench's "error", 1.6 %); without one, most lines are answers.
+ */
+const FIRST_SLICE_ROWS_PER_LINE = { filtered: 160, unfiltered: 4 };
+
+/**
+ * The first slice of a read with a limit (ns): about the rows the limit needs at the range's mean
+ * density of stored rows (the files' rows, prorated to the range), at least FIRST_SLICE_MIN_NS;
+ * 1/128 of the range when no file holds rows of it (memtables only: their slices are cheap).
+ *
+ * Why rows and not time: a slice is a pass over every row group of the files it overlaps (each
+ * holds one stream over the file's whole time span, so a few seconds of a file cost nearly what a
+ * minute does); a first slice sized for the limit usually makes the search one pass, where a
+ * slice too thin needs a second (the logs bench: 7 s then 49 s before, about 60 s now), and a
+ * fixed part of a long range would read hours of files.
+ */
+export function firstSliceNs(
+  files: readonly Pick<FileRow, 'minTs' | 'maxTs' | 'rows'>[],
+  req: Pick<LogReadRequest, 'startNs' | 'endNs' | 'limit' | 'lineFilters'>,
+): bigint {
+  const span = req.endNs - req.startNs;
+  let rows = 0;
+  for (const f of files) {
+    const lo = f.minTs > req.startNs ? f.minTs : req.startNs;
+    const hi = f.maxTs + 1n < req.endNs ? f.maxTs + 1n : req.endNs;
+    if (hi > lo) rows += (f.rows * Number(hi - lo)) / Number(f.maxTs + 1n - f.minTs);
+  }
+  if (!(rows >= 1) || span <= 0n) return span / FIRST_SLICE_PART;
+  const perLine =
+    req.lineFilters.length > 0 ? FIRST_SLICE_ROWS_PER_LINE.filtered : FIRST_SLICE_ROWS_PER_LINE.unfiltered;
+  const wanted = (req.limit ?? 1) * perLine;
+  const ns = BigInt(Math.ceil((Number(span) * wanted) / rows));
+  return ns < span ? ns : span;
+}
 
 /**
  * How much of a range of `span` ns a read with a limit covers after its next slice, having covered
- * `covered` ns (0: none yet) and found `found` entries there: the first slice is small (a
- * Parquet row group of the newest lines is the usual cost), each next one wide enough, at the
- * rate seen so far, for twice the missing lines (×2 to ×16).
+ * `covered` ns (0: none yet) and found `found` entries there: the first slice is `firstNs`
+ * (firstSliceNs; at least FIRST_SLICE_MIN_NS), each next one wide enough, at the rate seen so
+ * far, for twice the missing lines (×2 to ×16).
  */
-export function nextCover(span: bigint, covered: bigint, limit: number, found: number): bigint {
+export function nextCover(
+  span: bigint,
+  covered: bigint,
+  limit: number,
+  found: number,
+  firstNs: bigint = span / FIRST_SLICE_PART,
+): bigint {
   let next: bigint;
   if (covered === 0n) {
-    next = span / FIRST_SLICE_PART;
+    next = firstNs;
     if (next < FIRST_SLICE_MIN_NS) next = FIRST_SLICE_MIN_NS;
   } else {
     const factor = found === 0 ? 16 : Math.min(16, Math.max(2, Math.ceil((2 * limit) / found)));
@@ -747,23 +811,15 @@ type PushdownRequest = Parameters<typeof pushdownSql>[0];
 /** Marks a bucket row that stands for lines SQL left to the pipeline. */
 const FALLBACK: Readonly<Record<string, string>> = Object.freeze({});
 
+/** A row's stream label values as SQL, `NULL` first (so that a stream without labels has one). */
+function streamValuesSql(mapping: StreamLabelColumns): string {
+  const values = [...mapping.stream.keys()].map((l) => streamLabelSql(mapping.stream.get(l)));
+  return ['NULL', ...values].join(', ');
+}
+
 /** The hash of a row's stream label values (the label set's identity within one logs stream). */
 function streamHashSql(mapping: StreamLabelColumns): string {
-  const values = [...mapping.stream.keys()].map((l) => streamLabelSql(mapping.stream.get(l)));
-  return `hash(${['NULL', ...values].join(', ')})::UBIGINT`;
-}
-
-/** The rows of a relation that pass `where`, with the parsed JSON `__j` and the flag `__s`. */
-function simpleRows(relation: string, sql: PushdownSql): string {
-  const where = sql.where.length > 0 ? ` WHERE ${sql.where.join(' AND ')}` : '';
-  if (sql.json === null) return `SELECT *, true AS __s FROM (${relation})${where}`;
-  const j = sql.guard === null ? sql.json : `CASE WHEN ${sql.guard} THEN ${sql.json} END`;
-  return `SELECT *, COALESCE(${sql.simple}, false) AS __s FROM (SELECT *, ${j} AS __j FROM (${relation})${where})`;
-}
-
-/** The rows SQL leaves to the pipeline, in the relation's columns. */
-function notSimpleRows(relation: string, sql: PushdownSql): string {
-  return `SELECT * EXCLUDE (__s, __j) FROM (${simpleRows(relation, sql)}) WHERE NOT __s`;
+  return `hash(${streamValuesSql(mapping)})::UBIGINT`;
 }
 
 /**
@@ -796,7 +852,15 @@ async function* mergeCursors(
     const group: { e: LogEntry; key: string }[] = [];
     for (const c of live) {
       for (;;) {
-        if (c.pos >= c.buf.length && !(await c.fetchTies(t))) break;
+        if (c.pos >= c.buf.length) {
+          // the groups before this one are complete: hand them out before a query for the
+          // ties of this one, which a caller that has its limit does not need
+          if (out.length > 0) {
+            yield out;
+            out = [];
+          }
+          if (!(await c.fetchTies(t))) break;
+        }
         if (c.buf[c.pos]!.ts !== t) break;
         group.push({ e: c.buf[c.pos]!, key: c.keys[c.pos]! });
         c.pos++;

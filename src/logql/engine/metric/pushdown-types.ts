@@ -9,6 +9,9 @@
  * - `aggregateBuckets` — `count_over_time`, `rate`, `bytes_over_time`, `bytes_rate`,
  *   `absent_over_time` without unwrap: counts and byte sums per label set per time bucket;
  *   every step's window is a whole number of buckets (bucket width = gcd(step, range)).
+ * - `aggregateSamples` — the unwrap ops but rate_counter and absent_over_time: one value per
+ *   label set per step window, answered whole (quantiles are not decomposable: a source that
+ *   aggregates buckets combines them itself, for the ops that allow it).
  * - `readSamples` — the unwrap ops: (timestamp, value) pairs per label set, so that a source
  *   with the unwrapped field in a column skips the per-line parse.
  *
@@ -82,7 +85,56 @@ export interface SampleSeries {
   values: Float64Array;
 }
 
+/** What `aggregateSamples` computes over the samples of one window of one label set. */
+export type SampleAggregate = 'sum' | 'avg' | 'min' | 'max' | 'stdvar' | 'quantile' | 'first' | 'last';
+
+export interface SampleAggregationRequest extends PushdownRequestBase {
+  unwrap: UnwrapStage;
+  aggregate: SampleAggregate;
+  /** quantile's φ, in [0, 1] (the evaluator answers the others without values) */
+  quantile: number;
+  /**
+   * The step windows, left-open, right-closed: window i (0-based) holds the samples with
+   * `originNs + i*stepNs < _timestamp <= originNs + i*stepNs + rangeNs`, for i in
+   * [0, windowCount); stepNs is 0 for one window (an instant query). Lines outside
+   * `(originNs, originNs + (windowCount-1)*stepNs + rangeNs]` are not read.
+   */
+  originNs: bigint;
+  stepNs: bigint;
+  rangeNs: bigint;
+  windowCount: number;
+}
+
+/**
+ * One (label set, window) with at least one sample. `value` as the line path computes it
+ * (range-functions.ts): the sum, mean, population variance, quantile (rank φ·(n−1), linear
+ * interpolation), min, max, or the first/last sample by timestamp (ties in the line path's
+ * order); the float arithmetic of sum, avg, stdvar and quantile may differ in the last bits
+ * (another order of additions, another interpolation formula). Window -1 stands for samples of
+ * the label set that are in no window (range < step): only `firstNs` counts.
+ */
+export interface WindowRow {
+  labels: Readonly<Record<string, string>>;
+  window: number;
+  value: number;
+  /** the timestamp of the row's first sample (the line path orders series by their first line) */
+  firstNs: bigint;
+}
+
+export interface WindowAggregation {
+  rows: WindowRow[];
+  /** lines that gave a sample (each once, however many windows hold it) */
+  samples: number;
+}
+
+/**
+ * `aggregateSamples`' answer when a selected line needs the JS pipeline (SQL cannot prove it
+ * simple): no pushdown can answer, the lines are read. (null: declined for another reason.)
+ */
+export const READ_LINES = 'read-lines';
+
 export interface MetricPushdown {
   aggregateBuckets(req: BucketAggregationRequest): Promise<readonly BucketRow[] | null>;
+  aggregateSamples(req: SampleAggregationRequest): Promise<WindowAggregation | typeof READ_LINES | null>;
   readSamples(req: SampleReadRequest): Promise<readonly SampleSeries[] | null>;
 }

@@ -176,6 +176,38 @@ describe('unwrapped range aggregations', () => {
     );
   });
 
+  it('give the same answers through aggregateSamples (windows) and through the line path', async () => {
+    // samples every 7 s over 2 min in two streams, with values that do not convert
+    const many = {
+      streams: ['x', 'y'].map((host, h) => ({
+        stream: { job: 'v', host },
+        values: Array.from({ length: 18 }, (_, k) => [
+          at(k * 7 + h),
+          k % 9 === 4 ? 'took=1.5s' : `took=${(k * 37) % 11}.${k}`,
+        ]),
+      })),
+    } as LokiPushBody;
+    const src = new MemoryLogSource(many);
+    for (const text of [
+      'quantile_over_time(0.9, {job="v"} | logfmt | unwrap took | __error__="" [30s]) by (job)',
+      'quantile_over_time(1.5, {job="v"} | logfmt | unwrap took | __error__="" [30s]) by (job)',
+      'sum by (host) (sum_over_time({job="v"} | logfmt | unwrap took | __error__="" [15s]))',
+      'sum by (job) (rate({job="v"} | logfmt | unwrap took | __error__="" [45s]))',
+      'stddev_over_time({job="v"} | logfmt | unwrap took | __error__="" [20s]) by (host)',
+      'first_over_time({job="v"} | logfmt | unwrap took | __error__="" [20s])',
+      'last_over_time({job="v"} | logfmt | unwrap took [20s]) by (__error__)',
+    ]) {
+      // range > step, range < step, an instant query
+      for (const params of [rangeOf(20, 120, 10), rangeOf(20, 120, 40), instantAt(60)]) {
+        assert.deepEqual(await run(q(text), params, src), await run(q(text), params, linesOnly(src)), text);
+      }
+    }
+    assert.ok(src.windowReads > 0);
+    await assert.rejects(run(q('max_over_time({job="v"} | logfmt | unwrap took [1m])'), instantAt(60), src), {
+      message: /^pipeline error: 'SampleExtractionErr' for series: /,
+    });
+  });
+
   it('a value that does not convert fails the query', async () => {
     await assert.rejects(
       run(

@@ -14,6 +14,7 @@ import type { LogSource } from '../source-types.ts';
 import { ERROR_LABEL, LabelSet, LabelSetInterner } from './labels.ts';
 import type { MetricPushdown } from './pushdown-types.ts';
 import { aggregateWithBuckets, canPushDown } from './pushdown.ts';
+import { aggregateWithWindows, canAggregateSamples } from './pushdown-samples.ts';
 import {
   absentLabels,
   lineGrouping,
@@ -90,12 +91,14 @@ async function pushedSamples(
   return list;
 }
 
+/** `withSamples`: ask the source's readSamples first. */
 async function collectSeries(
   e: RangeAggregationExpr,
   ctx: RangeContext,
   span: RangeSpan,
+  withSamples: boolean,
 ): Promise<SeriesData[]> {
-  const pushed = await pushedSamples(e, ctx, span);
+  const pushed = withSamples ? await pushedSamples(e, ctx, span) : null;
   if (pushed !== null) return pushed;
   const grouping = lineGrouping(e, ctx.outerGrouping);
   const withValues = e.unwrap !== null || !COUNT_OPS.has(e.op);
@@ -151,9 +154,14 @@ export async function evalRangeAggregation(e: RangeAggregationExpr, ctx: RangeCo
   const span = rangeSpan(e, ctx.grid);
   const steps: Sample[][] = Array.from({ length: span.count }, () => []);
   const source = ctx.source;
-  const pushed = canPushDown(e, source) ? await aggregateWithBuckets(e, source, ctx, span, steps) : false;
-  if (!pushed) {
-    const series = await collectSeries(e, ctx, span);
+  let pushed: 'pushed' | 'declined' | 'lines' = 'declined';
+  if (canPushDown(e, source)) {
+    pushed = (await aggregateWithBuckets(e, source, ctx, span, steps)) ? 'pushed' : 'declined';
+  } else if (canAggregateSamples(e, source)) {
+    pushed = await aggregateWithWindows(e, source, ctx, span, steps);
+  }
+  if (pushed !== 'pushed') {
+    const series = await collectSeries(e, ctx, span, pushed !== 'lines');
     for (const s of series) windowSeries(e, ctx, span, s, steps);
   }
   if (e.op === 'absent_over_time') {
