@@ -5,8 +5,9 @@
  * body of such a row is stored NULL with the shape's id in `_json_shape`; every reader sees
  * `COALESCE(body, <shape pieces and values concatenated>)`.
  *
- * Invariant: a line is split only when the pieces and values concatenate back to the very same
- * text (checked here, at write time), so a rebuilt body is always the original bytes. A line is
+ * Invariant: the pieces and values of a split line concatenate back to the very same text (they
+ * are consecutive ranges of it that cover it all), so a rebuilt body is always the original bytes;
+ * a round-trip test holds the split to that (json-columns.test.ts). A line is
  * split only when it is a valid JSON object whose values are strings without escapes or control
  * characters, numbers, true, false or null, whose keys are unique and column-like
  * (`[A-Za-z_][A-Za-z0-9_]*`): a string's column value is then its JSON value, and `| json` reads
