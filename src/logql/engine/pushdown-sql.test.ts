@@ -5,6 +5,7 @@ import type { PipelineStage } from '../ast.ts';
 import { parseLogQL } from '../parser/index.ts';
 import { mapLabelColumns } from './labels-mapping.ts';
 import { pushdownRowsSql, pushdownSql } from './pushdown-sql.ts';
+import { ShapeSet, shapeText, splitFlatJson } from '../../storage/json-columns.ts';
 
 const mapping = mapLabelColumns(['_timestamp', 'body', 'resource.job', "resource.it's", 'attr.trace_id']);
 
@@ -54,4 +55,30 @@ test('shapes SQL does not compute exactly are declined', () => {
     assert.equal(plan(q), null, q);
   }
   assert.ok(plan('count_over_time({job="a"} |= "x" != "y" |~ "z" | job="a" [1m])'));
+});
+
+test('line filters over JSON columns: rows that store their line are filtered on body alone', async () => {
+  const shapes = ShapeSet.of([[shapeText(splitFlatJson('{"level":"error","n":1}')!.pieces)]]);
+  const cols = mapLabelColumns(['_timestamp', 'body', 'resource.job', '_json_shape', 'json.level', 'json.n']);
+  const e = parseLogQL('count_over_time({job="a"} |= "error" != "warn" |~ "e.r" [1m])') as unknown as {
+    selector: { matchers: never[]; pipeline: PipelineStage[] };
+  };
+  const p = pushdownSql(
+    { matchers: e.selector.matchers, pipeline: e.selector.pipeline, grouping: null },
+    cols,
+    shapes,
+  )!;
+  assert.ok(p.whereStored && p.whereSplit);
+  assert.ok(!p.whereStored.join(' ').includes('json.'), 'the stored branch reads no json.* column');
+  const id = [...shapes.byId.keys()][0]!;
+  const rel =
+    `SELECT * FROM (VALUES (1::BIGINT, 'an error here', 'a', NULL::BIGINT, NULL, NULL), (2, NULL, 'a', ${id}, 'error', '1'),` +
+    ` (3, NULL, 'a', ${id}, 'warn', '2'), (4, 'error warn', 'a', NULL, NULL, NULL), (5, NULL, 'a', NULL, NULL, NULL),` +
+    ` (6, 'an error', 'b', NULL, NULL, NULL)) AS t(_timestamp, body, "resource.job", _json_shape, "json.level", "json.n")`;
+  const conn = await (await DuckDBInstance.create(':memory:')).connect();
+  const rows = (
+    await conn.runAndReadAll(`SELECT _timestamp FROM (${pushdownRowsSql(rel, p)}) ORDER BY 1`)
+  ).getRows();
+  // 1: stored, matches; 2: split {"level":"error","n":1} matches; 3: no "error"; 4: has "warn"; 5: no line; 6: job b
+  assert.deepEqual(rows, [[1n], [2n]]);
 });

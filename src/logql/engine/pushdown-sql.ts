@@ -46,6 +46,13 @@ function plainLabelSql(mapping: StreamLabelColumns, name: string): string {
 export interface PushdownSql {
   /** WHERE terms every row must pass: matchers and line filters (cheap, before any JSON work) */
   where: string[];
+  /**
+   * With line filters over files that store JSON lines as columns: `where` for the rows that store
+   * their line (no `_json_shape`, the filters on `body` alone) and for the split rows, read as two
+   * branches of one UNION ALL (a branch reads no column it does not test).
+   */
+  whereStored?: string[];
+  whereSplit?: string[];
   /** the pipeline's own test of a row in SQL, for the rows where `simple` holds */
   keep: string[];
   /**
@@ -119,18 +126,30 @@ export function pushdownSql(
 ): PushdownSql | null {
   const split = shapes !== null && shapes.size > 0;
   const where = req.matchers.map((m) => selectorSql(m, mapping.stream.get(m.name)));
+  /** the line filters on the stored `body` alone (the rows that store it) */
+  const onStored = [...where, `${quoteIdent(SHAPE_COLUMN)} IS NULL`];
   const jsonAt = req.pipeline.findIndex((s) => s.type === 'Json');
   const parsed = jsonAt >= 0;
   const stages = req.pipeline;
+  let lineFilters = 0;
   for (const s of stages) {
     if (s.type === 'LineFilter') {
       const sql = lineFilterSql(s, split ? lineSqlOf(shapes) : undefined);
       if (sql === null) return null;
       where.push(sql);
+      onStored.push(lineFilterSql(s)!);
+      lineFilters++;
     } else if (s.type === 'Json') {
       if (s.params.length > 0 || s !== stages[jsonAt]) return null;
     } else if (s.type !== 'LabelFilter') return null;
   }
+  // Line filters over files with JSON columns: the rows that store their line (no shape) are
+  // filtered on `body` alone, apart from the split rows (rebuilt lines): that branch reads no
+  // json.* column, the other skips the row groups without split rows by their statistics.
+  const byBody =
+    split && lineFilters > 0
+      ? { whereStored: onStored, whereSplit: [...where, `${quoteIdent(SHAPE_COLUMN)} IS NOT NULL`] }
+      : {};
   const unwrap = req.unwrap;
   if (unwrap && (unwrap.conversion !== '' || !parsed)) return null;
   const postNames = new Set<string>();
@@ -163,6 +182,7 @@ export function pushdownSql(
       .map((s) => filterSql(s.filter, (n) => plainLabelSql(mapping, n)));
     return {
       where,
+      ...byBody,
       keep,
       layers: [],
       derived: [],
@@ -276,6 +296,7 @@ export function pushdownSql(
   }
   return {
     where,
+    ...byBody,
     keep,
     simple: split
       ? `(CASE WHEN ${isSplit} THEN ${splitSimple.length > 0 ? splitSimple.join(' AND ') : 'true'} ELSE ${bodySimple} END)`
@@ -290,8 +311,12 @@ export function pushdownSql(
 /** The rows of a relation that pass `where`, with the pipeline's columns and the flag `__s` (a simple row). */
 export function pushdownRowsSql(relation: string, sql: PushdownSql): string {
   const where = sql.where.length > 0 ? ` WHERE ${sql.where.join(' AND ')}` : '';
-  if (sql.layers.length === 0) return `SELECT *, true AS __s FROM (${relation})${where}`;
-  let rows = `SELECT * FROM (${relation})${where}`;
+  const filtered =
+    sql.whereStored && sql.whereSplit
+      ? `SELECT * FROM (${relation}) WHERE ${sql.whereStored.join(' AND ')} UNION ALL SELECT * FROM (${relation}) WHERE ${sql.whereSplit.join(' AND ')}`
+      : `SELECT * FROM (${relation})${where}`;
+  if (sql.layers.length === 0) return `SELECT *, true AS __s FROM (${filtered})`;
+  let rows = filtered;
   for (const layer of sql.layers) rows = `SELECT *, ${layer} FROM (${rows})`;
   return `SELECT *, COALESCE(${sql.simple}, false) AS __s FROM (${rows})`;
 }
