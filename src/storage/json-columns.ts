@@ -178,7 +178,6 @@ export class FlatJsonSplitter {
   readonly keys = new Set<string>();
   /** every shape met: its pieces and its index in `shapes` (-1: a duplicate key, lines keep their body) */
   private readonly met: { pieces: string[]; index: number }[] = [];
-  private readonly byText = new Map<string, number>();
   /** indexes into `met` by the lengths of their pieces */
   private readonly byLengths = new Map<number, number[]>();
   private readonly bounds = new Int32Array(2 * MAX_KEYS_PER_LINE);
@@ -233,11 +232,12 @@ export class FlatJsonSplitter {
     return true;
   }
 
-  /** The new shape's place in `met`, or -1 when the limits of shapes or keys are reached. */
+  /**
+   * The new shape's place in `met`, or -1 when the limits of shapes or keys are reached. (A shape
+   * met before has the same piece lengths, so `split` found it among the candidates.)
+   */
   private add(pieces: string[], sig: number): number {
     const text = shapeText(pieces);
-    const known = this.byText.get(text);
-    if (known !== undefined) return known;
     if (this.shapes.length >= this.maxShapes || this.met.length >= 2 * this.maxShapes) return -1;
     const { keys } = parseShape(text);
     let index = -1;
@@ -250,7 +250,6 @@ export class FlatJsonSplitter {
     }
     const m = this.met.length;
     this.met.push({ pieces, index });
-    this.byText.set(text, m);
     const list = this.byLengths.get(sig);
     if (list) list.push(m);
     else this.byLengths.set(sig, [m]);
